@@ -1,0 +1,210 @@
+//! The validated config: plain data with every value parsed into its type. Only `validate`
+//! builds it, so holding a `Config` means holding a config that passed every check.
+
+use regex::Regex;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listeners: Vec<Listener>,
+    pub routes: Vec<Route>,
+    pub clusters: Vec<Cluster>,
+    pub access_log: AccessLogTarget,
+    pub drain_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listener {
+    pub name: String,
+    pub address: SocketAddr,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    pub header_read_timeout: Duration,
+    pub max_request_body_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    Off,
+    Stdout,
+    Stderr,
+    File(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    /// Position of the route in the file; the last precedence tie-breaker.
+    pub index: usize,
+    pub hosts: Vec<HostMatch>,
+    pub path: PathMatch,
+    /// Upper-case method names; empty means any.
+    pub methods: Vec<String>,
+    pub headers: Vec<ValueMatch>,
+    pub query: Vec<ValueMatch>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    /// Lower-case host name without port.
+    Exact(String),
+    /// `*.example.com` stored as `.example.com`: matches any host ending in it.
+    Suffix(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum PathMatch {
+    Exact(String),
+    Prefix(String),
+    Template(PathTemplate),
+    Regex(Regex),
+}
+
+/// `/movies/{id}/cast/{*rest}` split into segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathTemplate {
+    pub source: String,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Literal(String),
+    Param(String),
+    /// Matches the rest of the path (zero or more segments); only last.
+    CatchAll(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueMatch {
+    /// Header names are lower-case; query parameter names as written.
+    pub name: String,
+    pub kind: ValueKind,
+    pub invert: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ValueKind {
+    Present,
+    Exact(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Proxy(ProxyAction),
+    Respond(RespondAction),
+    Redirect(RedirectAction),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxyAction {
+    pub cluster: String,
+    pub strip_prefix: Option<String>,
+    /// A path template whose `{params}` come from the route's path template.
+    pub rewrite: Option<String>,
+    pub host_rewrite: Option<String>,
+    pub request_headers: HeaderEdits,
+    pub response_headers: HeaderEdits,
+    pub timeout: Option<Duration>,
+}
+
+/// Header names are lower-case; values are checked to be valid header values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEdits {
+    pub remove: Vec<String>,
+    pub set: Vec<(String, String)>,
+    pub add: Vec<(String, String)>,
+}
+
+impl HeaderEdits {
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.set.is_empty() && self.add.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RespondAction {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedirectAction {
+    pub to: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub name: String,
+    pub endpoints: Vec<Endpoint>,
+    pub balancer: BalancerKind,
+    pub protocol: UpstreamProtocol,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub retries: RetryPolicy,
+    pub max_connections: usize,
+    pub max_pending: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port`.
+    pub address: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalancerKind {
+    RoundRobin,
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProtocol {
+    Http1,
+    Http2,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; 0 disables retries.
+    pub attempts: u32,
+    pub on: RetryOn,
+    pub budget: f64,
+    pub min_per_second: u32,
+}
+
+/// Which failures of an idempotent request are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetryOn {
+    pub connect_failure: bool,
+    pub reset: bool,
+    pub status_502: bool,
+    pub status_503: bool,
+    pub status_504: bool,
+}
+
+impl RetryOn {
+    pub const ALL: Self = Self {
+        connect_failure: true,
+        reset: true,
+        status_502: true,
+        status_503: true,
+        status_504: true,
+    };
+
+    pub fn status(&self, status: u16) -> bool {
+        match status {
+            502 => self.status_502,
+            503 => self.status_503,
+            504 => self.status_504,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The config as the user writes it: serde types mirroring the YAML, with positions on the
+//! values that later checks refer to. `validate` turns these into [`crate::Config`].
+
+use crate::located::Located;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Addresses the gateway accepts client traffic on.
+    pub listeners: Vec<RawListener>,
+    /// Routes, matched by the precedence rule in docs/routing.md.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+    /// Upstream services (groups of endpoints) that routes proxy to.
+    #[serde(default)]
+    pub clusters: Vec<RawCluster>,
+    /// One JSON line per request.
+    #[serde(default)]
+    pub access_log: Option<RawAccessLog>,
+    /// How long in-flight requests may run after SIGTERM before the process exits (default 15s).
+    #[serde(default)]
+    pub drain_timeout: Option<Located<String>>,
+}
+
+/// A TCP address the gateway listens on (HTTP/1.1 and h2c on the same port).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub name: Located<String>,
+    /// `host:port`, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub address: Located<String>,
+    /// Largest request head (request line plus headers) in bytes; beyond it: 431 (default 16384).
+    #[serde(default)]
+    pub max_header_bytes: Option<Located<u64>>,
+    /// Most header fields in one request; beyond it: 431 (default 100).
+    #[serde(default)]
+    pub max_headers: Option<Located<u64>>,
+    /// Time allowed for a client to send a request head (default 10s), against slowloris.
+    #[serde(default)]
+    pub header_read_timeout: Option<Located<String>>,
+    /// Largest request body in bytes; beyond it: 413 (default: no limit).
+    #[serde(default)]
+    pub max_request_body_bytes: Option<Located<u64>>,
+}
+
+/// A route: what it matches and what it does.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub name: Located<String>,
+    #[serde(default, rename = "match")]
+    pub matches: RawMatch,
+    /// Forward to a cluster.
+    #[serde(default)]
+    pub proxy: Option<RawProxyAction>,
+    /// Answer directly.
+    #[serde(default)]
+    pub respond: Option<RawRespondAction>,
+    /// Answer with a redirect.
+    #[serde(default)]
+    pub redirect: Option<RawRedirectAction>,
+}
+
+/// What a request must look like to take a route. Every given condition must hold.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    /// Host names: exact (`api.example.com`) or wildcard (`*.example.com`); empty means any host.
+    #[serde(default)]
+    pub hosts: Vec<Located<String>>,
+    /// Path condition (default: any path, i.e. `prefix: /`).
+    #[serde(default)]
+    pub path: Option<RawPathMatch>,
+    /// Methods, e.g. `[GET, HEAD]`; empty means any method.
+    #[serde(default)]
+    pub methods: Vec<Located<String>>,
+    #[serde(default)]
+    pub headers: Vec<RawValueMatch>,
+    #[serde(default)]
+    pub query: Vec<RawValueMatch>,
+}
+
+/// Exactly one of the four path conditions.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPathMatch {
+    pub exact: Option<Located<String>>,
+    pub prefix: Option<Located<String>>,
+    /// A template such as `/movies/{id}`; `{name}` matches one segment, `{*rest}` the remainder.
+    pub template: Option<Located<String>>,
+    /// A regular expression matched against the whole path.
+    pub regex: Option<Located<String>>,
+}
+
+/// A condition on a header or query parameter: `present`, `exact` or `regex` (at most one of
+/// `exact`/`regex`; neither means "is present").
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawValueMatch {
+    pub name: Located<String>,
+    pub exact: Option<Located<String>>,
+    pub regex: Option<Located<String>>,
+    /// Invert the condition: the route matches when this one does not.
+    #[serde(default)]
+    pub invert: bool,
+}
+
+/// Forward the request to a cluster.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxyAction {
+    pub cluster: Located<String>,
+    /// Remove this prefix from the path before forwarding.
+    #[serde(default)]
+    pub strip_prefix: Option<Located<String>>,
+    /// Replace the path with this template, filled from the route's `{params}`.
+    #[serde(default)]
+    pub rewrite: Option<Located<String>>,
+    /// Send this `Host` upstream instead of the client's.
+    #[serde(default)]
+    pub host_rewrite: Option<Located<String>>,
+    #[serde(default)]
+    pub request_headers: RawHeaderEdits,
+    #[serde(default)]
+    pub response_headers: RawHeaderEdits,
+    /// Override the cluster's request timeout for this route.
+    #[serde(default)]
+    pub timeout: Option<Located<String>>,
+}
+
+/// Header edits, applied in the order remove, set, add.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaderEdits {
+    /// Append a value (keeps existing values).
+    #[serde(default)]
+    pub add: BTreeMap<String, Located<String>>,
+    /// Replace all values.
+    #[serde(default)]
+    pub set: BTreeMap<String, Located<String>>,
+    #[serde(default)]
+    pub remove: Vec<Located<String>>,
+}
+
+/// Answer with a fixed response.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRespondAction {
+    pub status: Located<u16>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Located<String>>,
+}
+
+/// Answer with a redirect to `to` (a URL or path; `{params}` from the route are filled in).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedirectAction {
+    pub to: Located<String>,
+    /// 301, 302, 303, 307 or 308 (default 302).
+    #[serde(default)]
+    pub status: Option<Located<u16>>,
+}
+
+/// An upstream service: its endpoints and how to talk to them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub name: Located<String>,
+    pub endpoints: Vec<RawEndpoint>,
+    /// `round_robin` (default) or `random`.
+    #[serde(default)]
+    pub balancer: Option<Located<String>>,
+    /// `http1` (default) or `http2` (prior knowledge, h2c).
+    #[serde(default)]
+    pub protocol: Option<Located<String>>,
+    /// Default 1s.
+    #[serde(default)]
+    pub connect_timeout: Option<Located<String>>,
+    /// Time until the response head arrives (default 15s); beyond it: 504.
+    #[serde(default)]
+    pub request_timeout: Option<Located<String>>,
+    /// How long an unused pooled connection is kept (default 60s).
+    #[serde(default)]
+    pub idle_timeout: Option<Located<String>>,
+    #[serde(default)]
+    pub retries: Option<RawRetries>,
+    /// Most requests in flight to this cluster (default 1024).
+    #[serde(default)]
+    pub max_connections: Option<Located<u64>>,
+    /// Most requests waiting for a slot when `max_connections` is reached (default 1024); beyond: 503.
+    #[serde(default)]
+    pub max_pending: Option<Located<u64>>,
+}
+
+/// One upstream instance.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// `host:port`.
+    pub address: Located<String>,
+    /// Relative share of traffic (default 1).
+    #[serde(default)]
+    pub weight: Option<Located<u32>>,
+}
+
+/// When and how often to retry a failed attempt on another endpoint.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    /// Retries after the first attempt (default 1).
+    #[serde(default)]
+    pub attempts: Option<Located<u32>>,
+    /// Any of `connect_failure`, `reset`, `502`, `503`, `504` (default all).
+    #[serde(default)]
+    pub on: Vec<Located<String>>,
+    /// Retries allowed as a fraction of requests over the last 10 s (default 0.2).
+    #[serde(default)]
+    pub budget: Option<Located<f64>>,
+    /// Retries per second always allowed whatever the budget (default 10).
+    #[serde(default)]
+    pub min_per_second: Option<Located<u32>>,
+}
+
+/// Where access log lines go.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessLog {
+    /// `stdout` (default), `stderr`, `off`, or a file path.
+    pub to: Located<String>,
+}

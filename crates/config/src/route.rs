@@ -1,0 +1,327 @@
+//! Route checks: match conditions and the one action of each route.
+
+use crate::located::Located;
+use crate::model::*;
+use crate::raw::*;
+use crate::validate::{header_edits, template_params};
+use crate::values::{Checker, is_header_name, is_token, parse_template};
+use regex::Regex;
+use std::collections::HashSet;
+
+pub(crate) fn route(
+    c: &mut Checker,
+    r: &RawRoute,
+    index: usize,
+    path: &str,
+    clusters: &HashSet<&str>,
+) -> Option<Route> {
+    let m = &r.matches;
+    let hosts = m
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| host(c, h, &format!("{path}.match.hosts[{i}]")));
+    let hosts = hosts.collect::<Vec<_>>();
+    let path_match = path_match(c, m.path.as_ref(), &r.name, &format!("{path}.match.path"));
+    let methods = m
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(i, v)| method(c, v, &format!("{path}.match.methods[{i}]")));
+    let methods = methods.collect();
+    let headers = value_matches(c, &m.headers, true, &format!("{path}.match.headers"));
+    let query = value_matches(c, &m.query, false, &format!("{path}.match.query"));
+    let params = match &path_match {
+        Some(PathMatch::Template(t)) => t.segments.iter().filter_map(param_name).collect(),
+        _ => Vec::new(),
+    };
+    let action = action(c, r, path, clusters, &params);
+    Some(Route {
+        name: r.name.value.clone(),
+        index,
+        hosts,
+        path: path_match?,
+        methods,
+        headers,
+        query,
+        action: action?,
+    })
+}
+
+fn param_name(s: &Segment) -> Option<String> {
+    match s {
+        Segment::Param(p) | Segment::CatchAll(p) => Some(p.clone()),
+        Segment::Literal(_) => None,
+    }
+}
+
+fn host(c: &mut Checker, h: &Located<String>, path: &str) -> HostMatch {
+    let lower = h.value.to_ascii_lowercase();
+    let name = lower.strip_prefix("*.").unwrap_or(&lower);
+    let valid = !name.is_empty()
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !valid {
+        let msg = format!(
+            "`{}` is not a host name or a wildcard like *.example.com",
+            h.value
+        );
+        c.error(h, path, &msg);
+    }
+    match lower.strip_prefix('*') {
+        Some(suffix) => HostMatch::Suffix(suffix.to_owned()),
+        None => HostMatch::Exact(lower),
+    }
+}
+
+fn method(c: &mut Checker, m: &Located<String>, path: &str) -> String {
+    if !is_token(&m.value) {
+        c.error(m, path, &format!("`{}` is not an HTTP method", m.value));
+    }
+    m.value.to_ascii_uppercase()
+}
+
+fn path_match(
+    c: &mut Checker,
+    raw: Option<&RawPathMatch>,
+    route: &Located<String>,
+    path: &str,
+) -> Option<PathMatch> {
+    let Some(p) = raw else {
+        return Some(PathMatch::Prefix("/".to_owned()));
+    };
+    let given = [&p.exact, &p.prefix, &p.template, &p.regex];
+    if given.iter().filter(|g| g.is_some()).count() != 1 {
+        c.error(
+            route,
+            path,
+            "give exactly one of exact, prefix, template or regex",
+        );
+        return None;
+    }
+    if let Some(v) = &p.exact {
+        return slash_path(c, v, &format!("{path}.exact"))
+            .then(|| PathMatch::Exact(v.value.clone()));
+    }
+    if let Some(v) = &p.prefix {
+        return slash_path(c, v, &format!("{path}.prefix"))
+            .then(|| PathMatch::Prefix(v.value.clone()));
+    }
+    if let Some(v) = &p.template {
+        return match parse_template(&v.value) {
+            Ok(t) => Some(PathMatch::Template(t)),
+            Err(msg) => {
+                c.error(v, &format!("{path}.template"), &msg);
+                None
+            }
+        };
+    }
+    let v = p.regex.as_ref()?;
+    regex(c, v, &format!("{path}.regex"), true).map(PathMatch::Regex)
+}
+
+fn slash_path(c: &mut Checker, v: &Located<String>, path: &str) -> bool {
+    let ok = v.value.starts_with('/');
+    if !ok {
+        c.error(v, path, &format!("path `{}` must start with `/`", v.value));
+    }
+    ok
+}
+
+fn regex(c: &mut Checker, v: &Located<String>, path: &str, anchored: bool) -> Option<Regex> {
+    let pattern = if anchored {
+        format!("^(?:{})$", v.value)
+    } else {
+        v.value.clone()
+    };
+    match Regex::new(&pattern) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            c.error(v, path, &format!("invalid regular expression: {e}"));
+            None
+        }
+    }
+}
+
+fn value_matches(
+    c: &mut Checker,
+    raw: &[RawValueMatch],
+    header: bool,
+    path: &str,
+) -> Vec<ValueMatch> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, v) in raw.iter().enumerate() {
+        let path = format!("{path}[{i}]");
+        if header && !is_header_name(&v.name.value) {
+            let msg = format!("`{}` is not a valid header name", v.name.value);
+            c.error(&v.name, &format!("{path}.name"), &msg);
+        }
+        let kind = match (&v.exact, &v.regex) {
+            (Some(_), Some(r)) => {
+                c.error(r, &path, "give at most one of exact and regex");
+                continue;
+            }
+            (Some(e), None) => ValueKind::Exact(e.value.clone()),
+            (None, Some(r)) => match regex(c, r, &format!("{path}.regex"), true) {
+                Some(re) => ValueKind::Regex(re),
+                None => continue,
+            },
+            (None, None) => ValueKind::Present,
+        };
+        let name = if header {
+            v.name.value.to_ascii_lowercase()
+        } else {
+            v.name.value.clone()
+        };
+        out.push(ValueMatch {
+            name,
+            kind,
+            invert: v.invert,
+        });
+    }
+    out
+}
+
+fn action(
+    c: &mut Checker,
+    r: &RawRoute,
+    path: &str,
+    clusters: &HashSet<&str>,
+    params: &[String],
+) -> Option<Action> {
+    let count = [r.proxy.is_some(), r.respond.is_some(), r.redirect.is_some()];
+    if count.iter().filter(|x| **x).count() != 1 {
+        c.error(
+            &r.name,
+            path,
+            "a route needs exactly one of proxy, respond or redirect",
+        );
+        return None;
+    }
+    if let Some(p) = &r.proxy {
+        return Some(Action::Proxy(proxy(
+            c,
+            p,
+            &format!("{path}.proxy"),
+            clusters,
+            params,
+        )));
+    }
+    if let Some(d) = &r.respond {
+        return Some(Action::Respond(respond(c, d, &format!("{path}.respond"))));
+    }
+    let redirect = r.redirect.as_ref()?;
+    Some(Action::Redirect(redirect_action(
+        c,
+        redirect,
+        &format!("{path}.redirect"),
+        params,
+    )))
+}
+
+fn proxy(
+    c: &mut Checker,
+    p: &RawProxyAction,
+    path: &str,
+    clusters: &HashSet<&str>,
+    params: &[String],
+) -> ProxyAction {
+    if !clusters.contains(p.cluster.value.as_str()) {
+        let mut known: Vec<&str> = clusters.iter().copied().collect();
+        known.sort_unstable();
+        let msg = match known.is_empty() {
+            true => format!(
+                "unknown cluster `{}`: no clusters are defined",
+                p.cluster.value
+            ),
+            false => format!(
+                "unknown cluster `{}` (known: {})",
+                p.cluster.value,
+                known.join(", ")
+            ),
+        };
+        c.error(&p.cluster, &format!("{path}.cluster"), &msg);
+    }
+    if let Some(s) = &p.strip_prefix {
+        slash_path(c, s, &format!("{path}.strip_prefix"));
+    }
+    if let Some(rw) = &p.rewrite {
+        check_params(c, rw, &format!("{path}.rewrite"), params);
+    }
+    if let (Some(s), Some(_)) = (&p.strip_prefix, &p.rewrite) {
+        c.error(
+            s,
+            &format!("{path}.strip_prefix"),
+            "give strip_prefix or rewrite, not both",
+        );
+    }
+    ProxyAction {
+        cluster: p.cluster.value.clone(),
+        strip_prefix: p.strip_prefix.as_ref().map(|s| s.value.clone()),
+        rewrite: p.rewrite.as_ref().map(|s| s.value.clone()),
+        host_rewrite: p.host_rewrite.as_ref().map(|s| s.value.clone()),
+        request_headers: header_edits(c, &p.request_headers, &format!("{path}.request_headers")),
+        response_headers: header_edits(c, &p.response_headers, &format!("{path}.response_headers")),
+        timeout: p
+            .timeout
+            .as_ref()
+            .map(|t| c.duration_or(Some(t), &format!("{path}.timeout"), 15)),
+    }
+}
+
+fn check_params(c: &mut Checker, v: &Located<String>, path: &str, params: &[String]) {
+    for used in template_params(c, v, path) {
+        if !params.contains(&used) {
+            let msg = format!("`{{{used}}}` is not a parameter of this route's path template");
+            c.error(v, path, &msg);
+        }
+    }
+}
+
+fn respond(c: &mut Checker, d: &RawRespondAction, path: &str) -> RespondAction {
+    if !(200..=599).contains(&d.status.value) {
+        c.error(
+            &d.status,
+            &format!("{path}.status"),
+            "status must be between 200 and 599",
+        );
+    }
+    let edits = RawHeaderEdits {
+        set: d.headers.clone(),
+        ..Default::default()
+    };
+    let headers = header_edits(c, &edits, path).set;
+    RespondAction {
+        status: d.status.value,
+        body: d.body.clone(),
+        headers,
+    }
+}
+
+fn redirect_action(
+    c: &mut Checker,
+    r: &RawRedirectAction,
+    path: &str,
+    params: &[String],
+) -> RedirectAction {
+    let status = r.status.as_ref().map_or(302, |s| s.value);
+    if let Some(s) = r
+        .status
+        .as_ref()
+        .filter(|s| ![301, 302, 303, 307, 308].contains(&s.value))
+    {
+        c.error(
+            s,
+            &format!("{path}.status"),
+            "redirect status must be 301, 302, 303, 307 or 308",
+        );
+    }
+    if r.to.value.starts_with('/') {
+        check_params(c, &r.to, &format!("{path}.to"), params);
+    }
+    RedirectAction {
+        to: r.to.value.clone(),
+        status,
+    }
+}
