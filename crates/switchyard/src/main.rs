@@ -1,1 +1,36 @@
-fn main() {}
+//! The `switchyard` binary: reads like a table of contents of the commands.
+
+mod cli;
+mod demo;
+mod serve;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        cli::Command::Run { config } => serve::run(&config),
+        cli::Command::Check { config } => cli::check(&config),
+        cli::Command::Schema => cli::schema(),
+        cli::Command::Demo { port } => demo::run(port),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Diagnostics go to stderr (the access log has stdout); `RUST_LOG` filters them.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,161 @@
+//! The running gateway: binds listeners, serves, reloads atomically, drains on shutdown.
+
+use crate::runtime::Runtime;
+use crate::server::serve;
+use crate::state::Shared;
+use arc_swap::ArcSwap;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchyard_config::{Config, ConfigErrors};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the gateway could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot listen on {address} ({listener}): {source}")]
+    Bind {
+        listener: String,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the access log: {0}")]
+    AccessLog(std::io::Error),
+    #[error("invalid config:\n{0}")]
+    Config(#[from] ConfigErrors),
+}
+
+/// A cheap handle for reloading the running gateway from anywhere (signals, file watcher).
+#[derive(Debug, Clone)]
+pub struct ReloadHandle {
+    shared: Arc<Shared>,
+}
+
+impl ReloadHandle {
+    /// Builds a runtime for `config` and swaps it in; requests in flight keep the old one.
+    pub fn reload(&self, config: &Config) -> Result<u64, GatewayError> {
+        let current = self.shared.runtime.load_full();
+        let runtime = Runtime::build(config, Some(&current)).map_err(GatewayError::AccessLog)?;
+        if runtime.listeners != current.listeners {
+            tracing::warn!("listener changes take effect at the next restart");
+        }
+        self.shared.runtime.store(Arc::new(runtime));
+        Ok(self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Loads, validates and applies the config file; on any error the running config stays.
+    pub fn reload_file(&self, path: &Path) -> Result<u64, GatewayError> {
+        let config = switchyard_config::load(path)?;
+        self.reload(&config)
+    }
+
+    /// How many reloads have succeeded.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::SeqCst)
+    }
+}
+
+/// A started gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    handle: ReloadHandle,
+    addresses: Vec<(String, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    accept_loops: Vec<JoinHandle<()>>,
+    graceful: Arc<Mutex<Option<GracefulShutdown>>>,
+}
+
+impl Gateway {
+    /// Binds every listener and starts serving `config`.
+    pub async fn start(config: &Config) -> Result<Self, GatewayError> {
+        let runtime = Runtime::build(config, None).map_err(GatewayError::AccessLog)?;
+        let shared = Arc::new(Shared {
+            runtime: ArcSwap::from_pointee(runtime),
+            generation: AtomicU64::new(0),
+        });
+        let (stop, _) = watch::channel(false);
+        let graceful = Arc::new(Mutex::new(Some(GracefulShutdown::new())));
+        let mut addresses = Vec::new();
+        let mut accept_loops = Vec::new();
+        for listener_config in &config.listeners {
+            let listener =
+                bind(listener_config.address)
+                    .await
+                    .map_err(|source| GatewayError::Bind {
+                        listener: listener_config.name.clone(),
+                        address: listener_config.address,
+                        source,
+                    })?;
+            let address = listener.local_addr().unwrap_or(listener_config.address);
+            addresses.push((listener_config.name.clone(), address));
+            let task = serve(
+                listener,
+                listener_config.clone(),
+                Arc::clone(&shared),
+                stop.subscribe(),
+                Arc::clone(&graceful),
+            );
+            accept_loops.push(tokio::spawn(task));
+        }
+        Ok(Self {
+            handle: ReloadHandle { shared },
+            addresses,
+            stop,
+            accept_loops,
+            graceful,
+        })
+    }
+
+    pub fn reload_handle(&self) -> ReloadHandle {
+        self.handle.clone()
+    }
+
+    /// The bound address of the named listener (useful with port 0).
+    pub fn address(&self, listener: &str) -> Option<SocketAddr> {
+        self.addresses
+            .iter()
+            .find(|(name, _)| name == listener)
+            .map(|(_, a)| *a)
+    }
+
+    pub fn addresses(&self) -> &[(String, SocketAddr)] {
+        &self.addresses
+    }
+
+    /// The current config's drain deadline.
+    pub fn drain_timeout(&self) -> Duration {
+        self.handle.shared.runtime.load().drain_timeout
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `deadline`, then returns
+    /// whether every connection closed in time.
+    pub async fn shutdown(self, deadline: Duration) -> bool {
+        let _ = self.stop.send(true);
+        for task in self.accept_loops {
+            let _ = task.await;
+        }
+        let graceful = self.graceful.lock().ok().and_then(|mut g| g.take());
+        let Some(graceful) = graceful else {
+            return true;
+        };
+        tokio::time::timeout(deadline, graceful.shutdown())
+            .await
+            .is_ok()
+    }
+}
+
+async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(address)?;
+    socket.listen(4096)
+}

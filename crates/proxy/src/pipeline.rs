@@ -1,0 +1,166 @@
+//! The request pipeline: one short driver calling the phases in order (check, route, act),
+//! then the one place that turns a fault into a response and the access-log wrapper.
+
+use crate::access_log::{LogRecord, LoggedBody};
+use crate::body::ProxyBody;
+use crate::fault::Fault;
+use crate::forward::forward;
+use crate::headers::{X_REQUEST_ID, request_id};
+use crate::router::{Params, RouteQuery};
+use crate::runtime::{RouteAction, Runtime, fill_string};
+use http::{HeaderValue, Request, Response, Version, header};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Per-request state, typed, filled in as the request moves through the phases.
+#[derive(Debug)]
+pub struct RequestCtx {
+    pub start: Instant,
+    pub client: SocketAddr,
+    pub host: String,
+    pub request_id: HeaderValue,
+    pub max_body: Option<u64>,
+    pub log: LogRecord,
+}
+
+/// Handles one request against the runtime current when it arrived.
+pub async fn handle(
+    runtime: Arc<Runtime>,
+    client: SocketAddr,
+    max_body: Option<u64>,
+    req: Request<Incoming>,
+) -> Response<LoggedBody> {
+    let mut ctx = RequestCtx {
+        start: Instant::now(),
+        client,
+        host: String::new(),
+        request_id: request_id(req.headers()),
+        max_body,
+        log: LogRecord::default(),
+    };
+    describe(&mut ctx, &req);
+    let response = match run(&runtime, &mut ctx, req).await {
+        Ok(response) => response,
+        Err(fault) => {
+            ctx.log.reason = Some(fault.code());
+            fault.respond()
+        }
+    };
+    finish(&runtime, ctx, response)
+}
+
+async fn run(
+    runtime: &Runtime,
+    ctx: &mut RequestCtx,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Fault> {
+    check_request(&req)?;
+    ctx.host = request_host(&req).ok_or(Fault::BadHost)?;
+    ctx.log.host.clone_from(&ctx.host);
+    let query = RouteQuery {
+        host: &ctx.host,
+        path: req.uri().path(),
+        query: req.uri().query(),
+        method: req.method().as_str(),
+        headers: req.headers(),
+    };
+    let (route, action, params) = runtime.routes.find(&query).ok_or(Fault::RouteNotFound)?;
+    ctx.log.route = Some(route.name.clone());
+    act(action, ctx, req, params).await
+}
+
+async fn act(
+    action: &RouteAction,
+    ctx: &mut RequestCtx,
+    req: Request<Incoming>,
+    params: Params,
+) -> Result<Response<ProxyBody>, Fault> {
+    match action {
+        RouteAction::Proxy(route) => forward(route, ctx, req, &params).await,
+        RouteAction::Respond(r) => {
+            let mut response = Response::new(ProxyBody::full(r.body.clone()));
+            *response.status_mut() = r.status;
+            for (name, value) in &r.headers {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
+            Ok(response)
+        }
+        RouteAction::Redirect { to, status } => {
+            let location = fill_string(to, &params);
+            let mut response = Response::new(ProxyBody::empty());
+            *response.status_mut() = *status;
+            let value = HeaderValue::from_str(&location).map_err(|_| Fault::BadPath)?;
+            response.headers_mut().insert(header::LOCATION, value);
+            Ok(response)
+        }
+    }
+}
+
+/// RFC 9112 framing and Host checks that hyper leaves to us.
+fn check_request(req: &Request<Incoming>) -> Result<(), Fault> {
+    let headers = req.headers();
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(Fault::AmbiguousFraming);
+    }
+    let hosts = headers.get_all(header::HOST).iter().count();
+    let needs_host = req.version() == Version::HTTP_11 && req.uri().authority().is_none();
+    if hosts > 1 || (needs_host && hosts == 0) {
+        return Err(Fault::BadHost);
+    }
+    if !req.uri().path().starts_with('/') {
+        return Err(Fault::BadPath);
+    }
+    Ok(())
+}
+
+/// The request's host, lower-case, without port: the URI authority (HTTP/2, absolute-form)
+/// or else the Host header.
+fn request_host(req: &Request<Incoming>) -> Option<String> {
+    let raw = match req.uri().authority() {
+        Some(authority) => authority.host(),
+        None => match req.headers().get(header::HOST) {
+            Some(value) => {
+                let text = value.to_str().ok()?;
+                let authority: http::uri::Authority = text.parse().ok()?;
+                return Some(normalize_host(authority.host()));
+            }
+            None => "",
+        },
+    };
+    Some(normalize_host(raw))
+}
+
+fn normalize_host(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn describe(ctx: &mut RequestCtx, req: &Request<Incoming>) {
+    let log = &mut ctx.log;
+    log.method = req.method().as_str().to_owned();
+    log.path = req.uri().path().to_owned();
+    log.protocol = match req.version() {
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    log.client = ctx.client.to_string();
+    log.request_id = ctx.request_id.to_str().unwrap_or_default().to_owned();
+}
+
+fn finish(
+    runtime: &Runtime,
+    mut ctx: RequestCtx,
+    response: Response<ProxyBody>,
+) -> Response<LoggedBody> {
+    let (mut parts, body) = response.into_parts();
+    parts
+        .headers
+        .insert(X_REQUEST_ID.clone(), ctx.request_id.clone());
+    ctx.log.status = parts.status.as_u16();
+    let body = LoggedBody::new(body, &runtime.access_log, ctx.log, ctx.start);
+    Response::from_parts(parts, body)
+}

@@ -1,0 +1,167 @@
+//! The compiled config: route table, clusters and log, built once per config and published
+//! through an `ArcSwap`. A request holds its `Arc<Runtime>` until it ends, so a reload never
+//! disturbs requests in flight.
+
+use crate::access_log::AccessLog;
+use crate::cluster::Cluster;
+use crate::headers::HeaderEdits;
+use crate::router::RouteTable;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_config::{AccessLogTarget, Action, Config, Listener, Segment};
+
+/// Everything a request needs, for one config generation.
+#[derive(Debug)]
+pub struct Runtime {
+    pub routes: RouteTable<RouteAction>,
+    pub clusters: HashMap<String, Arc<Cluster>>,
+    pub listeners: Vec<Listener>,
+    pub access_log: AccessLog,
+    pub access_log_target: AccessLogTarget,
+    pub drain_timeout: Duration,
+}
+
+/// A route's action with everything parsed.
+#[derive(Debug)]
+pub enum RouteAction {
+    Proxy(ProxyRoute),
+    Respond(RespondRoute),
+    Redirect {
+        to: String,
+        status: http::StatusCode,
+    },
+}
+
+#[derive(Debug)]
+pub struct ProxyRoute {
+    pub cluster: Arc<Cluster>,
+    pub strip_prefix: Option<String>,
+    pub rewrite: Option<Vec<Segment>>,
+    pub host_rewrite: Option<HeaderValue>,
+    pub request_headers: HeaderEdits,
+    pub response_headers: HeaderEdits,
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct RespondRoute {
+    pub status: http::StatusCode,
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Runtime {
+    /// Builds the runtime for `config`, keeping clusters (and their balancer state and pools)
+    /// and the log writer from `previous` where their config is unchanged.
+    pub fn build(config: &Config, previous: Option<&Runtime>) -> std::io::Result<Self> {
+        let clusters: HashMap<String, Arc<Cluster>> = config
+            .clusters
+            .iter()
+            .map(|c| {
+                let kept = previous
+                    .and_then(|p| p.clusters.get(&c.name))
+                    .filter(|old| old.config == *c);
+                let cluster = kept
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Cluster::new(c.clone())));
+                (c.name.clone(), cluster)
+            })
+            .collect();
+        let routes = config
+            .routes
+            .iter()
+            .filter_map(|r| Some((r.clone(), action(&r.action, &clusters)?)));
+        let access_log = match previous.filter(|p| p.access_log_target == config.access_log) {
+            Some(p) => p.access_log.clone(),
+            None => AccessLog::start(&config.access_log)?,
+        };
+        Ok(Self {
+            routes: RouteTable::new(routes.collect()),
+            clusters,
+            listeners: config.listeners.clone(),
+            access_log,
+            access_log_target: config.access_log.clone(),
+            drain_timeout: config.drain_timeout,
+        })
+    }
+}
+
+fn action(action: &Action, clusters: &HashMap<String, Arc<Cluster>>) -> Option<RouteAction> {
+    Some(match action {
+        Action::Proxy(p) => {
+            let cluster = Arc::clone(clusters.get(&p.cluster)?);
+            let timeout = p.timeout.unwrap_or(cluster.config.request_timeout);
+            RouteAction::Proxy(ProxyRoute {
+                cluster,
+                strip_prefix: p.strip_prefix.clone().filter(|s| s != "/"),
+                rewrite: p.rewrite.as_deref().map(template_segments),
+                host_rewrite: p
+                    .host_rewrite
+                    .as_deref()
+                    .and_then(|h| HeaderValue::from_str(h).ok()),
+                request_headers: HeaderEdits::compile(&p.request_headers),
+                response_headers: HeaderEdits::compile(&p.response_headers),
+                timeout,
+            })
+        }
+        Action::Respond(r) => RouteAction::Respond(RespondRoute {
+            status: http::StatusCode::from_u16(r.status).ok()?,
+            body: Bytes::from(r.body.clone()),
+            headers: r
+                .headers
+                .iter()
+                .filter_map(|(n, v)| {
+                    Some((
+                        HeaderName::from_bytes(n.as_bytes()).ok()?,
+                        HeaderValue::from_str(v).ok()?,
+                    ))
+                })
+                .collect(),
+        }),
+        Action::Redirect(r) => RouteAction::Redirect {
+            to: r.to.clone(),
+            status: http::StatusCode::from_u16(r.status).ok()?,
+        },
+    })
+}
+
+/// Splits a rewrite template like `/v1/{id}` into literal and parameter parts.
+fn template_segments(template: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push(Segment::Literal(rest[..open].to_owned()));
+        let name = rest[open + 1..open + close].trim_start_matches('*');
+        out.push(Segment::Param(name.to_owned()));
+        rest = &rest[open + close + 1..];
+    }
+    out.push(Segment::Literal(rest.to_owned()));
+    out
+}
+
+/// Fills a split template with the route's captured parameters.
+pub fn fill_template(segments: &[Segment], params: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Literal(text) => out.push_str(text),
+            Segment::Param(name) | Segment::CatchAll(name) => {
+                if let Some((_, value)) = params.iter().find(|(n, _)| n == name) {
+                    out.push_str(value);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fills `{name}` in a redirect target.
+pub fn fill_string(template: &str, params: &[(String, String)]) -> String {
+    fill_template(&template_segments(template), params)
+}

@@ -1,0 +1,62 @@
+//! Command-line arguments, and the commands that need no running gateway (`check`, `schema`).
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Switchyard: an edge gateway (request-aware) on top of a load balancer (server-aware).
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve with a config file; reloads on SIGHUP and when the file changes.
+    Run {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate a config file without starting (exit 1 and every error if invalid).
+    Check {
+        #[arg(value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Print the JSON Schema of the config file, for editors.
+    Schema,
+    /// Start demo backends and the gateway in front of them, with an embedded config.
+    Demo {
+        /// Port for the gateway (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+}
+
+pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    match switchyard_config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} listeners, {} routes, {} clusters)",
+                path.display(),
+                config.listeners.len(),
+                config.routes.len(),
+                config.clusters.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub fn schema() -> anyhow::Result<ExitCode> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&switchyard_config::json_schema())?
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,76 @@
+//! `switchyard run`: serve a config file until SIGTERM/SIGINT, reloading on SIGHUP and on
+//! file change, then drain.
+
+use anyhow::Context;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+use switchyard_proxy::{Gateway, ReloadHandle, watch_config_file};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Worker threads: `SWITCHYARD_WORKERS` if set, else one per core.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("SWITCHYARD_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        builder.worker_threads(n);
+    }
+    builder
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match switchyard_config::load(path) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    runtime()?.block_on(async {
+        let gateway = Gateway::start(&config).await?;
+        for (name, address) in gateway.addresses() {
+            tracing::info!(listener = %name, %address, "listening");
+        }
+        let handle = gateway.reload_handle();
+        tokio::spawn(watch_config_file(
+            path.to_owned(),
+            handle.clone(),
+            Duration::from_secs(1),
+        ));
+        wait_for_stop(&handle, path).await?;
+        drain(gateway).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Reloads on SIGHUP until SIGTERM or SIGINT arrives.
+async fn wait_for_stop(handle: &ReloadHandle, path: &Path) -> anyhow::Result<()> {
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => match handle.reload_file(path) {
+                Ok(generation) => tracing::info!(generation, "config reloaded on SIGHUP"),
+                Err(e) => tracing::error!("config rejected, keeping the running one: {e}"),
+            },
+            _ = terminate.recv() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+        }
+    }
+}
+
+pub async fn drain(gateway: Gateway) {
+    let deadline = gateway.drain_timeout();
+    tracing::info!(?deadline, "draining");
+    if gateway.shutdown(deadline).await {
+        tracing::info!("drained");
+    } else {
+        tracing::warn!("drain deadline passed with requests still in flight");
+    }
+}

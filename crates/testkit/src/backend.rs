@@ -1,0 +1,242 @@
+//! A configurable real HTTP backend (HTTP/1.1 and h2c) on a loopback port.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a backend behaves when the request does not say otherwise.
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    pub name: String,
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Status for every answer (unless the query sets one).
+    pub status: u16,
+}
+
+impl BackendConfig {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            latency: Duration::ZERO,
+            status: 200,
+        }
+    }
+
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+struct State {
+    config: BackendConfig,
+    hits: AtomicU64,
+    status_override: AtomicU16,
+}
+
+/// A running backend; stops accepting and closes its connections when dropped.
+pub struct Backend {
+    address: SocketAddr,
+    state: Arc<State>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("name", &self.state.config.name)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl Backend {
+    pub async fn start(config: BackendConfig) -> Self {
+        Self::start_on("127.0.0.1:0".parse().expect("literal address"), config).await
+    }
+
+    /// Starts on a given address (e.g. to bring a backend back on its old port).
+    pub async fn start_on(address: SocketAddr, config: BackendConfig) -> Self {
+        let listener = TcpListener::bind(address).await.expect("bind backend");
+        let address = listener.local_addr().expect("local addr");
+        let state = Arc::new(State {
+            config,
+            hits: AtomicU64::new(0),
+            status_override: AtomicU16::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        Self {
+            address,
+            state,
+            task,
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn name(&self) -> &str {
+        &self.state.config.name
+    }
+
+    /// Requests this backend has received.
+    pub fn hits(&self) -> u64 {
+        self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// Answers every later request with `status` (0 restores the configured behaviour).
+    pub fn set_status(&self, status: u16) {
+        self.state.status_override.store(status, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = Arc::clone(&state);
+        connections.spawn(async move {
+            let kill = Arc::new(Notify::new());
+            let killer = Arc::clone(&kill);
+            let service =
+                service_fn(move |req| answer(Arc::clone(&state), Arc::clone(&killer), req));
+            let builder = Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = conn => {}
+                _ = kill.notified() => {}
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+}
+
+async fn answer(
+    state: Arc<State>,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Result<Response<BoxBody<Bytes, BoxError>>, Infallible> {
+    state.hits.fetch_add(1, Ordering::SeqCst);
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let delay = query_value(&query, "delay_ms")
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis);
+    tokio::time::sleep(delay.unwrap_or(state.config.latency)).await;
+    if query_value(&query, "drop").is_some() {
+        // Close this connection without answering: the client sees it cut.
+        kill.notify_one();
+        return std::future::pending().await;
+    }
+    let described = describe(&state.config.name, &req);
+    let body_bytes = count_body(req.into_body()).await;
+    let status = match state.status_override.load(Ordering::SeqCst) {
+        0 => query_value(&query, "status")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(state.config.status),
+        s => s,
+    };
+    let body = match query_value(&query, "bytes").and_then(|b| b.parse::<u64>().ok()) {
+        Some(n) => stream_bytes(n),
+        None => {
+            let mut json = described;
+            json["body_bytes"] = body_bytes.into();
+            full(json.to_string())
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        "x-backend",
+        state.config.name.parse().expect("name is a header value"),
+    );
+    Ok(response)
+}
+
+fn describe(name: &str, req: &Request<Incoming>) -> serde_json::Value {
+    let headers: serde_json::Map<String, serde_json::Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "backend": name,
+        "method": req.method().as_str(),
+        "path": req.uri().path(),
+        "query": req.uri().query(),
+        "version": format!("{:?}", req.version()),
+        "headers": headers,
+    })
+}
+
+async fn count_body(mut body: Incoming) -> u64 {
+    let mut total = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        total += frame.data_ref().map_or(0, |d| d.len() as u64);
+    }
+    total
+}
+
+fn full(text: String) -> BoxBody<Bytes, BoxError> {
+    http_body_util::Full::new(Bytes::from(text))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// `n` bytes in 64 KiB chunks, generated as they are sent (never held in memory at once).
+fn stream_bytes(n: u64) -> BoxBody<Bytes, BoxError> {
+    const CHUNK: u64 = 64 * 1024;
+    let chunk = Bytes::from(vec![b'x'; CHUNK as usize]);
+    let frames = futures_util::stream::unfold(n, move |left| {
+        let chunk = chunk.clone();
+        async move {
+            (left > 0).then(|| {
+                let take = left.min(CHUNK);
+                (
+                    Ok::<_, BoxError>(Frame::data(chunk.slice(..take as usize))),
+                    left - take,
+                )
+            })
+        }
+    });
+    StreamBody::new(frames).boxed()
+}
