@@ -21,18 +21,17 @@ impl RoundRobin {
 }
 
 impl Balancer for RoundRobin {
+    /// A first attempt takes the next turn; a retry takes the endpoint after the last one
+    /// tried without taking a turn, so failing endpoints do not skew the rotation.
     fn pick(&self, set: &EndpointSet, tried: &[usize]) -> Option<Pick> {
         if self.schedule.is_empty() {
             return None;
         }
+        if let Some(last) = tried.last() {
+            return Some(set.pick(first_untried(set.len(), last + 1, tried)?));
+        }
         let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.schedule.len();
-        let preferred = self.schedule[turn];
-        let index = if tried.contains(&preferred) {
-            first_untried(set.len(), preferred, tried)?
-        } else {
-            preferred
-        };
-        Some(set.pick(index))
+        Some(set.pick(self.schedule[turn]))
     }
 }
 
@@ -86,6 +85,15 @@ mod tests {
             c
         });
         assert_eq!(counts, [300, 200]);
+    }
+
+    #[test]
+    fn retries_do_not_take_turns() {
+        let set = EndpointSet::new(&[1, 1, 1]);
+        let rr = RoundRobin::new(&set);
+        let first = rr.pick(&set, &[]).unwrap().index();
+        assert_eq!(rr.pick(&set, &[first]).unwrap().index(), 1);
+        assert_eq!(rr.pick(&set, &[]).unwrap().index(), 1, "the rotation goes on where it was");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct BackendConfig {
     pub latency: Duration,
     /// Status for every answer (unless the query sets one).
     pub status: u16,
+    /// Cut every connection without answering (a crashed or resetting server).
+    pub drop_all: bool,
 }
 
 impl BackendConfig {
@@ -34,6 +36,7 @@ impl BackendConfig {
             name: name.to_owned(),
             latency: Duration::ZERO,
             status: 200,
+            drop_all: false,
         }
     }
 
@@ -46,11 +49,17 @@ impl BackendConfig {
         self.status = status;
         self
     }
+
+    pub fn drop_all(mut self) -> Self {
+        self.drop_all = true;
+        self
+    }
 }
 
 struct State {
     config: BackendConfig,
     hits: AtomicU64,
+    connections: AtomicU64,
     status_override: AtomicU16,
 }
 
@@ -82,6 +91,7 @@ impl Backend {
         let state = Arc::new(State {
             config,
             hits: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             status_override: AtomicU16::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
@@ -105,6 +115,11 @@ impl Backend {
         self.state.hits.load(Ordering::SeqCst)
     }
 
+    /// TCP connections this backend has accepted.
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+
     /// Answers every later request with `status` (0 restores the configured behaviour).
     pub fn set_status(&self, status: u16) {
         self.state.status_override.store(status, Ordering::SeqCst);
@@ -123,6 +138,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        state.connections.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(&state);
         connections.spawn(async move {
             let kill = Arc::new(Notify::new());
@@ -157,7 +173,7 @@ async fn answer(
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis);
     tokio::time::sleep(delay.unwrap_or(state.config.latency)).await;
-    if query_value(&query, "drop").is_some() {
+    if state.config.drop_all || query_value(&query, "drop").is_some() {
         // Close this connection without answering: the client sees it cut.
         kill.notify_one();
         return std::future::pending().await;
