@@ -1,0 +1,167 @@
+//! The binary end to end: `check`, `schema`, `--version`, `run` with reload on file change and
+//! SIGHUP and drain on SIGTERM, and `demo`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use switchyard_testkit::{Backend, BackendConfig, Client};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("switchyard-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn config(backend: &Backend, marker: &str) -> String {
+    format!(
+        "listeners: [{{name: public, address: '127.0.0.1:0'}}]\n\
+         access_log: {{to: \"off\"}}\n\
+         drain_timeout: 5s\n\
+         routes:\n  - name: all\n    proxy: {{cluster: c, response_headers: {{set: {{x-marker: {marker}}}}}}}\n\
+         clusters:\n  - name: c\n    endpoints: [{{address: \"{}\"}}]\n",
+        backend.address()
+    )
+}
+
+#[test]
+fn check_accepts_a_good_file_and_names_every_error_in_a_bad_one() {
+    let good = temp_file("good.yaml", "listeners: [{name: p, address: '127.0.0.1:0'}]\n");
+    let out = Command::new(BIN).arg("check").arg(&good).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 listeners, 0 routes, 0 clusters)"));
+
+    let bad_text = "listeners: [{name: p, address: nowhere}]\nroutes:\n  - name: r\n    proxy: {cluster: ghost}\n";
+    let bad = temp_file("bad.yaml", bad_text);
+    let out = Command::new(BIN).arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = bad.display();
+    assert!(stderr.contains(&format!("{file}:1:32: listeners[0].address: `nowhere` is not an IP address")), "{stderr}");
+    assert!(stderr.contains(&format!("{file}:4:22: routes[0].proxy.cluster: unknown cluster `ghost`")), "{stderr}");
+    let _ = std::fs::remove_file(good);
+    let _ = std::fs::remove_file(bad);
+}
+
+#[test]
+fn schema_and_version() {
+    let out = Command::new(BIN).arg("schema").output().unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(schema["properties"]["listeners"].is_object());
+    assert!(schema["required"].as_array().unwrap().iter().any(|r| r == "listeners"));
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("switchyard {}", env!("CARGO_PKG_VERSION")));
+}
+
+/// Lines of a child's output, read on a thread.
+fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle` and returns the text after it up to a space.
+fn find(rx: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("expected output did not come");
+        if let Some(at) = line.find(needle) {
+            let rest = &line[at + needle.len()..];
+            return rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+}
+
+async fn marker(client: &Client) -> Option<String> {
+    client.get("/").await.header("x-marker").map(str::to_owned)
+}
+
+async fn wait_for_marker(client: &Client, want: &str) {
+    for _ in 0..100 {
+        if marker(client).await.as_deref() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("marker never became {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_reloads_on_change_and_sighup_and_drains_on_sigterm() {
+    let backend = Backend::start(BackendConfig::named("b")).await;
+    let path = temp_file("run.yaml", &config(&backend, "one"));
+    let mut child = Command::new(BIN)
+        .args(["run", "-c"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = lines(child.stderr.take().unwrap());
+    let address = find(&stderr, "address=").parse().unwrap();
+    let client = Client::http1(address);
+    assert_eq!(marker(&client).await.as_deref(), Some("one"));
+
+    std::fs::write(&path, config(&backend, "two")).unwrap();
+    wait_for_marker(&client, "two").await;
+
+    std::fs::write(&path, "listeners: [oops").unwrap();
+    signal(&child, "HUP");
+    find(&stderr, "config rejected");
+    assert_eq!(marker(&client).await.as_deref(), Some("two"), "a broken file changes nothing");
+
+    std::fs::write(&path, config(&backend, "three")).unwrap();
+    signal(&child, "HUP");
+    wait_for_marker(&client, "three").await;
+
+    let slow_client = client.clone();
+    let in_flight = tokio::spawn(async move { slow_client.get("/?delay_ms=500").await });
+    let hits = backend.hits();
+    while backend.hits() == hits {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    signal(&child, "TERM");
+    assert_eq!(in_flight.await.unwrap().status, 200, "the request in flight finished");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success());
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_its_tour_with_no_setup() {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--port", "0"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = lines(child.stdout.take().unwrap());
+    let base = find(&stdout, "gateway on ").trim_end_matches(',').to_owned();
+    let address = base.trim_start_matches("http://").parse().unwrap();
+    let client = Client::http1(address);
+    let movie = client.get("/movies/42").await;
+    assert_eq!(movie.status, 200);
+    assert!(movie.json()["backend"].as_str().unwrap().starts_with("movies-"));
+    assert_eq!(client.get("/api/talent/7").await.json()["path"], "/talent/7");
+    assert_eq!(client.get("/healthz").await.text(), "ok\n");
+    assert_eq!(client.get("/nope").await.status, 404);
+    signal(&child, "INT");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success());
+}
