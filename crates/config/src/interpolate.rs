@@ -60,7 +60,8 @@ fn interpolate_line(
             None => missing.push(MissingVar {
                 name: name.to_owned(),
                 line: line_no,
-                column: (line.len() - after.len()) as u64 + 1,
+                // In characters, as the YAML parser counts columns.
+                column: line[..line.len() - after.len()].chars().count() as u64 + 1,
             }),
         }
         rest = &body[end + 1..];

@@ -85,24 +85,30 @@ pub fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigErrors> {
     })
 }
 
-/// serde-saphyr's message without its own position or snippet (we print our own).
+/// serde-saphyr's message without its own position or snippet (we print our own). The user
+/// formatter words messages for people editing YAML, not for Rust callers of serde-saphyr
+/// (no "set DuplicateKeyPolicy in Options" or "use from_str_multiple").
 fn plain_message(e: &serde_saphyr::Error) -> String {
-    let text = e.to_string();
-    let first = text.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((_, message)) => message.to_owned(),
-        None => first.to_owned(),
+    let options = serde_saphyr::render_options! {
+        formatter: &serde_saphyr::UserMessageFormatter,
+        snippets: serde_saphyr::SnippetMode::Off,
+    };
+    let text = e.render_with_options(options);
+    let position = e
+        .location()
+        .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
+    match position.as_deref().and_then(|p| text.strip_suffix(p)) {
+        Some(message) => message.to_owned(),
+        None => text,
     }
 }
 
-/// `routes[0].name.value` -> `routes[0].name`: `.value` is the inside of a [`Located`].
+/// `routes[0].name.value` -> `routes[0].name`: `.value` is the inside of a [`Located`]. A `?`
+/// (a key serde_path_to_error could not name, as in a duplicate key) names nothing.
 fn clean_path(path: &str) -> String {
     let path = path.strip_suffix(".value").unwrap_or(path);
-    if path == "." {
+    let path = path.strip_suffix(".?").unwrap_or(path);
+    if path == "." || path == "?" {
         String::new()
     } else {
         path.to_owned()

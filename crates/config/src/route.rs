@@ -3,7 +3,7 @@
 use crate::located::Located;
 use crate::model::*;
 use crate::raw::*;
-use crate::validate::{header_edits, template_params};
+use crate::validate::{header_edits, header_map, template_params};
 use crate::values::{Checker, is_header_name, is_token, parse_template};
 use regex::Regex;
 use std::collections::HashSet;
@@ -135,10 +135,15 @@ fn regex(c: &mut Checker, v: &Located<String>, path: &str, anchored: bool) -> Op
     } else {
         v.value.clone()
     };
-    match Regex::new(&pattern) {
+    // The pattern alone first: inside `^(?:...)$`, `a)|(b` would compile into another regex.
+    match Regex::new(&v.value).and_then(|_| Regex::new(&pattern)) {
         Ok(r) => Some(r),
         Err(e) => {
-            c.error(v, path, &format!("invalid regular expression: {e}"));
+            // regex's syntax errors span lines (pattern, caret, `error: why`); keep the why.
+            let text = e.to_string();
+            let why = text.lines().last().unwrap_or_default();
+            let why = why.strip_prefix("error: ").unwrap_or(why);
+            c.error(v, path, &format!("invalid regular expression: {why}"));
             None
         }
     }
@@ -287,11 +292,7 @@ fn respond(c: &mut Checker, d: &RawRespondAction, path: &str) -> RespondAction {
             "status must be between 200 and 599",
         );
     }
-    let edits = RawHeaderEdits {
-        set: d.headers.clone(),
-        ..Default::default()
-    };
-    let headers = header_edits(c, &edits, path).set;
+    let headers = header_map(c, &d.headers, &format!("{path}.headers"));
     RespondAction {
         status: d.status.value,
         body: d.body.clone(),

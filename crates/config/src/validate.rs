@@ -231,30 +231,8 @@ fn routes(c: &mut Checker, raw: &[RawRoute], clusters: &HashSet<&str>) -> Vec<Ro
 }
 
 pub(crate) fn header_edits(c: &mut Checker, raw: &RawHeaderEdits, path: &str) -> HeaderEdits {
-    let mut pairs = |map: &std::collections::BTreeMap<String, Located<String>>, kind: &str| {
-        map.iter()
-            .map(|(name, value)| {
-                let field = format!("{path}.{kind}.{name}");
-                if !is_header_name(name) {
-                    c.error(
-                        value,
-                        &field,
-                        &format!("`{name}` is not a valid header name"),
-                    );
-                }
-                if !is_header_value(&value.value) {
-                    c.error(
-                        value,
-                        &field,
-                        "header value has characters a header cannot hold",
-                    );
-                }
-                (name.to_ascii_lowercase(), value.value.clone())
-            })
-            .collect::<Vec<_>>()
-    };
-    let set = pairs(&raw.set, "set");
-    let add = pairs(&raw.add, "add");
+    let set = header_map(c, &raw.set, &format!("{path}.set"));
+    let add = header_map(c, &raw.add, &format!("{path}.add"));
     let remove = raw
         .remove
         .iter()
@@ -268,6 +246,34 @@ pub(crate) fn header_edits(c: &mut Checker, raw: &RawHeaderEdits, path: &str) ->
         })
         .collect();
     HeaderEdits { remove, set, add }
+}
+
+/// Checks a `name: value` map of headers found at `path` (`set`, `add`, a respond's `headers`).
+pub(crate) fn header_map(
+    c: &mut Checker,
+    map: &std::collections::BTreeMap<String, Located<String>>,
+    path: &str,
+) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(name, value)| {
+            let field = format!("{path}.{name}");
+            if !is_header_name(name) {
+                c.error(
+                    value,
+                    &field,
+                    &format!("`{name}` is not a valid header name"),
+                );
+            }
+            if !is_header_value(&value.value) {
+                c.error(
+                    value,
+                    &field,
+                    "header value has characters a header cannot hold",
+                );
+            }
+            (name.to_ascii_lowercase(), value.value.clone())
+        })
+        .collect()
 }
 
 /// Used by route checks for templates in `rewrite` and `redirect.to`.
