@@ -265,7 +265,7 @@ fn proxy(
         cluster: p.cluster.value.clone(),
         strip_prefix: p.strip_prefix.as_ref().map(|s| s.value.clone()),
         rewrite: p.rewrite.as_ref().map(|s| s.value.clone()),
-        host_rewrite: p.host_rewrite.as_ref().map(|s| s.value.clone()),
+        host_rewrite: p.host_rewrite.as_ref().map(|h| host_rewrite(c, h, path)),
         request_headers: header_edits(c, &p.request_headers, &format!("{path}.request_headers")),
         response_headers: header_edits(c, &p.response_headers, &format!("{path}.response_headers")),
         timeout: p
@@ -325,4 +325,15 @@ fn redirect_action(
         to: r.to.value.clone(),
         status,
     }
+}
+
+/// `host_rewrite` must be a host with an optional port, sendable as a `Host` header.
+fn host_rewrite(c: &mut Checker, h: &Located<String>, path: &str) -> String {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b);
+    let valid = !h.value.is_empty() && h.value.bytes().all(allowed);
+    if !valid {
+        let msg = format!("`{}` is not a host name or host:port", h.value);
+        c.error(h, &format!("{path}.host_rewrite"), &msg);
+    }
+    h.value.clone()
 }

@@ -82,6 +82,10 @@ impl Checker {
             return Duration::from_secs(default_secs);
         };
         match humantime::parse_duration(&v.value) {
+            Ok(d) if d.is_zero() && !path.ends_with("drain_timeout") => {
+                self.error(v, path, "must be longer than zero");
+                Duration::from_secs(default_secs)
+            }
             Ok(d) => d,
             Err(e) => {
                 let msg = format!("`{}` is not a duration such as 250ms or 5s ({e})", v.value);

@@ -1511,3 +1511,23 @@ fn the_schema_covers_every_section() {
     );
     assert_eq!(schema["required"], serde_json::json!(["listeners"]));
 }
+
+#[test]
+fn zero_timeouts_are_rejected() {
+    let yaml = "listeners: [{name: p, address: '127.0.0.1:0', header_read_timeout: 0s}]\n";
+    assert_eq!(
+        errors(yaml),
+        vec!["cfg.yaml:1:68: listeners[0].header_read_timeout: must be longer than zero"]
+    );
+}
+
+#[test]
+fn host_rewrite_must_be_a_host() {
+    let yaml = "listeners: [{name: p, address: '127.0.0.1:0'}]\n\
+                routes: [{name: r, proxy: {cluster: c, host_rewrite: 'bad host/'}}]\n\
+                clusters: [{name: c, endpoints: [{address: '127.0.0.1:1'}]}]\n";
+    assert_eq!(
+        errors(yaml),
+        vec!["cfg.yaml:2:54: routes[0].proxy.host_rewrite: `bad host/` is not a host name or host:port"]
+    );
+}
