@@ -1,77 +1,378 @@
-//! Per-endpoint state shared by all requests, and the in-flight guard of one pick.
+//! Endpoints and what the balancer learns about each: counters and decaying stats in atomics,
+//! shared by every request; the [`Pick`] guard that reports one request's outcome.
 
+use crate::decay::{Decaying, PeakEwma, Sample};
+use crate::outlier::OutlierState;
+use crate::params::StatParams;
+use crate::time::Timebase;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
-/// What the balancer tracks for one endpoint.
-#[derive(Debug, Default)]
-pub struct EndpointStats {
-    in_flight: AtomicUsize,
+/// How an attempt ended, as far as the balancer cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// Answered with a non-5xx status.
+    Success,
+    /// Refused for load (503, 429): move load away, but it is not broken.
+    Overloaded,
+    /// Any other 5xx.
+    ServerError,
+    /// Could not connect.
+    ConnectFailure,
+    /// Connection reset or closed mid-exchange.
+    Reset,
+    /// No answer before the deadline.
+    Timeout,
 }
 
-impl EndpointStats {
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+impl OutcomeKind {
+    /// Failures that count against client health (`edge`'s error score).
+    pub fn is_error(self) -> bool {
+        !matches!(self, OutcomeKind::Success | OutcomeKind::ServerError)
+    }
+
+    /// Failures of the connection itself (outlier detection's "gateway failures").
+    pub fn is_gateway_failure(self) -> bool {
+        matches!(
+            self,
+            OutcomeKind::ConnectFailure | OutcomeKind::Reset | OutcomeKind::Timeout
+        )
     }
 }
 
-/// The endpoints of one cluster, by index, with their weights.
+/// One attempt's result, reported through [`Pick::record`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    /// Utilization in [0, 1] the endpoint reported on this response, if any.
+    pub utilization: Option<f64>,
+}
+
+impl Outcome {
+    pub fn of(kind: OutcomeKind) -> Self {
+        Self {
+            kind,
+            utilization: None,
+        }
+    }
+}
+
+/// What is known about one endpoint.
+#[derive(Debug)]
+pub struct EndpointStats {
+    pub(crate) in_flight: AtomicU32,
+    pub(crate) answered: AtomicBool,
+    pub(crate) first_seen_ns: u64,
+    pub(crate) last_picked_ns: AtomicU64,
+    pub(crate) errors: Decaying,
+    pub(crate) latency: PeakEwma,
+    pub(crate) utilization: Sample,
+    pub(crate) requests: AtomicU64,
+    pub(crate) outlier: OutlierState,
+    /// Set by active health checks; true until a check says otherwise.
+    pub(crate) active_healthy: AtomicBool,
+}
+
+impl EndpointStats {
+    fn new(now_ns: u64) -> Self {
+        Self {
+            in_flight: AtomicU32::new(0),
+            answered: AtomicBool::new(false),
+            first_seen_ns: now_ns,
+            last_picked_ns: AtomicU64::new(0),
+            errors: Decaying::default(),
+            latency: PeakEwma::default(),
+            utilization: Sample::default(),
+            requests: AtomicU64::new(0),
+            outlier: OutlierState::default(),
+            active_healthy: AtomicBool::new(true),
+        }
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub fn answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Attempts sent to this endpoint so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Client health as this balancer sees it: a time-decayed EWMA, in [0, 1], of attempts
+    /// that failed for load or connection reasons.
+    pub fn error_score(&self, now_ns: u64, half_life_ns: u64) -> f64 {
+        self.errors.get(now_ns, half_life_ns)
+    }
+
+    /// The last reported utilization, faded by its age; `None` if absent or stale.
+    pub fn utilization(&self, now_ns: u64, half_life_ns: u64, stale_ns: u64) -> Option<f64> {
+        let (value, age) = self.utilization.get(now_ns)?;
+        (age <= stale_ns).then(|| value * crate::decay::decay_factor(age, half_life_ns))
+    }
+
+    pub fn first_seen_ns(&self) -> u64 {
+        self.first_seen_ns
+    }
+}
+
+/// One upstream instance: where it is, its static attributes, and its live stats.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Unique for the life of the process; survives membership updates.
+    pub id: u64,
+    pub address: String,
+    pub weight: u32,
+    pub zone: Option<String>,
+    pub stats: EndpointStats,
+}
+
+/// The endpoints of one cluster as of one membership version, with the cluster's timebase.
 #[derive(Debug, Clone)]
 pub struct EndpointSet {
-    weights: Arc<[u32]>,
-    stats: Arc<[Arc<EndpointStats>]>,
+    endpoints: Arc<[Arc<Endpoint>]>,
+    pub(crate) time: Timebase,
+    pub(crate) params: Arc<StatParams>,
+    availability: Arc<Availability>,
+}
+
+/// How many endpoints were available when last counted (recounted at most every 50 ms, so
+/// the panic check costs O(1) per pick).
+#[derive(Debug, Default)]
+struct Availability {
+    available: AtomicU64,
+    counted_at_ns: AtomicU64,
+}
+
+const RECOUNT_NS: u64 = 50_000_000;
+
+/// What an endpoint is, before it has stats.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EndpointSpec {
+    pub address: String,
+    pub weight: u32,
+    pub zone: Option<String>,
+}
+
+impl EndpointSpec {
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            weight: 1,
+            zone: None,
+        }
+    }
 }
 
 impl EndpointSet {
-    /// One endpoint per weight (a weight of 0 counts as 1).
-    pub fn new(weights: &[u32]) -> Self {
-        let stats = weights.iter().map(|_| Arc::default()).collect();
+    /// A new set: every endpoint is new (first seen now, on probation, warming up).
+    pub fn new(specs: &[EndpointSpec], time: Timebase, params: StatParams) -> Self {
+        let now = time.now_ns();
+        let endpoints = specs.iter().map(|s| Arc::new(endpoint(s, now))).collect();
         Self {
-            weights: weights.iter().map(|w| (*w).max(1)).collect(),
-            stats,
+            endpoints,
+            time,
+            params: Arc::new(params),
+            availability: Arc::default(),
+        }
+    }
+
+    /// A set with the given weights on the system clock, for tests and simple uses.
+    pub fn with_weights(weights: &[u32]) -> Self {
+        let specs: Vec<EndpointSpec> = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| EndpointSpec {
+                address: format!("e{i}"),
+                weight: *w,
+                zone: None,
+            })
+            .collect();
+        let time = Timebase::new(Arc::new(switchyard_core::SystemClock));
+        Self::new(&specs, time, StatParams::default())
+    }
+
+    /// The next membership: endpoints still present keep their stats (and in-flight counts);
+    /// new ones start fresh.
+    pub fn update(&self, specs: &[EndpointSpec]) -> Self {
+        let now = self.time.now_ns();
+        let endpoints = specs
+            .iter()
+            .map(|s| {
+                let kept = self
+                    .endpoints
+                    .iter()
+                    .find(|e| e.address == s.address && e.weight == s.weight && e.zone == s.zone);
+                kept.cloned().unwrap_or_else(|| Arc::new(endpoint(s, now)))
+            })
+            .collect();
+        Self {
+            endpoints,
+            time: self.time.clone(),
+            params: Arc::clone(&self.params),
+            availability: Arc::default(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.endpoints.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.endpoints.is_empty()
+    }
+
+    pub fn get(&self, index: usize) -> &Arc<Endpoint> {
+        &self.endpoints[index]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Endpoint>> {
+        self.endpoints.iter()
     }
 
     pub fn weight(&self, index: usize) -> u32 {
-        self.weights[index]
+        self.endpoints[index].weight.max(1)
     }
 
     pub fn stats(&self, index: usize) -> &EndpointStats {
-        &self.stats[index]
+        &self.endpoints[index].stats
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.time.now_ns()
+    }
+
+    pub fn params(&self) -> &StatParams {
+        &self.params
+    }
+
+    /// Whether `index` may take traffic: not ejected by outlier detection and not failed by
+    /// active health checks.
+    pub fn is_available(&self, index: usize, now_ns: u64) -> bool {
+        let stats = &self.endpoints[index].stats;
+        stats.active_healthy.load(Ordering::Relaxed) && !stats.outlier.is_ejected(now_ns)
+    }
+
+    /// Panic mode: too few endpoints are available, so balance over all of them rather than
+    /// overload the few (or fail everything).
+    pub fn in_panic(&self, now_ns: u64) -> bool {
+        let a = &self.availability;
+        let counted = a.counted_at_ns.load(Ordering::Relaxed);
+        let available = if counted == 0 || now_ns.saturating_sub(counted) > RECOUNT_NS {
+            let n = (0..self.len())
+                .filter(|&i| self.is_available(i, now_ns))
+                .count() as u64;
+            a.available.store(n, Ordering::Relaxed);
+            a.counted_at_ns.store(now_ns, Ordering::Relaxed);
+            n
+        } else {
+            a.available.load(Ordering::Relaxed)
+        };
+        (available as f64) < self.params.panic_threshold * self.len() as f64
+    }
+
+    /// Forces a recount of available endpoints at the next pick (after a health change).
+    pub fn availability_changed(&self) {
+        self.availability.counted_at_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// Sets the active health check verdict for `index`.
+    pub fn set_active_health(&self, index: usize, healthy: bool) {
+        self.endpoints[index]
+            .stats
+            .active_healthy
+            .store(healthy, Ordering::Relaxed);
+        self.availability_changed();
     }
 
     /// Marks `index` as chosen; it counts as in flight until the returned guard drops.
     pub fn pick(&self, index: usize) -> Pick {
-        let stats = Arc::clone(&self.stats[index]);
-        stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        Pick { index, stats }
+        let endpoint = Arc::clone(&self.endpoints[index]);
+        let now = self.time.now_ns();
+        endpoint.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
+        endpoint.stats.last_picked_ns.store(now, Ordering::Relaxed);
+        Pick {
+            index,
+            endpoint,
+            set: self.clone(),
+            started_ns: now,
+            recorded: false,
+        }
     }
 }
 
-/// One chosen endpoint; dropping it ends the request's in-flight count.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn endpoint(spec: &EndpointSpec, now_ns: u64) -> Endpoint {
+    Endpoint {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        address: spec.address.clone(),
+        weight: spec.weight.max(1),
+        zone: spec.zone.clone(),
+        stats: EndpointStats::new(now_ns),
+    }
+}
+
+/// One chosen endpoint. Report the outcome with [`Pick::record`] when the response head
+/// arrives (or the attempt fails); dropping the guard ends the in-flight count.
 #[derive(Debug)]
 pub struct Pick {
     index: usize,
-    stats: Arc<EndpointStats>,
+    endpoint: Arc<Endpoint>,
+    set: EndpointSet,
+    started_ns: u64,
+    recorded: bool,
 }
 
 impl Pick {
     pub fn index(&self) -> usize {
         self.index
     }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Feeds the outcome into the endpoint's stats and outlier detection (once).
+    pub fn record(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.recorded, true) {
+            return;
+        }
+        let now = self.set.time.now_ns();
+        let params = &self.set.params;
+        let stats = &self.endpoint.stats;
+        let latency = now.saturating_sub(self.started_ns) as f64;
+        let failed = if outcome.kind.is_error() { 1.0 } else { 0.0 };
+        stats
+            .errors
+            .blend(failed, params.error_alpha, now, params.decay_half_life_ns);
+        if !outcome.kind.is_gateway_failure() {
+            stats.answered.store(true, Ordering::Relaxed);
+            stats.latency.observe(latency, now, params.ewma_tau_ns);
+        }
+        if let Some(u) = outcome.utilization.filter(|u| u.is_finite()) {
+            stats.utilization.set(u.clamp(0.0, 1.0), now);
+        }
+        crate::outlier::observe(&self.set, self.index, outcome.kind, now);
+    }
+
+    /// How long since the pick.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.set.time.now_ns().saturating_sub(self.started_ns))
+    }
 }
 
 impl Drop for Pick {
     fn drop(&mut self) {
-        self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.endpoint
+            .stats
+            .in_flight
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -81,7 +382,7 @@ mod tests {
 
     #[test]
     fn pick_counts_in_flight_until_dropped() {
-        let set = EndpointSet::new(&[1, 1]);
+        let set = EndpointSet::with_weights(&[1, 1]);
         let a = set.pick(1);
         let b = set.pick(1);
         assert_eq!(set.stats(1).in_flight(), 2);
@@ -90,5 +391,23 @@ mod tests {
         drop(b);
         assert_eq!(set.stats(1).in_flight(), 0);
         assert_eq!(set.stats(0).in_flight(), 0);
+    }
+
+    #[test]
+    fn update_keeps_stats_of_endpoints_that_stay() {
+        let specs = [EndpointSpec::new("a"), EndpointSpec::new("b")];
+        let set = EndpointSet::new(
+            &specs,
+            Timebase::new(Arc::new(switchyard_core::SystemClock)),
+            StatParams::default(),
+        );
+        let mut p = set.pick(1);
+        p.record(Outcome::of(OutcomeKind::Success));
+        let next = set.update(&[EndpointSpec::new("b"), EndpointSpec::new("c")]);
+        assert!(next.stats(0).answered(), "b kept what it learned");
+        assert_eq!(next.stats(0).in_flight(), 1, "and its request in flight");
+        assert!(!next.stats(1).answered(), "c is new");
+        drop(p);
+        assert_eq!(next.stats(0).in_flight(), 0);
     }
 }

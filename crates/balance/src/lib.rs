@@ -1,35 +1,53 @@
 //! Sans-IO load balancing: which endpoint of a cluster takes the next request.
 //!
 //! The crate knows nothing of sockets, HTTP or routes. A cluster's endpoints are an
-//! [`EndpointSet`]; a [`Balancer`] picks an index among them, skipping endpoints already tried
-//! for this request (so a retry goes elsewhere); the returned [`Pick`] counts the request as in
-//! flight until it is dropped, whatever way the request ends.
+//! [`EndpointSet`] whose stats live in atomics shared by all requests. A [`Balancer`] picks one
+//! for a request ([`PickContext`] says which endpoints this request already tried, and its
+//! affinity hash); the returned [`Pick`] counts it in flight until dropped, and
+//! [`Pick::record`] feeds the outcome (status class, reported utilization) back into the stats
+//! and outlier detection. Time comes from an injected clock, randomness from a seed, so the
+//! proxy, tests and the simulator drive the very same code.
 //!
 //! ```
-//! use switchyard_balance::{Balancer, EndpointSet, RoundRobin};
-//! let set = EndpointSet::new(&[1, 1, 2]);
-//! let rr = RoundRobin::new(&set);
-//! let picks: Vec<usize> = (0..4).map(|_| rr.pick(&set, &[]).unwrap().index()).collect();
-//! assert_eq!(picks.iter().filter(|&&i| i == 2).count(), 2);
+//! use switchyard_balance::{Balancer, EndpointSet, Outcome, OutcomeKind, PickContext, Policy};
+//! let set = EndpointSet::with_weights(&[1, 1, 1]);
+//! let balancer = Policy::default().build(&set, 7);
+//! let mut pick = balancer.pick(&set, &PickContext::default()).unwrap();
+//! pick.record(Outcome::of(OutcomeKind::Success));
+//! assert!(set.stats(pick.index()).answered());
 //! ```
 
+mod decay;
+mod edge;
 mod endpoint;
+mod hashing;
+mod least_request;
+mod outlier;
+mod params;
+mod peak_ewma;
+mod policy;
 mod random;
 mod round_robin;
+mod select;
+mod time;
 
-pub use endpoint::{EndpointSet, EndpointStats, Pick};
+pub use edge::{Edge, EdgeParams};
+pub use endpoint::{
+    Endpoint, EndpointSet, EndpointSpec, EndpointStats, Outcome, OutcomeKind, Pick,
+};
+pub use hashing::{Maglev, RingHash};
+pub use least_request::LeastRequest;
+pub use outlier::{OutlierState, eject, interval_tick};
+pub use params::{OutlierParams, StatParams};
+pub use peak_ewma::PeakEwmaBalancer;
+pub use policy::{Policy, WarmUp};
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use select::PickContext;
+pub use time::Timebase;
 
 /// Chooses an endpoint for each request.
 pub trait Balancer: Send + Sync + std::fmt::Debug {
-    /// Picks an endpoint not in `tried`, or `None` when every endpoint was tried.
-    fn pick(&self, set: &EndpointSet, tried: &[usize]) -> Option<Pick>;
-}
-
-/// The first index at or after `start` (wrapping) that is not in `tried`.
-pub(crate) fn first_untried(len: usize, start: usize, tried: &[usize]) -> Option<usize> {
-    (0..len)
-        .map(|offset| (start + offset) % len)
-        .find(|i| !tried.contains(i))
+    /// Picks an available endpoint this request has not tried, or `None` if there is none.
+    fn pick(&self, set: &EndpointSet, ctx: &PickContext<'_>) -> Option<Pick>;
 }

@@ -1,6 +1,9 @@
 //! Smooth weighted round robin: a schedule computed once per endpoint set, walked lock-free.
 
-use crate::{Balancer, EndpointSet, Pick, first_untried};
+use crate::Balancer;
+use crate::endpoint::{EndpointSet, Pick};
+use crate::policy::WarmUp;
+use crate::select::{Draw, PickContext, View, ramp};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Round robin that honours weights and spreads each endpoint's turns evenly (nginx's smooth
@@ -9,29 +12,53 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct RoundRobin {
     schedule: Box<[usize]>,
     next: AtomicUsize,
+    warm_up: Option<WarmUp>,
+    draw: Draw,
 }
 
 impl RoundRobin {
-    pub fn new(set: &EndpointSet) -> Self {
+    pub fn new(set: &EndpointSet, warm_up: Option<WarmUp>, seed: u64) -> Self {
         Self {
             schedule: smooth_schedule(set).into(),
             next: AtomicUsize::new(0),
+            warm_up,
+            draw: Draw::new(seed),
         }
+    }
+
+    /// A warming endpoint keeps its turn only with probability `ramp(age)`.
+    fn admits(&self, view: &View<'_>, i: usize) -> bool {
+        let Some(w) = self.warm_up else { return true };
+        let age = view.now_ns.saturating_sub(view.set.stats(i).first_seen_ns);
+        let share = ramp(age, w.window_ns, w.min_weight, w.aggression);
+        share >= 1.0 || self.draw.unit() < share
     }
 }
 
 impl Balancer for RoundRobin {
     /// A first attempt takes the next turn; a retry takes the endpoint after the last one
     /// tried without taking a turn, so failing endpoints do not skew the rotation.
-    fn pick(&self, set: &EndpointSet, tried: &[usize]) -> Option<Pick> {
-        if self.schedule.is_empty() {
-            return None;
+    fn pick(&self, set: &EndpointSet, ctx: &PickContext<'_>) -> Option<Pick> {
+        let view = View::new(set, ctx);
+        if let Some(last) = ctx.tried.last() {
+            let at = (0..set.len())
+                .find(|&i| set.get(i).id == *last)
+                .unwrap_or(0);
+            return Some(set.pick(view.first_usable_from(at + 1)?));
         }
-        if let Some(last) = tried.last() {
-            return Some(set.pick(first_untried(set.len(), last + 1, tried)?));
+        let len = self.schedule.len();
+        let mut fallback = None;
+        for _ in 0..len {
+            let turn = self.next.fetch_add(1, Ordering::Relaxed) % len;
+            let i = self.schedule[turn];
+            if view.usable(i) {
+                if self.admits(&view, i) {
+                    return Some(set.pick(i));
+                }
+                fallback.get_or_insert(i);
+            }
         }
-        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.schedule.len();
-        Some(set.pick(self.schedule[turn]))
+        Some(set.pick(fallback?))
     }
 }
 
@@ -64,10 +91,10 @@ mod tests {
     use super::*;
 
     fn picks(weights: &[u32], n: usize) -> Vec<usize> {
-        let set = EndpointSet::new(weights);
-        let rr = RoundRobin::new(&set);
+        let set = EndpointSet::with_weights(weights);
+        let rr = RoundRobin::new(&set, None, 1);
         (0..n)
-            .map(|_| rr.pick(&set, &[]).unwrap().index())
+            .map(|_| rr.pick(&set, &PickContext::default()).unwrap().index())
             .collect()
     }
 
@@ -89,21 +116,54 @@ mod tests {
 
     #[test]
     fn retries_do_not_take_turns() {
-        let set = EndpointSet::new(&[1, 1, 1]);
-        let rr = RoundRobin::new(&set);
-        let first = rr.pick(&set, &[]).unwrap().index();
-        assert_eq!(rr.pick(&set, &[first]).unwrap().index(), 1);
-        assert_eq!(rr.pick(&set, &[]).unwrap().index(), 1, "the rotation goes on where it was");
+        let set = EndpointSet::with_weights(&[1, 1, 1]);
+        let rr = RoundRobin::new(&set, None, 1);
+        let first = rr.pick(&set, &PickContext::default()).unwrap();
+        let tried = [set.get(first.index()).id];
+        let retry = rr
+            .pick(
+                &set,
+                &PickContext {
+                    tried: &tried,
+                    hash: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(retry.index(), 1);
+        assert_eq!(
+            rr.pick(&set, &PickContext::default()).unwrap().index(),
+            1,
+            "rotation goes on"
+        );
     }
 
     #[test]
     fn skips_tried_endpoints() {
-        let set = EndpointSet::new(&[1, 1, 1]);
-        let rr = RoundRobin::new(&set);
+        let set = EndpointSet::with_weights(&[1, 1, 1]);
+        let rr = RoundRobin::new(&set, None, 1);
+        let tried = [set.get(1).id];
         for _ in 0..6 {
-            let p = rr.pick(&set, &[1]).unwrap();
+            let p = rr
+                .pick(
+                    &set,
+                    &PickContext {
+                        tried: &tried,
+                        hash: None,
+                    },
+                )
+                .unwrap();
             assert_ne!(p.index(), 1);
         }
-        assert!(rr.pick(&set, &[0, 1, 2]).is_none());
+        let all: Vec<u64> = set.iter().map(|e| e.id).collect();
+        assert!(
+            rr.pick(
+                &set,
+                &PickContext {
+                    tried: &all,
+                    hash: None
+                }
+            )
+            .is_none()
+        );
     }
 }

@@ -12,11 +12,13 @@
 //! assert_eq!(config.routes[0].name, "hello");
 //! ```
 
+mod balancing;
 mod error;
 mod interpolate;
 mod located;
 mod model;
 mod raw;
+mod raw_balancing;
 mod route;
 mod validate;
 mod values;

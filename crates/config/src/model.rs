@@ -1,6 +1,7 @@
 //! The validated config: plain data with every value parsed into its type. Only `validate`
 //! builds it, so holding a `Config` means holding a config that passed every check.
 
+pub use crate::balancing::*;
 use regex::Regex;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,6 +13,8 @@ pub struct Config {
     pub clusters: Vec<Cluster>,
     pub access_log: AccessLogTarget,
     pub drain_timeout: Duration,
+    /// This gateway's locality zone.
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +145,7 @@ pub struct RedirectAction {
 pub struct Cluster {
     pub name: String,
     pub endpoints: Vec<Endpoint>,
-    pub balancer: BalancerKind,
+    pub balancing: Balancing,
     pub protocol: UpstreamProtocol,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -157,12 +160,7 @@ pub struct Endpoint {
     /// `host:port`.
     pub address: String,
     pub weight: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BalancerKind {
-    RoundRobin,
-    Random,
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

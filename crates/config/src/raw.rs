@@ -2,6 +2,7 @@
 //! values that later checks refer to. `validate` turns these into [`crate::Config`].
 
 use crate::located::Located;
+use crate::raw_balancing::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -21,6 +22,9 @@ pub struct RawConfig {
     /// One JSON line per request.
     #[serde(default)]
     pub access_log: Option<RawAccessLog>,
+    /// This gateway's locality zone, for clusters with `prefer_local_zone`.
+    #[serde(default)]
+    pub zone: Option<String>,
     /// How long in-flight requests may run after SIGTERM before the process exits (default 15s).
     #[serde(default)]
     pub drain_timeout: Option<Located<String>>,
@@ -172,10 +176,40 @@ pub struct RawRedirectAction {
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
     pub name: Located<String>,
+    /// Static endpoints (may be empty when `discovery` supplies them).
+    #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,
-    /// `round_robin` (default) or `random`.
+    /// `edge` (default), `round_robin` (smooth weighted; alias `weighted_round_robin`),
+    /// `random`, `least_request`, `peak_ewma`, `ring_hash` or `maglev`.
     #[serde(default)]
     pub balancer: Option<Located<String>>,
+    /// Slow start for new endpoints: a duration, or `off` (default 90s for edge, else off).
+    #[serde(default)]
+    pub warm_up: Option<Located<String>>,
+    /// What `ring_hash` and `maglev` hash (default: the client IP).
+    #[serde(default)]
+    pub hash_on: Option<Located<RawHashOn>>,
+    #[serde(default)]
+    pub edge: Option<RawEdge>,
+    /// `least_request`'s bias on active requests when weights differ (default 1.0).
+    #[serde(default)]
+    pub least_request_bias: Option<Located<f64>>,
+    /// Response header with the endpoint's ORCA load report (default `endpoint-load-metrics`);
+    /// it is removed before the response reaches the client.
+    #[serde(default)]
+    pub utilization_header: Option<Located<String>>,
+    /// Below this share of available endpoints, balance over all of them (default 0.5).
+    #[serde(default)]
+    pub panic_threshold: Option<Located<f64>>,
+    #[serde(default)]
+    pub outlier_detection: Option<RawOutlier>,
+    #[serde(default)]
+    pub health_check: Option<Located<RawHealthCheck>>,
+    /// Prefer endpoints in the gateway's own `zone` while they have capacity.
+    #[serde(default)]
+    pub prefer_local_zone: bool,
+    #[serde(default)]
+    pub discovery: Option<Located<RawDiscovery>>,
     /// `http1` (default) or `http2` (prior knowledge, h2c).
     #[serde(default)]
     pub protocol: Option<Located<String>>,
@@ -207,6 +241,9 @@ pub struct RawEndpoint {
     /// Relative share of traffic (default 1).
     #[serde(default)]
     pub weight: Option<Located<u32>>,
+    /// Locality zone, for `prefer_local_zone`.
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// When and how often to retry a failed attempt on another endpoint.

@@ -22,6 +22,7 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
         clusters,
         access_log,
         drain_timeout,
+        zone: raw.zone.clone(),
     })
 }
 
@@ -85,7 +86,7 @@ fn clusters(c: &mut Checker, raw: &[RawCluster]) -> Vec<Cluster> {
 }
 
 fn cluster(c: &mut Checker, k: &RawCluster, path: &str) -> Cluster {
-    if k.endpoints.is_empty() {
+    if k.endpoints.is_empty() && k.discovery.is_none() {
         c.error(
             &k.name,
             &format!("{path}.endpoints"),
@@ -101,7 +102,7 @@ fn cluster(c: &mut Checker, k: &RawCluster, path: &str) -> Cluster {
     Cluster {
         name: k.name.value.clone(),
         endpoints,
-        balancer: balancer(c, k.balancer.as_ref(), &format!("{path}.balancer")),
+        balancing: crate::balancing::balancing(c, k, path),
         protocol: protocol(c, k.protocol.as_ref(), &format!("{path}.protocol")),
         connect_timeout: c.duration_or(
             k.connect_timeout.as_ref(),
@@ -139,18 +140,7 @@ fn endpoint(c: &mut Checker, e: &RawEndpoint, path: &str) -> Endpoint {
     Endpoint {
         address: e.address.value.clone(),
         weight,
-    }
-}
-
-fn balancer(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerKind {
-    match raw.map(|b| b.value.as_str()) {
-        None | Some("round_robin") => BalancerKind::RoundRobin,
-        Some("random") => BalancerKind::Random,
-        Some(other) => {
-            let msg = format!("unknown balancer `{other}`; expected `round_robin` or `random`");
-            c.error(raw.expect("matched Some"), path, &msg);
-            BalancerKind::RoundRobin
-        }
+        zone: e.zone.clone(),
     }
 }
 

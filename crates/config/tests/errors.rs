@@ -151,7 +151,7 @@ clusters:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:7:9: clusters[0].endpoints[0].adress: unknown field `adress`, expected one of address, weight; did you mean `address`?"
+            "cfg.yaml:7:9: clusters[0].endpoints[0].adress: unknown field `adress`, expected one of address, weight, zone; did you mean `address`?"
         ]
     );
 }
@@ -168,7 +168,7 @@ cluster:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, access_log, drain_timeout; did you mean `clusters`?"
+            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, access_log, zone, drain_timeout; did you mean `clusters`?"
         ]
     );
 }
@@ -188,7 +188,7 @@ clusters:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:8:5: clusters[0].timeout: unknown field `timeout`, expected one of name, endpoints, balancer, protocol, connect_timeout, request_timeout, idle_timeout, retries, max_connections, max_pending"
+            "cfg.yaml:8:5: clusters[0].timeout: unknown field `timeout`, expected one of name, endpoints, balancer, warm_up, hash_on, edge, least_request_bias, utilization_header, panic_threshold, outlier_detection, health_check, prefer_local_zone, discovery, protocol, connect_timeout, request_timeout, idle_timeout, retries, max_connections, max_pending"
         ]
     );
 }
@@ -212,7 +212,7 @@ clusters:
 ";
     assert_eq!(
         errors(yaml),
-        ["cfg.yaml:5:5: clusters[0]: missing field `endpoints`"]
+        ["cfg.yaml:5:11: clusters[0].endpoints: a cluster needs at least one endpoint"]
     );
 }
 
@@ -444,12 +444,12 @@ clusters:
   - name: movies
     endpoints:
       - address: 10.0.0.1:80
-    balancer: least_request
+    balancer: least_connections
 ";
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:8:15: clusters[0].balancer: unknown balancer `least_request`; expected `round_robin` or `random`"
+            "cfg.yaml:8:15: clusters[0].balancer: unknown balancer `least_connections`; expected edge, round_robin, weighted_round_robin, random, least_request, peak_ewma, ring_hash or maglev"
         ]
     );
 }
@@ -1166,7 +1166,7 @@ drain_timeout: 30
         [
             "cfg.yaml:3:14: listeners[0].address: `127.0.0.1:80800` is not an IP address and port such as 127.0.0.1:8080",
             "cfg.yaml:13:17: clusters[0].endpoints[0].weight: weight must be at least 1",
-            "cfg.yaml:10:15: clusters[0].balancer: unknown balancer `fastest`; expected `round_robin` or `random`",
+            "cfg.yaml:10:15: clusters[0].balancer: unknown balancer `fastest`; expected edge, round_robin, weighted_round_robin, random, least_request, peak_ewma, ring_hash or maglev",
             "cfg.yaml:6:28: routes[0].match.path.prefix: path `movies` must start with `/`",
             "cfg.yaml:7:22: routes[0].proxy.cluster: unknown cluster `movie` (known: movies)",
             "cfg.yaml:14:16: drain_timeout: `30` is not a duration such as 250ms or 5s (time unit needed, for example 30sec or 30ms)",
@@ -1220,7 +1220,24 @@ clusters:
 
     let cluster = &config.clusters[0];
     assert_eq!(cluster.endpoints[0].weight, 1);
-    assert_eq!(cluster.balancer, BalancerKind::RoundRobin);
+    assert_eq!(
+        cluster.balancing.kind,
+        BalancerKind::Edge,
+        "edge is the default"
+    );
+    assert_eq!(cluster.balancing.warm_up, Some(Duration::from_secs(90)));
+    assert_eq!(
+        cluster.balancing.utilization_header,
+        "endpoint-load-metrics"
+    );
+    assert_eq!(cluster.balancing.panic_threshold, 0.5);
+    assert_eq!(cluster.balancing.outlier.consecutive_5xx, 5);
+    assert_eq!(cluster.balancing.outlier.max_ejection_percent, 0.1);
+    assert_eq!(cluster.balancing.health_check, None);
+    assert_eq!(
+        cluster.balancing.discovery,
+        switchyard_config::Discovery::Static
+    );
     assert_eq!(cluster.protocol, UpstreamProtocol::Http1);
     assert_eq!(cluster.connect_timeout, Duration::from_secs(1));
     assert_eq!(cluster.request_timeout, Duration::from_secs(15));
@@ -1506,7 +1523,8 @@ fn the_schema_covers_every_section() {
             "clusters",
             "drain_timeout",
             "listeners",
-            "routes"
+            "routes",
+            "zone"
         ]
     );
     assert_eq!(schema["required"], serde_json::json!(["listeners"]));
@@ -1528,6 +1546,8 @@ fn host_rewrite_must_be_a_host() {
                 clusters: [{name: c, endpoints: [{address: '127.0.0.1:1'}]}]\n";
     assert_eq!(
         errors(yaml),
-        vec!["cfg.yaml:2:54: routes[0].proxy.host_rewrite: `bad host/` is not a host name or host:port"]
+        vec![
+            "cfg.yaml:2:54: routes[0].proxy.host_rewrite: `bad host/` is not a host name or host:port"
+        ]
     );
 }

@@ -8,8 +8,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use switchyard_balance::{Balancer, EndpointSet, Random, RoundRobin};
-use switchyard_config::{BalancerKind, Cluster as ClusterConfig, UpstreamProtocol};
+use switchyard_balance::{Balancer, EndpointSet, EndpointSpec, Timebase};
+use switchyard_config::{Cluster as ClusterConfig, UpstreamProtocol};
 use switchyard_core::SystemClock;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -35,12 +35,20 @@ pub struct Overloaded;
 
 impl Cluster {
     pub fn new(config: ClusterConfig) -> Self {
-        let weights: Vec<u32> = config.endpoints.iter().map(|e| e.weight).collect();
-        let endpoints = EndpointSet::new(&weights);
-        let balancer: Box<dyn Balancer> = match config.balancer {
-            BalancerKind::RoundRobin => Box::new(RoundRobin::new(&endpoints)),
-            BalancerKind::Random => Box::new(Random::new(&endpoints, fastrand::u64(..))),
-        };
+        let specs: Vec<EndpointSpec> = config
+            .endpoints
+            .iter()
+            .map(|e| EndpointSpec {
+                address: e.address.clone(),
+                weight: e.weight,
+                zone: e.zone.clone(),
+            })
+            .collect();
+        let time = Timebase::new(Arc::new(SystemClock));
+        let endpoints =
+            EndpointSet::new(&specs, time, crate::policy::stat_params(&config.balancing));
+        let balancer =
+            crate::policy::policy(&config.balancing).build(&endpoints, fastrand::u64(..));
         let authorities = config
             .endpoints
             .iter()

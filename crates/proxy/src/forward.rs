@@ -13,7 +13,7 @@ use http::{HeaderMap, Method, Request, Response, Uri, Version, header};
 use hyper::body::Incoming;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use switchyard_balance::Pick;
+use switchyard_balance::{Outcome, OutcomeKind, Pick, PickContext};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
@@ -30,11 +30,17 @@ pub async fn forward(
     params: &[(String, String)],
 ) -> Result<Response<ProxyBody>, Fault> {
     let cluster = &route.cluster;
-    ctx.log.cluster = Some(cluster.config.name.clone());
+    if ctx.logging {
+        ctx.log.cluster = Some(cluster.config.name.clone());
+    }
     let (parts, body) = req.into_parts();
     check_declared_length(&parts.headers, ctx.max_body)?;
     let path = upstream_path(route, &parts.uri, params)?;
-    let headers = upstream_headers(route, ctx, parts.headers);
+    let mut headers = parts.headers;
+    if let Some(host) = absolute_form_host(&parts.uri, parts.version) {
+        headers.insert(header::HOST, host);
+    }
+    let headers = upstream_headers(route, ctx, headers);
     let watch = Arc::new(BodyWatch::default());
     ctx.log.request_body = Some(Arc::clone(&watch));
     let body = RequestBody::new(body, ctx.max_body, Arc::clone(&watch));
@@ -75,17 +81,24 @@ impl Upstream<'_> {
         deadline: Instant,
     ) -> Result<(Response<Incoming>, Pick), Fault> {
         let policy = &self.cluster.config.retries;
-        let mut tried: Vec<usize> = Vec::new();
+        let mut tried: Vec<u64> = Vec::new();
         let mut body = Some(body);
         loop {
-            let pick = self
+            let pick_ctx = PickContext {
+                tried: &tried,
+                hash: None,
+            };
+            let endpoints = &self.cluster.endpoints;
+            let mut pick = self
                 .cluster
                 .balancer
-                .pick(&self.cluster.endpoints, &tried)
+                .pick(endpoints, &pick_ctx)
                 .ok_or(Fault::NoEndpoint)?;
-            tried.push(pick.index());
+            tried.push(pick.endpoint().id);
             ctx.log.attempts += 1;
-            ctx.log.endpoint = Some(self.cluster.config.endpoints[pick.index()].address.clone());
+            if ctx.logging {
+                ctx.log.endpoint = Some(pick.endpoint().address.clone());
+            }
             let body = body
                 .take()
                 .unwrap_or_else(|| RequestBody::empty(Arc::clone(&self.watch)));
@@ -95,6 +108,12 @@ impl Upstream<'_> {
             let may_retry = retryable
                 && tried.len() <= policy.attempts as usize
                 && tried.len() < self.cluster.endpoints.len();
+            if let Some(kind) = outcome_kind(&outcome) {
+                pick.record(Outcome {
+                    kind,
+                    utilization: None,
+                });
+            }
             match outcome {
                 Attempt::Answered(response) => {
                     let status = response.status().as_u16();
@@ -170,6 +189,21 @@ impl Upstream<'_> {
     }
 }
 
+/// What the balancer learns from an attempt; `None` when the client, not the endpoint, failed.
+fn outcome_kind(attempt: &Attempt) -> Option<OutcomeKind> {
+    Some(match attempt {
+        Attempt::Answered(r) => match r.status().as_u16() {
+            503 | 429 => OutcomeKind::Overloaded,
+            500..=599 => OutcomeKind::ServerError,
+            _ => OutcomeKind::Success,
+        },
+        Attempt::Failed(Fault::UpstreamConnect) => OutcomeKind::ConnectFailure,
+        Attempt::Failed(Fault::UpstreamReset) => OutcomeKind::Reset,
+        Attempt::Failed(Fault::UpstreamTimeout) => OutcomeKind::Timeout,
+        Attempt::Failed(_) => return None,
+    })
+}
+
 fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
@@ -218,6 +252,20 @@ fn upstream_path(
         None => new_path,
     };
     full.parse().map_err(|_| Fault::BadPath)
+}
+
+/// RFC 9112 3.2.2: for an HTTP/1 absolute-form target, the Host sent on is the target's
+/// authority (which routing used), never the client's Host header.
+fn absolute_form_host(uri: &Uri, version: Version) -> Option<http::HeaderValue> {
+    if version == Version::HTTP_2 {
+        return None;
+    }
+    let authority = uri.authority()?;
+    let host = match authority.port() {
+        Some(port) => format!("{}:{port}", authority.host()),
+        None => authority.host().to_owned(),
+    };
+    http::HeaderValue::from_str(&host).ok()
 }
 
 fn upstream_headers(route: &ProxyRoute, ctx: &RequestCtx, mut headers: HeaderMap) -> HeaderMap {

@@ -5,6 +5,7 @@ use crate::access_log::{LogRecord, LoggedBody};
 use crate::body::ProxyBody;
 use crate::fault::Fault;
 use crate::forward::forward;
+use crate::framing::AmbiguousFraming;
 use crate::headers::{X_REQUEST_ID, request_id};
 use crate::router::{Params, RouteQuery};
 use crate::runtime::{RouteAction, Runtime, fill_string};
@@ -22,6 +23,8 @@ pub struct RequestCtx {
     pub host: String,
     pub request_id: HeaderValue,
     pub max_body: Option<u64>,
+    /// Whether the access log is on; the log record is filled only then.
+    pub logging: bool,
     pub log: LogRecord,
 }
 
@@ -38,9 +41,12 @@ pub async fn handle(
         host: String::new(),
         request_id: request_id(req.headers()),
         max_body,
+        logging: runtime.access_log.is_on(),
         log: LogRecord::default(),
     };
-    describe(&mut ctx, &req);
+    if ctx.logging {
+        describe(&mut ctx, &req);
+    }
     let response = match run(&runtime, &mut ctx, req).await {
         Ok(response) => response,
         Err(fault) => {
@@ -58,7 +64,9 @@ async fn run(
 ) -> Result<Response<ProxyBody>, Fault> {
     check_request(&req)?;
     ctx.host = request_host(&req).ok_or(Fault::BadHost)?;
-    ctx.log.host.clone_from(&ctx.host);
+    if ctx.logging {
+        ctx.log.host.clone_from(&ctx.host);
+    }
     let query = RouteQuery {
         host: &ctx.host,
         path: req.uri().path(),
@@ -67,7 +75,9 @@ async fn run(
         headers: req.headers(),
     };
     let (route, action, params) = runtime.routes.find(&query).ok_or(Fault::RouteNotFound)?;
-    ctx.log.route = Some(route.name.clone());
+    if ctx.logging {
+        ctx.log.route = Some(route.name.clone());
+    }
     act(action, ctx, req, params).await
 }
 
@@ -101,13 +111,17 @@ async fn act(
 /// RFC 9112 framing and Host checks that hyper leaves to us.
 fn check_request(req: &Request<Incoming>) -> Result<(), Fault> {
     let headers = req.headers();
-    if headers.contains_key(header::TRANSFER_ENCODING)
-        && headers.contains_key(header::CONTENT_LENGTH)
+    // hyper removes Content-Length when Transfer-Encoding is present, so the listener marks
+    // such requests from their bytes (framing.rs).
+    if req.extensions().get::<AmbiguousFraming>().is_some()
+        || headers.contains_key(header::TRANSFER_ENCODING)
+            && headers.contains_key(header::CONTENT_LENGTH)
     {
         return Err(Fault::AmbiguousFraming);
     }
     let hosts = headers.get_all(header::HOST).iter().count();
-    let needs_host = req.version() == Version::HTTP_11 && req.uri().authority().is_none();
+    // RFC 9112 3.2: every HTTP/1.1 request needs a Host, absolute-form targets included.
+    let needs_host = req.version() == Version::HTTP_11;
     if hosts > 1 || (needs_host && hosts == 0) {
         return Err(Fault::BadHost);
     }

@@ -1,8 +1,11 @@
 //! Listeners: accept TCP connections and serve HTTP/1.1 and h2c on each (hyper-util's auto
 //! builder), with header limits, a header-read timeout, and graceful shutdown.
 
+use crate::framing::{self, AmbiguousFraming};
 use crate::pipeline::handle;
 use crate::state::Shared;
+use http::Request;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -39,6 +42,7 @@ pub async fn serve(
     graceful: Arc<std::sync::Mutex<Option<GracefulShutdown>>>,
 ) {
     let builder = Arc::new(builder(&config));
+    let max_line = config.max_header_bytes.max(8192);
     loop {
         let (stream, client) = tokio::select! {
             _ = stop.changed() => return,
@@ -52,9 +56,13 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        let (stream, verdicts) = framing::watch(stream, max_line, config.header_read_timeout);
         let shared = Arc::clone(&shared);
         let max_body = config.max_request_body_bytes;
-        let service = service_fn(move |req| {
+        let service = service_fn(move |mut req: Request<Incoming>| {
+            if verdicts.next_is_ambiguous() {
+                req.extensions_mut().insert(AmbiguousFraming);
+            }
             let runtime = shared.runtime.load_full();
             async move { Ok::<_, Infallible>(handle(runtime, client, max_body, req).await) }
         });

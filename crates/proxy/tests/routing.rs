@@ -22,29 +22,49 @@ impl Fleet {
     fn clusters(&self) -> String {
         let mut yaml = String::from("clusters:\n");
         for b in &self.backends {
-            yaml.push_str(&format!("  - name: {}\n    endpoints: [{{address: \"{}\"}}]\n", b.name(), b.address()));
+            yaml.push_str(&format!(
+                "  - name: {}\n    endpoints: [{{address: \"{}\"}}]\n",
+                b.name(),
+                b.address()
+            ));
         }
         yaml
     }
 }
 
-const LISTENER: &str = "listeners: [{name: public, address: '127.0.0.1:0'}]\naccess_log: {to: \"off\"}\n";
+const LISTENER: &str =
+    "listeners: [{name: public, address: '127.0.0.1:0'}]\naccess_log: {to: \"off\"}\n";
 
 async fn gateway(fleet: &Fleet, routes: &str) -> TestGateway {
     TestGateway::start(&format!("{LISTENER}routes:\n{routes}{}", fleet.clusters())).await
 }
 
-async fn send(gw: &TestGateway, method: Method, host: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+async fn send(
+    gw: &TestGateway,
+    method: Method,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
     let client = gw.client();
     let mut request = client.request(method, host, path);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    client.send(request.body(Full::new(Bytes::new())).unwrap()).await.unwrap()
+    client
+        .send(request.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap()
 }
 
 /// Which backend answered, or the gateway's reason code.
-async fn who(gw: &TestGateway, method: Method, host: &str, path: &str, headers: &[(&str, &str)]) -> String {
+async fn who(
+    gw: &TestGateway,
+    method: Method,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> String {
     let reply = send(gw, method, host, path, headers).await;
     match reply.header("x-backend") {
         Some(name) => name.to_owned(),
@@ -80,7 +100,10 @@ const PRECEDENCE: &str = r#"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn most_specific_host_then_path_wins() {
-    let fleet = Fleet::start(&["any", "prefix", "regex", "template", "exact", "wildcard", "deeper", "host"]).await;
+    let fleet = Fleet::start(&[
+        "any", "prefix", "regex", "template", "exact", "wildcard", "deeper", "host",
+    ])
+    .await;
     let gw = gateway(&fleet, PRECEDENCE).await;
     let cases = [
         ("other.test", "/x", "any"),
@@ -99,7 +122,11 @@ async fn most_specific_host_then_path_wins() {
         ("api.example.com:8080", "/", "host"),
     ];
     for (host, path, expected) in cases {
-        assert_eq!(who(&gw, Method::GET, host, path, &[]).await, expected, "{host}{path}");
+        assert_eq!(
+            who(&gw, Method::GET, host, path, &[]).await,
+            expected,
+            "{host}{path}"
+        );
     }
 }
 
@@ -126,13 +153,28 @@ async fn methods_headers_and_query_narrow_a_route() {
     let gw = gateway(&fleet, routes).await;
     assert_eq!(who(&gw, Method::GET, "h", "/m", &[]).await, "base");
     assert_eq!(who(&gw, Method::POST, "h", "/m", &[]).await, "post");
-    assert_eq!(who(&gw, Method::GET, "h", "/m", &[("x-canary", "yes")]).await, "canary");
-    assert_eq!(who(&gw, Method::GET, "h", "/m", &[("x-canary", "no")]).await, "base");
+    assert_eq!(
+        who(&gw, Method::GET, "h", "/m", &[("x-canary", "yes")]).await,
+        "canary"
+    );
+    assert_eq!(
+        who(&gw, Method::GET, "h", "/m", &[("x-canary", "no")]).await,
+        "base"
+    );
     assert_eq!(who(&gw, Method::GET, "h", "/m?beta=42", &[]).await, "beta");
     assert_eq!(who(&gw, Method::GET, "h", "/m?beta=x", &[]).await, "base");
-    assert_eq!(who(&gw, Method::GET, "h", "/m?a=1&beta=%34%32", &[]).await, "beta");
-    assert_eq!(who(&gw, Method::GET, "h", "/d", &[("user-agent", "curl")]).await, "not-mobile");
-    assert_eq!(who(&gw, Method::GET, "h", "/d", &[("user-agent", "x Mobile y")]).await, "route_not_found");
+    assert_eq!(
+        who(&gw, Method::GET, "h", "/m?a=1&beta=%34%32", &[]).await,
+        "beta"
+    );
+    assert_eq!(
+        who(&gw, Method::GET, "h", "/d", &[("user-agent", "curl")]).await,
+        "not-mobile"
+    );
+    assert_eq!(
+        who(&gw, Method::GET, "h", "/d", &[("user-agent", "x Mobile y")]).await,
+        "route_not_found"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,10 +209,19 @@ async fn paths_are_rewritten_before_forwarding() {
     let gw = gateway(&fleet, routes).await;
     let seen = |reply: Reply| {
         let json = reply.json();
-        (json["path"].as_str().unwrap().to_owned(), json["query"].as_str().map(str::to_owned))
+        (
+            json["path"].as_str().unwrap().to_owned(),
+            json["query"].as_str().map(str::to_owned),
+        )
     };
-    assert_eq!(seen(gw.get("/api/talent/7?x=1").await), ("/talent/7".into(), Some("x=1".into())));
-    assert_eq!(seen(gw.get("/movies/42/cast/lead/actor").await), ("/v2/cast/lead/actor/of/42".into(), None));
+    assert_eq!(
+        seen(gw.get("/api/talent/7?x=1").await),
+        ("/talent/7".into(), Some("x=1".into()))
+    );
+    assert_eq!(
+        seen(gw.get("/movies/42/cast/lead/actor").await),
+        ("/v2/cast/lead/actor/of/42".into(), None)
+    );
     assert_eq!(seen(gw.get("/only").await), ("/".into(), None));
 }
 
@@ -191,7 +242,14 @@ async fn headers_are_edited_both_ways_and_host_rewritten() {
         remove: [x-drop-me]
 "#;
     let gw = gateway(&fleet, routes).await;
-    let reply = send(&gw, Method::GET, "public.example", "/", &[("x-set", "client"), ("x-secret", "s"), ("x-added", "zero")]).await;
+    let reply = send(
+        &gw,
+        Method::GET,
+        "public.example",
+        "/",
+        &[("x-set", "client"), ("x-secret", "s"), ("x-added", "zero")],
+    )
+    .await;
     assert_eq!(reply.header("x-backend"), Some("hidden"));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let json = reply.json();
@@ -221,10 +279,16 @@ async fn respond_redirect_and_not_found() {
     assert_eq!(tea.header("content-type"), Some("text/plain"));
     let moved = gw.get("/old/9").await;
     assert_eq!(moved.status, 308);
-    assert_eq!(moved.header("location"), Some("https://new.example/items/9"));
+    assert_eq!(
+        moved.header("location"),
+        Some("https://new.example/items/9")
+    );
     let missing = gw.get("/nothing").await;
     assert_eq!(missing.status, 404);
-    assert_eq!(missing.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(missing.json()["code"], "route_not_found");
     assert_eq!(fleet.backends[0].hits(), 0);
 }

@@ -8,14 +8,20 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use switchyard_testkit::{Backend, BackendConfig, Client, TestGateway};
 
-const LISTENER: &str = "listeners: [{name: public, address: '127.0.0.1:0'}]\naccess_log: {to: \"off\"}\n";
+const LISTENER: &str =
+    "listeners: [{name: public, address: '127.0.0.1:0'}]\naccess_log: {to: \"off\"}\n";
 
 fn one_route(cluster: &str) -> String {
-    format!("{LISTENER}routes: [{{name: all, proxy: {{cluster: c}}}}]\nclusters:\n  - name: c\n{cluster}")
+    format!(
+        "{LISTENER}routes: [{{name: all, proxy: {{cluster: c}}}}]\nclusters:\n  - name: c\n{cluster}"
+    )
 }
 
 fn endpoints(addresses: &[SocketAddr]) -> String {
-    let list: Vec<String> = addresses.iter().map(|a| format!("{{address: \"{a}\"}}")).collect();
+    let list: Vec<String> = addresses
+        .iter()
+        .map(|a| format!("{{address: \"{a}\"}}"))
+        .collect();
     format!("    endpoints: [{}]\n", list.join(", "))
 }
 
@@ -26,7 +32,10 @@ fn closed_port() -> SocketAddr {
 }
 
 async fn post(client: &Client, path: &str) -> switchyard_testkit::Reply {
-    let request = client.request(Method::POST, "", path).body(Full::new(Bytes::from_static(b"data"))).unwrap();
+    let request = client
+        .request(Method::POST, "", path)
+        .body(Full::new(Bytes::from_static(b"data")))
+        .unwrap();
     client.send(request).await.unwrap()
 }
 
@@ -48,9 +57,15 @@ async fn forwarding_headers_and_request_id() {
     assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
     assert_eq!(headers["x-forwarded-proto"], "http");
     assert_eq!(headers["x-forwarded-host"], "shop.example");
-    assert_eq!(headers["forwarded"], "for=127.0.0.1;host=\"shop.example\";proto=http");
+    assert_eq!(
+        headers["forwarded"],
+        "for=127.0.0.1;host=\"shop.example\";proto=http"
+    );
     assert_eq!(headers["host"], "shop.example:8443");
-    assert!(headers.get("x-hop").is_none(), "headers named by Connection are hop-by-hop");
+    assert!(
+        headers.get("x-hop").is_none(),
+        "headers named by Connection are hop-by-hop"
+    );
     assert_eq!(headers["x-request-id"], "abc-123");
     assert_eq!(reply.header("x-request-id"), Some("abc-123"));
     let generated = gw.get("/").await;
@@ -66,25 +81,42 @@ async fn h2c_clients_and_http2_upstreams() {
     let gw = TestGateway::start(&h1_upstream).await;
     let reply = gw.h2c().get("/x").await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["version"], "HTTP/1.1", "h2c client, HTTP/1.1 upstream");
+    assert_eq!(
+        reply.json()["version"],
+        "HTTP/1.1",
+        "h2c client, HTTP/1.1 upstream"
+    );
     assert_eq!(reply.json()["headers"]["host"], "127.0.0.1");
 
-    let h2_upstream = one_route(&format!("{}    protocol: http2\n", endpoints(&[backend.address()])));
+    let h2_upstream = one_route(&format!(
+        "{}    protocol: http2\n",
+        endpoints(&[backend.address()])
+    ));
     let gw2 = TestGateway::start(&h2_upstream).await;
     let reply = gw2.get("/y").await;
-    assert_eq!(reply.json()["version"], "HTTP/2.0", "HTTP/1.1 client, h2c upstream");
+    assert_eq!(
+        reply.json()["version"],
+        "HTTP/2.0",
+        "HTTP/1.1 client, h2c upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_timeout_answers_504() {
     let backend = Backend::start(BackendConfig::named("slow")).await;
-    let cluster = format!("{}    request_timeout: 200ms\n    retries: {{attempts: 0}}\n", endpoints(&[backend.address()]));
+    let cluster = format!(
+        "{}    request_timeout: 200ms\n    retries: {{attempts: 0}}\n",
+        endpoints(&[backend.address()])
+    );
     let gw = TestGateway::start(&one_route(&cluster)).await;
     let started = Instant::now();
     let reply = gw.get("/?delay_ms=5000").await;
     assert_eq!(reply.status, 504);
     assert_eq!(reply.json()["code"], "upstream_timeout");
-    assert!(started.elapsed() < Duration::from_secs(4), "answered at the deadline, not when the backend did");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered at the deadline, not when the backend did"
+    );
     assert_eq!(gw.get("/?delay_ms=10").await.status, 200);
 }
 
@@ -97,11 +129,19 @@ async fn connect_timeout_answers_502() {
     let address = blackhole.local_addr().unwrap();
     let mut fillers = Vec::new();
     for _ in 0..8 {
-        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(address)).await {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        {
             fillers.push(s);
         }
     }
-    let cluster = format!("{}    connect_timeout: 300ms\n    retries: {{attempts: 0}}\n", endpoints(&[address]));
+    let cluster = format!(
+        "{}    connect_timeout: 300ms\n    retries: {{attempts: 0}}\n",
+        endpoints(&[address])
+    );
     let gw = TestGateway::start(&one_route(&cluster)).await;
     let started = Instant::now();
     let reply = gw.get("/").await;
@@ -113,30 +153,52 @@ async fn connect_timeout_answers_502() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_pooled_connections_are_closed_after_idle_timeout() {
     let backend = Backend::start(BackendConfig::named("b")).await;
-    let short = format!("{}    idle_timeout: 100ms\n", endpoints(&[backend.address()]));
+    let short = format!(
+        "{}    idle_timeout: 100ms\n",
+        endpoints(&[backend.address()])
+    );
     let gw = TestGateway::start(&one_route(&short)).await;
     assert_eq!(gw.get("/").await.status, 200);
     assert_eq!(gw.get("/").await.status, 200);
     assert_eq!(backend.connections(), 1, "kept alive and reused");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(gw.get("/").await.status, 200);
-    assert_eq!(backend.connections(), 2, "the idle connection was closed, a new one opened");
+    assert_eq!(
+        backend.connections(),
+        2,
+        "the idle connection was closed, a new one opened"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotent_requests_retry_on_another_endpoint() {
     let sick = Backend::start(BackendConfig::named("sick").status(503)).await;
     let well = Backend::start(BackendConfig::named("well")).await;
-    let gw = TestGateway::start(&one_route(&endpoints(&[sick.address(), well.address()]))).await;
+    let gw = TestGateway::start(&one_route(&format!(
+        "{}    balancer: round_robin
+",
+        endpoints(&[sick.address(), well.address()])
+    )))
+    .await;
     for _ in 0..10 {
         let reply = gw.get("/").await;
-        assert_eq!((reply.status, reply.header("x-backend")), (200, Some("well")));
+        assert_eq!(
+            (reply.status, reply.header("x-backend")),
+            (200, Some("well"))
+        );
     }
-    assert_eq!(sick.hits(), 5, "round robin sends every other first attempt to the sick one");
+    assert_eq!(
+        sick.hits(),
+        5,
+        "round robin sends every other first attempt to the sick one"
+    );
     let posted = post(&gw.client(), "/").await;
     let posted_again = post(&gw.client(), "/").await;
     let statuses = [posted.status, posted_again.status];
-    assert!(statuses.contains(&503), "a POST is never retried: {statuses:?}");
+    assert!(
+        statuses.contains(&503),
+        "a POST is never retried: {statuses:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,10 +212,20 @@ async fn retries_on_connect_failure_and_reset() {
         assert_eq!(gw.get("/").await.status, 200);
     }
     assert!(crashing.hits() >= 3, "the resetting endpoint was tried");
-    let resets_only = format!("{}    retries: {{attempts: 2, on: [reset]}}\n", endpoints(&addresses));
+    let resets_only = format!(
+        "{}    retries: {{attempts: 2, on: [reset]}}\n",
+        endpoints(&addresses)
+    );
     let gw2 = TestGateway::start(&one_route(&resets_only)).await;
-    let statuses: Vec<u16> = futures_util::future::join_all((0..3).map(|_| gw2.get("/"))).await.iter().map(|r| r.status).collect();
-    assert!(statuses.contains(&502), "connect failures are not retried when not listed: {statuses:?}");
+    let statuses: Vec<u16> = futures_util::future::join_all((0..3).map(|_| gw2.get("/")))
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        statuses.contains(&502),
+        "connect failures are not retried when not listed: {statuses:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,13 +247,21 @@ async fn retry_budget_caps_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_connections_and_pending_shed_with_503() {
-    let slow = Backend::start(BackendConfig::named("slow").latency(Duration::from_millis(500))).await;
-    let cluster = format!("{}    max_connections: 1\n    max_pending: 1\n", endpoints(&[slow.address()]));
+    let slow =
+        Backend::start(BackendConfig::named("slow").latency(Duration::from_millis(500))).await;
+    let cluster = format!(
+        "{}    max_connections: 1\n    max_pending: 1\n",
+        endpoints(&[slow.address()])
+    );
     let gw = TestGateway::start(&one_route(&cluster)).await;
     let replies = futures_util::future::join_all((0..3).map(|_| gw.get("/"))).await;
     let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     statuses.sort_unstable();
-    assert_eq!(statuses, vec![200, 200, 503], "one in flight, one pending, one shed");
+    assert_eq!(
+        statuses,
+        vec![200, 200, 503],
+        "one in flight, one pending, one shed"
+    );
     let shed = replies.iter().find(|r| r.status == 503).unwrap();
     assert_eq!(shed.json()["code"], "overloaded");
 }

@@ -29,10 +29,15 @@ fn config(backend: &Backend, marker: &str) -> String {
 
 #[test]
 fn check_accepts_a_good_file_and_names_every_error_in_a_bad_one() {
-    let good = temp_file("good.yaml", "listeners: [{name: p, address: '127.0.0.1:0'}]\n");
+    let good = temp_file(
+        "good.yaml",
+        "listeners: [{name: p, address: '127.0.0.1:0'}]\n",
+    );
     let out = Command::new(BIN).arg("check").arg(&good).output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 listeners, 0 routes, 0 clusters)"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok (1 listeners, 0 routes, 0 clusters)")
+    );
 
     let bad_text = "listeners: [{name: p, address: nowhere}]\nroutes:\n  - name: r\n    proxy: {cluster: ghost}\n";
     let bad = temp_file("bad.yaml", bad_text);
@@ -40,8 +45,18 @@ fn check_accepts_a_good_file_and_names_every_error_in_a_bad_one() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let file = bad.display();
-    assert!(stderr.contains(&format!("{file}:1:32: listeners[0].address: `nowhere` is not an IP address")), "{stderr}");
-    assert!(stderr.contains(&format!("{file}:4:22: routes[0].proxy.cluster: unknown cluster `ghost`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}:1:32: listeners[0].address: `nowhere` is not an IP address"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:4:22: routes[0].proxy.cluster: unknown cluster `ghost`"
+        )),
+        "{stderr}"
+    );
     let _ = std::fs::remove_file(good);
     let _ = std::fs::remove_file(bad);
 }
@@ -51,9 +66,18 @@ fn schema_and_version() {
     let out = Command::new(BIN).arg("schema").output().unwrap();
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(schema["properties"]["listeners"].is_object());
-    assert!(schema["required"].as_array().unwrap().iter().any(|r| r == "listeners"));
+    assert!(
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "listeners")
+    );
     let out = Command::new(BIN).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("switchyard {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("switchyard {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 /// Lines of a child's output, read on a thread.
@@ -72,16 +96,26 @@ fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> 
 /// Waits for a line containing `needle` and returns the text after it up to a space.
 fn find(rx: &mpsc::Receiver<String>, needle: &str) -> String {
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("expected output did not come");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("expected output did not come");
         if let Some(at) = line.find(needle) {
             let rest = &line[at + needle.len()..];
-            return rest.split_whitespace().next().unwrap_or_default().to_owned();
+            return rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
         }
     }
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -123,7 +157,11 @@ async fn run_reloads_on_change_and_sighup_and_drains_on_sigterm() {
     std::fs::write(&path, "listeners: [oops").unwrap();
     signal(&child, "HUP");
     find(&stderr, "config rejected");
-    assert_eq!(marker(&client).await.as_deref(), Some("two"), "a broken file changes nothing");
+    assert_eq!(
+        marker(&client).await.as_deref(),
+        Some("two"),
+        "a broken file changes nothing"
+    );
 
     std::fs::write(&path, config(&backend, "three")).unwrap();
     signal(&child, "HUP");
@@ -136,8 +174,14 @@ async fn run_reloads_on_change_and_sighup_and_drains_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     signal(&child, "TERM");
-    assert_eq!(in_flight.await.unwrap().status, 200, "the request in flight finished");
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert_eq!(
+        in_flight.await.unwrap().status,
+        200,
+        "the request in flight finished"
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success());
     let _ = std::fs::remove_file(path);
 }
@@ -152,16 +196,28 @@ async fn demo_serves_its_tour_with_no_setup() {
         .spawn()
         .unwrap();
     let stdout = lines(child.stdout.take().unwrap());
-    let base = find(&stdout, "gateway on ").trim_end_matches(',').to_owned();
+    let base = find(&stdout, "gateway on ")
+        .trim_end_matches(',')
+        .to_owned();
     let address = base.trim_start_matches("http://").parse().unwrap();
     let client = Client::http1(address);
     let movie = client.get("/movies/42").await;
     assert_eq!(movie.status, 200);
-    assert!(movie.json()["backend"].as_str().unwrap().starts_with("movies-"));
-    assert_eq!(client.get("/api/talent/7").await.json()["path"], "/talent/7");
+    assert!(
+        movie.json()["backend"]
+            .as_str()
+            .unwrap()
+            .starts_with("movies-")
+    );
+    assert_eq!(
+        client.get("/api/talent/7").await.json()["path"],
+        "/talent/7"
+    );
     assert_eq!(client.get("/healthz").await.text(), "ok\n");
     assert_eq!(client.get("/nope").await.status, 404);
     signal(&child, "INT");
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success());
 }

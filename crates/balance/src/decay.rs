@@ -1,0 +1,131 @@
+//! Values that fade: an `f64` stored with the time it was last updated, in two atomics.
+//! Updates race benignly (the stats are estimates), and never take a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A value that halves every `half_life` without new observations.
+#[derive(Debug, Default)]
+pub struct Decaying {
+    bits: AtomicU64,
+    at_ns: AtomicU64,
+}
+
+impl Decaying {
+    /// The value as of `now_ns`.
+    pub fn get(&self, now_ns: u64, half_life_ns: u64) -> f64 {
+        let value = f64::from_bits(self.bits.load(Ordering::Relaxed));
+        if value == 0.0 {
+            return 0.0;
+        }
+        let at = self.at_ns.load(Ordering::Relaxed);
+        value * decay_factor(now_ns.saturating_sub(at), half_life_ns)
+    }
+
+    /// Decays the value to `now_ns`, then moves it toward `x` by `alpha` (an EWMA of `x` per
+    /// observation that also fades with time).
+    pub fn blend(&self, x: f64, alpha: f64, now_ns: u64, half_life_ns: u64) {
+        let value = self.get(now_ns, half_life_ns) * (1.0 - alpha) + x * alpha;
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+        self.at_ns.store(now_ns, Ordering::Relaxed);
+    }
+}
+
+/// `0.5 ^ (elapsed / half_life)`.
+pub fn decay_factor(elapsed_ns: u64, half_life_ns: u64) -> f64 {
+    if half_life_ns == 0 {
+        return 0.0;
+    }
+    (-(elapsed_ns as f64) / half_life_ns as f64 * std::f64::consts::LN_2).exp()
+}
+
+/// A sample with the time it was taken (e.g. reported utilization).
+#[derive(Debug, Default)]
+pub struct Sample {
+    bits: AtomicU64,
+    at_ns: AtomicU64,
+}
+
+impl Sample {
+    pub fn set(&self, value: f64, now_ns: u64) {
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+        self.at_ns.store(now_ns, Ordering::Relaxed);
+    }
+
+    /// The value and its age, if one was ever set.
+    pub fn get(&self, now_ns: u64) -> Option<(f64, u64)> {
+        let at = self.at_ns.load(Ordering::Relaxed);
+        (at != 0).then(|| {
+            (
+                f64::from_bits(self.bits.load(Ordering::Relaxed)),
+                now_ns.saturating_sub(at),
+            )
+        })
+    }
+}
+
+/// Peak-sensitive EWMA of latency (as in Finagle and linkerd): a sample above the estimate
+/// replaces it at once; below, it blends in with weight `1 - exp(-elapsed / tau)`.
+#[derive(Debug, Default)]
+pub struct PeakEwma {
+    value: Sample,
+}
+
+impl PeakEwma {
+    pub fn observe(&self, sample_ns: f64, now_ns: u64, tau_ns: u64) {
+        let next = match self.value.get(now_ns) {
+            None => sample_ns,
+            Some((current, _)) if sample_ns > current => sample_ns,
+            Some((current, elapsed)) => {
+                let w = (-(elapsed as f64) / tau_ns.max(1) as f64).exp();
+                current * w + sample_ns * (1.0 - w)
+            }
+        };
+        self.value.set(next, now_ns);
+    }
+
+    /// The estimate, decayed toward `default_ns` while no samples arrive.
+    pub fn get(&self, now_ns: u64, tau_ns: u64, default_ns: f64) -> f64 {
+        match self.value.get(now_ns) {
+            None => default_ns,
+            Some((current, elapsed)) => {
+                let w = (-(elapsed as f64) / tau_ns.max(1) as f64).exp();
+                current * w + default_ns * (1.0 - w)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn halves_every_half_life() {
+        let d = Decaying::default();
+        d.blend(8.0, 1.0, SEC, 10 * SEC);
+        assert!((d.get(11 * SEC, 10 * SEC) - 4.0).abs() < 1e-9);
+        assert!((d.get(31 * SEC, 10 * SEC) - 1.0).abs() < 1e-9);
+        d.blend(3.0, 0.5, 31 * SEC, 10 * SEC);
+        assert!(
+            (d.get(31 * SEC, 10 * SEC) - 2.0).abs() < 1e-9,
+            "halfway from 1 to 3"
+        );
+    }
+
+    #[test]
+    fn peak_ewma_jumps_up_and_eases_down() {
+        let e = PeakEwma::default();
+        e.observe(10.0, SEC, 10 * SEC);
+        e.observe(100.0, 2 * SEC, 10 * SEC);
+        assert_eq!(e.get(2 * SEC, 10 * SEC, 30.0), 100.0);
+        e.observe(10.0, 12 * SEC, 10 * SEC);
+        let eased = e.get(12 * SEC, 10 * SEC, 30.0);
+        assert!(eased > 10.0 && eased < 100.0, "{eased}");
+        assert!(
+            (e.get(1000 * SEC, 10 * SEC, 30.0) - 30.0).abs() < 1e-6,
+            "forgets toward the default"
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! `edge`: Netflix-style edge balancing. Choice of two, scored on this balancer's own view first
+//! (requests in flight, client health) and the server's report second (utilization); with
+//! filtering of endpoints over thresholds, probation for endpoints that have not answered yet,
+//! and warm-up of new endpoints. See docs/balancing.md for the reasoning and the defaults.
+
+use crate::Balancer;
+use crate::endpoint::{EndpointSet, Pick};
+use crate::policy::WarmUp;
+use crate::select::{Draw, PickContext, View, ramp};
+
+/// `edge`'s parameters (defaults in `Default`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeParams {
+    /// Requests allowed in flight to an endpoint that has not answered yet (1).
+    pub max_probation: u32,
+    /// Slow start for new endpoints (90 s, from 10 %, linear); `None` turns it off.
+    pub warm_up: Option<WarmUp>,
+    /// Weight of reported utilization in the score (2: a fully busy server scores 3x).
+    pub k_util: f64,
+    /// Weight of the error score in the score (10: an always-failing server scores 11x).
+    pub k_err: f64,
+    /// Filter out endpoints whose error score exceeds this (0.5).
+    pub error_threshold: f64,
+    /// Filter out endpoints whose fresh reported utilization exceeds this (0.95).
+    pub utilization_threshold: f64,
+    /// Choice-of-two rounds before falling back to the best seen (5).
+    pub attempts: usize,
+    /// Ablation switches, for the simulator: each turns one factor off.
+    pub use_utilization: bool,
+    pub use_client_health: bool,
+    pub use_probation: bool,
+}
+
+impl Default for EdgeParams {
+    fn default() -> Self {
+        Self {
+            max_probation: 1,
+            warm_up: Some(WarmUp::default()),
+            k_util: 2.0,
+            k_err: 10.0,
+            error_threshold: 0.5,
+            utilization_threshold: 0.95,
+            attempts: 5,
+            use_utilization: true,
+            use_client_health: true,
+            use_probation: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Edge {
+    params: EdgeParams,
+    draw: Draw,
+}
+
+/// Whether a candidate may take this request, and its score if so.
+enum Verdict {
+    Admit(f64),
+    /// Over a threshold or warming: usable only if nothing better turns up.
+    Filtered(f64),
+    /// On probation with its allowance in flight: only if no other endpoint can take it.
+    Full,
+}
+
+impl Edge {
+    pub fn new(params: EdgeParams, seed: u64) -> Self {
+        Self {
+            params,
+            draw: Draw::new(seed),
+        }
+    }
+
+    fn judge(&self, view: &View<'_>, i: usize) -> Verdict {
+        let p = &self.params;
+        let sp = view.set.params();
+        let stats = view.set.stats(i);
+        let in_flight = stats.in_flight();
+        if p.use_probation && !stats.answered() && in_flight >= p.max_probation {
+            return Verdict::Full;
+        }
+        let err = if p.use_client_health {
+            stats.error_score(view.now_ns, sp.decay_half_life_ns)
+        } else {
+            0.0
+        };
+        let util = match p.use_utilization {
+            true => stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns),
+            false => None,
+        };
+        let score = (f64::from(in_flight) + 1.0)
+            * (1.0 + p.k_util * util.unwrap_or(0.0))
+            * (1.0 + p.k_err * err)
+            / f64::from(view.set.weight(i));
+        let over = err > p.error_threshold || util.is_some_and(|u| u > p.utilization_threshold);
+        if over || !self.warm_admits(view, i) {
+            return Verdict::Filtered(score);
+        }
+        Verdict::Admit(score)
+    }
+
+    fn warm_admits(&self, view: &View<'_>, i: usize) -> bool {
+        let Some(w) = self.params.warm_up else {
+            return true;
+        };
+        let age = view.now_ns.saturating_sub(view.set.stats(i).first_seen_ns);
+        let share = ramp(age, w.window_ns, w.min_weight, w.aggression);
+        share >= 1.0 || self.draw.unit() < share
+    }
+}
+
+impl Edge {
+    /// When every random draw was an endpoint on full probation: the best of all the others,
+    /// by a full scan (rare, so its O(n) cost does not matter).
+    fn scan(&self, view: &View<'_>) -> Option<usize> {
+        let scored = (0..view.set.len())
+            .filter(|&i| view.usable(i))
+            .filter_map(|i| match self.judge(view, i) {
+                Verdict::Admit(score) | Verdict::Filtered(score) => Some((score, i)),
+                Verdict::Full => None,
+            });
+        scored.min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, i)| i)
+    }
+}
+
+impl Balancer for Edge {
+    fn pick(&self, set: &EndpointSet, ctx: &PickContext<'_>) -> Option<Pick> {
+        let view = View::new(set, ctx);
+        let mut fallback: Option<(f64, usize)> = None;
+        let mut last_resort: Option<usize> = None;
+        for _ in 0..self.params.attempts.max(1) {
+            let (a, b) = self.draw.two(&view);
+            let mut best: Option<(f64, usize)> = None;
+            for i in [a, b].into_iter().flatten() {
+                match self.judge(&view, i) {
+                    Verdict::Admit(score) => {
+                        if best.is_none_or(|(s, _)| score < s) {
+                            best = Some((score, i));
+                        }
+                    }
+                    Verdict::Filtered(score) => {
+                        if fallback.is_none_or(|(s, _)| score < s) {
+                            fallback = Some((score, i));
+                        }
+                    }
+                    Verdict::Full => {
+                        last_resort.get_or_insert(i);
+                    }
+                }
+            }
+            if let Some((_, i)) = best {
+                return Some(set.pick(i));
+            }
+            if a.is_none() {
+                break;
+            }
+        }
+        let chosen = fallback
+            .map(|(_, i)| i)
+            .or_else(|| self.scan(&view))
+            .or(last_resort);
+        chosen.map(|i| set.pick(i))
+    }
+}

@@ -1,0 +1,331 @@
+//! Balancer invariants on a manual clock: ejection, probation, warm-up, decay, outlier
+//! detection, and the edge algorithm's response to a sinkhole.
+
+use proptest::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_balance::*;
+use switchyard_core::ManualClock;
+
+fn set_on(clock: &ManualClock, n: usize) -> EndpointSet {
+    let specs: Vec<EndpointSpec> = (0..n)
+        .map(|i| EndpointSpec::new(format!("10.0.0.{i}:80")))
+        .collect();
+    EndpointSet::new(
+        &specs,
+        Timebase::new(Arc::new(clock.clone())),
+        StatParams::default(),
+    )
+}
+
+fn policies() -> Vec<Policy> {
+    vec![
+        Policy::RoundRobin { warm_up: None },
+        Policy::Random,
+        Policy::LeastRequest {
+            bias: 1.0,
+            warm_up: None,
+        },
+        Policy::PeakEwma {
+            default_rtt_ns: 30_000_000,
+        },
+        Policy::RingHash {
+            points_per_weight: 64,
+        },
+        Policy::Maglev { table_size: 1021 },
+        Policy::Edge(EdgeParams {
+            warm_up: None,
+            ..EdgeParams::default()
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn never_picks_an_ejected_endpoint_outside_panic(n in 4usize..40, seed in any::<u64>(), ejected_share in 0.0f64..0.5) {
+        let clock = ManualClock::new();
+        let set = set_on(&clock, n);
+        let ejected: Vec<usize> = (0..((n as f64 * ejected_share) as usize)).collect();
+        for &i in &ejected {
+            set.set_active_health(i, false);
+        }
+        for policy in policies() {
+            let balancer = policy.build(&set, seed);
+            for k in 0..200u64 {
+                let pick = balancer.pick(&set, &PickContext { tried: &[], hash: Some(k.wrapping_mul(seed | 1)) }).unwrap();
+                prop_assert!(!ejected.contains(&pick.index()), "{policy:?} picked ejected {}", pick.index());
+            }
+        }
+    }
+
+    #[test]
+    fn panic_mode_balances_over_all_when_too_few_are_available(n in 4usize..40, seed in any::<u64>()) {
+        let clock = ManualClock::new();
+        let set = set_on(&clock, n);
+        for i in 0..(n * 3 / 4) {
+            set.set_active_health(i, false);
+        }
+        let balancer = Policy::Random.build(&set, seed);
+        let picked_unhealthy = (0..400).any(|_| balancer.pick(&set, &PickContext::default()).unwrap().index() < n * 3 / 4);
+        prop_assert!(picked_unhealthy, "in panic, unavailable endpoints still take traffic");
+    }
+
+    #[test]
+    fn probation_holds_a_new_endpoint_to_its_limit(n in 2usize..20, seed in any::<u64>()) {
+        let clock = ManualClock::new();
+        let set = set_on(&clock, n);
+        // Endpoint 0 has answered; the others are new.
+        set.pick(0).record(Outcome::of(OutcomeKind::Success));
+        let edge = Policy::Edge(EdgeParams { warm_up: None, ..EdgeParams::default() }).build(&set, seed);
+        let held: Vec<Pick> = (0..n * 4).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
+        for i in 1..n {
+            prop_assert!(set.stats(i).in_flight() <= 1, "endpoint {i} has {} in flight unanswered", set.stats(i).in_flight());
+        }
+        prop_assert_eq!(held.len(), n * 4, "the answered endpoint takes the rest");
+    }
+
+    #[test]
+    fn probation_never_refuses_when_nothing_else_can_take_the_request(n in 1usize..5, seed in any::<u64>()) {
+        let clock = ManualClock::new();
+        let set = set_on(&clock, n);
+        let edge = Policy::Edge(EdgeParams { warm_up: None, ..EdgeParams::default() }).build(&set, seed);
+        let held: Vec<Pick> = (0..n * 3).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
+        prop_assert_eq!(held.len(), n * 3);
+    }
+}
+
+#[test]
+fn an_answer_ends_probation() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 2);
+    let edge = Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+    .build(&set, 1);
+    let mut first = edge.pick(&set, &PickContext::default()).unwrap();
+    first.record(Outcome::of(OutcomeKind::Success));
+    let held: Vec<Pick> = (0..10)
+        .filter_map(|_| edge.pick(&set, &PickContext::default()))
+        .collect();
+    assert!(
+        set.stats(first.index()).in_flight() > 2,
+        "the answered endpoint takes more than one"
+    );
+    drop(held);
+}
+
+#[test]
+fn warm_up_share_follows_the_ramp() {
+    let clock = ManualClock::new();
+    let old = set_on(&clock, 1);
+    clock.advance(Duration::from_secs(200));
+    let set = old.update(&[
+        EndpointSpec::new("10.0.0.0:80"),
+        EndpointSpec::new("new:80"),
+    ]);
+    let window = Duration::from_secs(90);
+    let warm_up = WarmUp {
+        window_ns: window.as_nanos() as u64,
+        min_weight: 0.1,
+        aggression: 1.0,
+    };
+    for (age, expected) in [(9u64, 0.1), (45, 0.5), (72, 0.8), (90, 1.0)] {
+        let params = EdgeParams {
+            warm_up: Some(warm_up),
+            use_probation: false,
+            ..EdgeParams::default()
+        };
+        let edge = Policy::Edge(params).build(&set, age);
+        // The new endpoint was first seen at 200 s on the set's timebase.
+        let target = Duration::from_secs(200 + age);
+        let now = Duration::from_nanos(set.now_ns());
+        clock.advance(target.saturating_sub(now));
+        let picks = 20_000;
+        let new = (0..picks)
+            .filter(|_| edge.pick(&set, &PickContext::default()).unwrap().index() == 1)
+            .count();
+        // Ties between two idle endpoints split evenly, so the new one's share of a fair half is the ramp.
+        let relative = new as f64 / (picks as f64 / 2.0);
+        assert!(
+            (relative - expected).abs() < 0.05,
+            "age {age}s: relative share {relative}, ramp {expected}"
+        );
+    }
+}
+
+#[test]
+fn round_robin_slow_start_admits_newcomers_gradually() {
+    let clock = ManualClock::new();
+    let old = set_on(&clock, 1);
+    clock.advance(Duration::from_secs(100));
+    let set = old.update(&[
+        EndpointSpec::new("10.0.0.0:80"),
+        EndpointSpec::new("new:80"),
+    ]);
+    clock.advance(Duration::from_secs(9));
+    let rr = Policy::RoundRobin {
+        warm_up: Some(WarmUp::default()),
+    }
+    .build(&set, 3);
+    let new = (0..10_000)
+        .filter(|_| rr.pick(&set, &PickContext::default()).unwrap().index() == 1)
+        .count();
+    assert!(
+        new < 1_500,
+        "a 9 s old endpoint gets about 10 % of its turns: {new} of 5000"
+    );
+}
+
+#[test]
+fn error_score_decays_on_the_clock() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 1);
+    let half_life = set.params().decay_half_life_ns;
+    for _ in 0..50 {
+        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+    }
+    let high = set.stats(0).error_score(set.now_ns(), half_life);
+    assert!(high > 0.99, "{high}");
+    clock.advance(Duration::from_secs(10));
+    let later = set.stats(0).error_score(set.now_ns(), half_life);
+    assert!(
+        (later - high / 2.0).abs() < 1e-6,
+        "halves in one half-life: {later}"
+    );
+    clock.advance(Duration::from_secs(60));
+    assert!(set.stats(0).error_score(set.now_ns(), half_life) < 0.02);
+}
+
+#[test]
+fn consecutive_5xx_eject_but_load_shedding_never_does() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 10);
+    for _ in 0..50 {
+        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+    }
+    assert!(
+        set.is_available(0, set.now_ns()),
+        "503s move load; they do not eject"
+    );
+    for _ in 0..5 {
+        set.pick(1).record(Outcome::of(OutcomeKind::ServerError));
+    }
+    assert!(
+        !set.is_available(1, set.now_ns()),
+        "5 consecutive 500s eject"
+    );
+    clock.advance(Duration::from_secs(31));
+    assert!(
+        set.is_available(1, set.now_ns()),
+        "the first ejection lasts 30 s"
+    );
+    for _ in 0..5 {
+        set.pick(1).record(Outcome::of(OutcomeKind::ConnectFailure));
+    }
+    clock.advance(Duration::from_secs(31));
+    assert!(!set.is_available(1, set.now_ns()), "the second lasts 60 s");
+}
+
+#[test]
+fn ejection_never_takes_more_than_the_allowed_share() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 20);
+    for i in 0..20 {
+        for _ in 0..5 {
+            set.pick(i).record(Outcome::of(OutcomeKind::ConnectFailure));
+        }
+    }
+    let ejected = (0..20)
+        .filter(|&i| !set.is_available(i, set.now_ns()))
+        .count();
+    assert_eq!(ejected, 2, "10 % of 20");
+}
+
+#[test]
+fn success_rate_outliers_are_ejected() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 10);
+    for i in 0..10 {
+        for k in 0..200 {
+            let failed = i == 3 && k % 2 == 0;
+            let kind = if failed {
+                OutcomeKind::ServerError
+            } else {
+                OutcomeKind::Success
+            };
+            let mut p = set.pick(i);
+            p.record(Outcome::of(kind));
+        }
+    }
+    assert_eq!(interval_tick(&set, set.now_ns()), vec![3]);
+}
+
+#[test]
+fn edge_starves_a_sinkhole_that_least_request_feeds() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 5);
+    let share = |policy: Policy| {
+        let balancer = policy.build(&set, 11);
+        let mut sink = 0;
+        for _ in 0..5_000 {
+            let mut pick = balancer.pick(&set, &PickContext::default()).unwrap();
+            let kind = if pick.index() == 0 {
+                OutcomeKind::Overloaded
+            } else {
+                OutcomeKind::Success
+            };
+            if pick.index() == 0 {
+                sink += 1;
+            }
+            pick.record(Outcome::of(kind));
+            clock.advance(Duration::from_millis(1));
+        }
+        sink as f64 / 5_000.0
+    };
+    let least = share(Policy::LeastRequest {
+        bias: 1.0,
+        warm_up: None,
+    });
+    let edge = share(Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    }));
+    assert!(
+        least > 0.15,
+        "least_request gives the sinkhole about 1/5: {least}"
+    );
+    assert!(edge < 0.03, "edge starves it: {edge}");
+}
+
+#[test]
+fn edge_shifts_load_from_a_server_reporting_high_utilization() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 2);
+    let edge = Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+    .build(&set, 5);
+    let mut busy = 0;
+    let mut held = Vec::new();
+    for k in 0..2_000 {
+        let mut pick = edge.pick(&set, &PickContext::default()).unwrap();
+        let utilization = if pick.index() == 0 { 0.9 } else { 0.2 };
+        pick.record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(utilization),
+        });
+        busy += usize::from(pick.index() == 0);
+        held.push(pick);
+        if k % 4 == 3 {
+            held.clear();
+        }
+    }
+    assert!(
+        busy < 800,
+        "the busy server gets clearly less than half: {busy}"
+    );
+}
