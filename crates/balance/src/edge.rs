@@ -103,7 +103,7 @@ impl Edge {
         let Some(w) = self.params.warm_up else {
             return true;
         };
-        let age = view.now_ns.saturating_sub(view.set.stats(i).first_seen_ns);
+        let age = view.set.stats(i).age_ns(view.now_ns);
         let share = ramp(age, w.window_ns, w.min_weight, w.aggression);
         share >= 1.0 || self.draw.unit() < share
     }

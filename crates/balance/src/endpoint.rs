@@ -115,6 +115,20 @@ impl EndpointStats {
         (age <= stale_ns).then(|| value * crate::decay::decay_factor(age, half_life_ns))
     }
 
+    /// Outlier-detection state (ejections so far).
+    pub fn outlier(&self) -> &OutlierState {
+        &self.outlier
+    }
+
+    /// How long this balancer has known the endpoint, for warm-up; `u64::MAX` for endpoints
+    /// present when the cluster was built (established servers, not new ones).
+    pub fn age_ns(&self, now_ns: u64) -> u64 {
+        match self.first_seen_ns {
+            0 => u64::MAX,
+            first => now_ns.saturating_sub(first),
+        }
+    }
+
     pub fn first_seen_ns(&self) -> u64 {
         self.first_seen_ns
     }
@@ -169,10 +183,11 @@ impl EndpointSpec {
 }
 
 impl EndpointSet {
-    /// A new set: every endpoint is new (first seen now, on probation, warming up).
+    /// A cluster's first set. Its endpoints are not new servers, only new to this balancer
+    /// (the gateway just started), so they are not warmed up; they are on probation until they
+    /// answer. Endpoints added later by [`EndpointSet::update`] are new: both apply.
     pub fn new(specs: &[EndpointSpec], time: Timebase, params: StatParams) -> Self {
-        let now = time.now_ns();
-        let endpoints = specs.iter().map(|s| Arc::new(endpoint(s, now))).collect();
+        let endpoints = specs.iter().map(|s| Arc::new(endpoint(s, 0))).collect();
         Self {
             endpoints,
             time,
@@ -210,6 +225,17 @@ impl EndpointSet {
                 kept.cloned().unwrap_or_else(|| Arc::new(endpoint(s, now)))
             })
             .collect();
+        Self {
+            endpoints,
+            time: self.time.clone(),
+            params: Arc::clone(&self.params),
+            availability: Arc::default(),
+        }
+    }
+
+    /// The endpoints that satisfy `keep`, sharing their stats with this set.
+    pub fn subset(&self, keep: impl Fn(&Endpoint) -> bool) -> Self {
+        let endpoints = self.endpoints.iter().filter(|e| keep(e)).cloned().collect();
         Self {
             endpoints,
             time: self.time.clone(),
@@ -338,10 +364,11 @@ impl Pick {
         &self.endpoint
     }
 
-    /// Feeds the outcome into the endpoint's stats and outlier detection (once).
-    pub fn record(&mut self, outcome: Outcome) {
+    /// Feeds the outcome into the endpoint's stats and outlier detection (once); true if it
+    /// made outlier detection eject the endpoint.
+    pub fn record(&mut self, outcome: Outcome) -> bool {
         if std::mem::replace(&mut self.recorded, true) {
-            return;
+            return false;
         }
         let now = self.set.time.now_ns();
         let params = &self.set.params;
@@ -358,7 +385,7 @@ impl Pick {
         if let Some(u) = outcome.utilization.filter(|u| u.is_finite()) {
             stats.utilization.set(u.clamp(0.0, 1.0), now);
         }
-        crate::outlier::observe(&self.set, self.index, outcome.kind, now);
+        crate::outlier::observe(&self.set, self.index, outcome.kind, now)
     }
 
     /// How long since the pick.

@@ -35,7 +35,8 @@ impl RingHash {
     pub fn new(set: &EndpointSet, points_per_weight: usize, seed: u64) -> Self {
         let mut ring = Vec::new();
         for i in 0..set.len() {
-            let points = points_per_weight as u64 * u64::from(set.weight(i));
+            // Weights above 256 count as 256, bounding the ring (SRV weights reach 65 535).
+            let points = points_per_weight as u64 * u64::from(set.weight(i).min(256));
             let address = &set.get(i).address;
             for replica in 0..points.max(1) {
                 ring.push((hash_bytes(format!("{address}_{replica}").as_bytes()), i));

@@ -32,7 +32,7 @@ impl LeastRequest {
         let active = f64::from(stats.in_flight()) + 1.0;
         let mut weight = f64::from(view.set.weight(i));
         if let Some(w) = self.warm_up {
-            let age = view.now_ns.saturating_sub(stats.first_seen_ns);
+            let age = stats.age_ns(view.now_ns);
             weight *= ramp(age, w.window_ns, w.min_weight, w.aggression);
         }
         if self.weighted || self.warm_up.is_some() {

@@ -30,6 +30,7 @@ mod random;
 mod round_robin;
 mod select;
 mod time;
+mod zone;
 
 pub use edge::{Edge, EdgeParams};
 pub use endpoint::{
@@ -45,6 +46,7 @@ pub use random::Random;
 pub use round_robin::RoundRobin;
 pub use select::PickContext;
 pub use time::Timebase;
+pub use zone::{ZoneAware, ZoneParams};
 
 /// Chooses an endpoint for each request.
 pub trait Balancer: Send + Sync + std::fmt::Debug {

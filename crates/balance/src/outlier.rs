@@ -28,8 +28,9 @@ impl OutlierState {
     }
 }
 
-/// Updates the counters with one outcome and ejects if a consecutive threshold is reached.
-pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns: u64) {
+/// Updates the counters with one outcome and ejects if a consecutive threshold is reached;
+/// true if this outcome ejected the endpoint.
+pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns: u64) -> bool {
     let state = &set.stats(index).outlier;
     let p = &set.params().outlier;
     state.window_total.fetch_add(1, Ordering::Relaxed);
@@ -38,7 +39,7 @@ pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns
             state.window_success.fetch_add(1, Ordering::Relaxed);
             state.consecutive_5xx.store(0, Ordering::Relaxed);
             state.consecutive_gateway.store(0, Ordering::Relaxed);
-            return;
+            return false;
         }
         OutcomeKind::ServerError => {
             state.consecutive_gateway.store(0, Ordering::Relaxed);
@@ -51,9 +52,7 @@ pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns
     };
     let by_5xx = p.consecutive_5xx > 0 && c5xx >= p.consecutive_5xx;
     let by_gateway = p.consecutive_gateway > 0 && cgw >= p.consecutive_gateway;
-    if (by_5xx || by_gateway) && !state.is_ejected(now_ns) {
-        eject(set, index, now_ns);
-    }
+    (by_5xx || by_gateway) && !state.is_ejected(now_ns) && eject(set, index, now_ns)
 }
 
 /// Ejects `index` unless that would take more than the allowed share of the cluster out.

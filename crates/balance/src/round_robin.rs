@@ -29,7 +29,7 @@ impl RoundRobin {
     /// A warming endpoint keeps its turn only with probability `ramp(age)`.
     fn admits(&self, view: &View<'_>, i: usize) -> bool {
         let Some(w) = self.warm_up else { return true };
-        let age = view.now_ns.saturating_sub(view.set.stats(i).first_seen_ns);
+        let age = view.set.stats(i).age_ns(view.now_ns);
         let share = ramp(age, w.window_ns, w.min_weight, w.aggression);
         share >= 1.0 || self.draw.unit() < share
     }

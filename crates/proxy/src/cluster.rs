@@ -1,32 +1,62 @@
-//! A cluster at run time: its endpoints, balancer, pooled upstream client, admission limits and
-//! retry budget. Built once per config; kept across reloads while its config is unchanged.
+//! A cluster at run time: its current membership (endpoints + balancer), pooled upstream
+//! client, admission limits, retry budget, and the background tasks that keep its health
+//! current. Built once per config; kept across reloads while its config is unchanged.
 
 use crate::body::RequestBody;
+use crate::membership::Membership;
 use crate::retry_budget::RetryBudget;
+use arc_swap::ArcSwap;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use switchyard_balance::{Balancer, EndpointSet, EndpointSpec, Timebase};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use switchyard_balance::{EndpointSet, EndpointSpec, Policy, Timebase};
 use switchyard_config::{Cluster as ClusterConfig, UpstreamProtocol};
 use switchyard_core::SystemClock;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 
 pub type UpstreamClient = Client<HttpConnector, RequestBody>;
+
+/// State changes worth counting (also logged as they happen).
+#[derive(Debug, Default)]
+pub struct ClusterEvents {
+    pub ejections: AtomicU64,
+    pub health_changes: AtomicU64,
+    pub membership_changes: AtomicU64,
+}
 
 /// One upstream service, ready to take requests.
 #[derive(Debug)]
 pub struct Cluster {
     pub config: ClusterConfig,
-    pub endpoints: EndpointSet,
-    pub balancer: Box<dyn Balancer>,
+    /// The gateway's own zone when this cluster was built.
+    pub zone: Option<String>,
+    pub policy: Policy,
+    membership: ArcSwap<Membership>,
     pub client: UpstreamClient,
     pub retry_budget: RetryBudget,
-    /// `http://host:port` per endpoint, built once.
-    pub authorities: Vec<http::uri::Authority>,
+    pub events: ClusterEvents,
     slots: Arc<Semaphore>,
     pending: AtomicUsize,
+    tasks: Mutex<Vec<AbortHandle>>,
+    /// Owns the discovery task of a DNS or file cluster (dropped with the cluster).
+    discovery: Mutex<Option<switchyard_discovery::Discovered>>,
+}
+
+/// What the balancer knows of one endpoint right now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointState {
+    pub address: String,
+    /// Neither ejected by outlier detection nor failed by active health checks.
+    pub available: bool,
+    pub in_flight: u32,
+    /// Attempts sent to it so far.
+    pub requests: u64,
+    pub answered: bool,
+    pub error_score: f64,
+    pub ejections: u64,
 }
 
 /// Why a request could not be admitted.
@@ -34,39 +64,99 @@ pub struct Cluster {
 pub struct Overloaded;
 
 impl Cluster {
-    pub fn new(config: ClusterConfig) -> Self {
-        let specs: Vec<EndpointSpec> = config
-            .endpoints
-            .iter()
-            .map(|e| EndpointSpec {
-                address: e.address.clone(),
-                weight: e.weight,
-                zone: e.zone.clone(),
-            })
-            .collect();
-        let time = Timebase::new(Arc::new(SystemClock));
-        let endpoints =
-            EndpointSet::new(&specs, time, crate::policy::stat_params(&config.balancing));
-        let balancer =
-            crate::policy::policy(&config.balancing).build(&endpoints, fastrand::u64(..));
-        let authorities = config
-            .endpoints
-            .iter()
-            .map(|e| {
-                e.address
-                    .parse()
-                    .unwrap_or_else(|_| http::uri::Authority::from_static("invalid"))
-            })
-            .collect();
-        Self {
+    /// Builds the cluster and starts its health tasks (when inside a tokio runtime). Endpoints
+    /// that `previous` (the same cluster under the last config) already had keep their stats,
+    /// warm-up clock and health, so changing a cluster's config does not reset what it learned.
+    pub fn new(
+        config: ClusterConfig,
+        zone: Option<String>,
+        previous: Option<&Cluster>,
+    ) -> Arc<Self> {
+        let dynamic = config.balancing.discovery != switchyard_config::Discovery::Static;
+        let specs = match previous {
+            // A discovered cluster starts from what its predecessor had discovered.
+            Some(old) if dynamic => old.membership().specs(),
+            _ => static_specs(&config),
+        };
+        let params = crate::policy::stat_params(&config.balancing);
+        let set = match previous {
+            Some(old) if *old.membership().set.params() == params => {
+                old.membership().set.update(&specs)
+            }
+            _ => EndpointSet::new(&specs, Timebase::new(Arc::new(SystemClock)), params),
+        };
+        let policy = crate::policy::policy(&config.balancing);
+        let membership = Membership::build(set, &policy, local_zone(&config, zone.as_deref()));
+        let cluster = Arc::new(Self {
             client: client(&config),
             retry_budget: RetryBudget::new(&config.retries, Arc::new(SystemClock)),
             slots: Arc::new(Semaphore::new(config.max_connections)),
             pending: AtomicUsize::new(0),
-            endpoints,
-            balancer,
-            authorities,
+            membership: ArcSwap::from_pointee(membership),
+            events: ClusterEvents::default(),
+            tasks: Mutex::new(Vec::new()),
+            discovery: Mutex::new(None),
+            zone,
+            policy,
             config,
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            crate::health::start_tasks(&cluster);
+            crate::discover::start(&cluster, specs);
+        }
+        cluster
+    }
+
+    /// The current endpoints and balancer; hold it for one request.
+    pub fn membership(&self) -> Arc<Membership> {
+        self.membership.load_full()
+    }
+
+    /// Replaces the endpoint list: endpoints that stay keep their stats and in-flight
+    /// requests; new ones start on probation and warm-up; gone ones get no new requests.
+    pub fn set_endpoints(&self, specs: &[EndpointSpec]) {
+        let current = self.membership();
+        let set = current.set.update(specs);
+        let zone = local_zone(&self.config, self.zone.as_deref());
+        self.membership
+            .store(Arc::new(Membership::build(set, &self.policy, zone)));
+        self.events
+            .membership_changes
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(cluster = %self.config.name, endpoints = specs.len(), "endpoints changed");
+    }
+
+    /// A snapshot of every endpoint's state, for tests, logs and the admin API.
+    pub fn endpoint_states(&self) -> Vec<EndpointState> {
+        let membership = self.membership();
+        let set = &membership.set;
+        let now = set.now_ns();
+        let half_life = set.params().decay_half_life_ns;
+        (0..set.len())
+            .map(|i| {
+                let e = set.get(i);
+                EndpointState {
+                    address: e.address.clone(),
+                    available: set.is_available(i, now),
+                    in_flight: e.stats.in_flight(),
+                    requests: e.stats.requests(),
+                    answered: e.stats.answered(),
+                    error_score: e.stats.error_score(now, half_life),
+                    ejections: e.stats.outlier().ejections(),
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn keep_discovery(&self, discovered: switchyard_discovery::Discovered) {
+        if let Ok(mut slot) = self.discovery.lock() {
+            *slot = Some(discovered);
+        }
+    }
+
+    pub(crate) fn add_task(&self, task: AbortHandle) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(task);
         }
     }
 
@@ -83,6 +173,28 @@ impl Cluster {
         self.pending.fetch_sub(1, Ordering::AcqRel);
         permit.map_err(|_| Overloaded)
     }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.lock() {
+            tasks.iter().for_each(AbortHandle::abort);
+        }
+    }
+}
+
+/// The zone to prefer, if this cluster prefers the local one.
+fn local_zone<'a>(config: &ClusterConfig, zone: Option<&'a str>) -> Option<&'a str> {
+    zone.filter(|_| config.balancing.prefer_local_zone)
+}
+
+fn static_specs(config: &ClusterConfig) -> Vec<EndpointSpec> {
+    let spec = |e: &switchyard_config::Endpoint| EndpointSpec {
+        address: e.address.clone(),
+        weight: e.weight,
+        zone: e.zone.clone(),
+    };
+    config.endpoints.iter().map(spec).collect()
 }
 
 fn client(config: &ClusterConfig) -> UpstreamClient {

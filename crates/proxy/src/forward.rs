@@ -6,6 +6,7 @@ use crate::body::{BodyWatch, ProxyBody, RequestBody};
 use crate::cluster::Cluster;
 use crate::fault::Fault;
 use crate::headers::{X_REQUEST_ID, add_forwarding, remove_hop_by_hop};
+use crate::membership::Membership;
 use crate::pipeline::RequestCtx;
 use crate::runtime::{ProxyRoute, fill_template};
 use http::uri::PathAndQuery;
@@ -36,6 +37,7 @@ pub async fn forward(
     let (parts, body) = req.into_parts();
     check_declared_length(&parts.headers, ctx.max_body)?;
     let path = upstream_path(route, &parts.uri, params)?;
+    let hash = crate::affinity::hash(&cluster.config.balancing, &parts.headers, ctx.client);
     let mut headers = parts.headers;
     if let Some(host) = absolute_form_host(&parts.uri, parts.version) {
         headers.insert(header::HOST, host);
@@ -47,6 +49,8 @@ pub async fn forward(
     let retryable = is_idempotent(&parts.method) && http_body::Body::is_end_stream(&body);
     let upstream = Upstream {
         cluster,
+        membership: cluster.membership(),
+        hash,
         method: parts.method,
         path,
         headers,
@@ -65,6 +69,8 @@ pub async fn forward(
 /// The parts of the upstream request that every attempt reuses.
 struct Upstream<'a> {
     cluster: &'a Cluster,
+    membership: Arc<Membership>,
+    hash: Option<u64>,
     method: Method,
     path: PathAndQuery,
     headers: HeaderMap,
@@ -86,13 +92,13 @@ impl Upstream<'_> {
         loop {
             let pick_ctx = PickContext {
                 tried: &tried,
-                hash: None,
+                hash: self.hash,
             };
-            let endpoints = &self.cluster.endpoints;
+            let set = &self.membership.set;
             let mut pick = self
-                .cluster
+                .membership
                 .balancer
-                .pick(endpoints, &pick_ctx)
+                .pick(set, &pick_ctx)
                 .ok_or(Fault::NoEndpoint)?;
             tried.push(pick.endpoint().id);
             ctx.log.attempts += 1;
@@ -103,17 +109,11 @@ impl Upstream<'_> {
                 .take()
                 .unwrap_or_else(|| RequestBody::empty(Arc::clone(&self.watch)));
             let started = Instant::now();
-            let outcome = self.attempt(pick.index(), body, deadline).await;
+            let outcome = self.attempt(pick.endpoint().id, body, deadline).await;
             ctx.log.upstream_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            let may_retry = retryable
-                && tried.len() <= policy.attempts as usize
-                && tried.len() < self.cluster.endpoints.len();
-            if let Some(kind) = outcome_kind(&outcome) {
-                pick.record(Outcome {
-                    kind,
-                    utilization: None,
-                });
-            }
+            let may_retry =
+                retryable && tried.len() <= policy.attempts as usize && tried.len() < set.len();
+            self.record(&mut pick, &outcome);
             match outcome {
                 Attempt::Answered(response) => {
                     let status = response.status().as_u16();
@@ -136,6 +136,31 @@ impl Upstream<'_> {
         }
     }
 
+    /// Tells the balancer how the attempt went, and logs an ejection if it caused one.
+    fn record(&self, pick: &mut Pick, outcome: &Attempt) {
+        let Some(kind) = outcome_kind(outcome) else {
+            return;
+        };
+        let utilization = match outcome {
+            Attempt::Answered(r) => {
+                reported_utilization(r, &self.cluster.config.balancing.utilization_header)
+            }
+            Attempt::Failed(_) => None,
+        };
+        if pick.record(Outcome { kind, utilization }) {
+            self.cluster
+                .events
+                .ejections
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                cluster = %self.cluster.config.name,
+                endpoint = %pick.endpoint().address,
+                outcome = ?kind,
+                "ejected after consecutive failures"
+            );
+        }
+    }
+
     fn retries_on(&self, fault: Fault) -> bool {
         let on = &self.cluster.config.retries.on;
         match fault {
@@ -145,7 +170,7 @@ impl Upstream<'_> {
         }
     }
 
-    async fn attempt(&self, endpoint: usize, body: RequestBody, deadline: Instant) -> Attempt {
+    async fn attempt(&self, endpoint: u64, body: RequestBody, deadline: Instant) -> Attempt {
         let request = match self.request(endpoint, body) {
             Ok(request) => request,
             Err(fault) => return Attempt::Failed(fault),
@@ -170,10 +195,14 @@ impl Upstream<'_> {
         }
     }
 
-    fn request(&self, endpoint: usize, body: RequestBody) -> Result<Request<RequestBody>, Fault> {
+    fn request(&self, endpoint: u64, body: RequestBody) -> Result<Request<RequestBody>, Fault> {
+        let authority = self
+            .membership
+            .authority(endpoint)
+            .ok_or(Fault::UpstreamConnect)?;
         let uri = Uri::builder()
             .scheme("http")
-            .authority(self.cluster.authorities[endpoint].clone())
+            .authority(authority)
             .path_and_query(self.path.clone())
             .build()
             .map_err(|_| Fault::BadPath)?;
@@ -187,6 +216,11 @@ impl Upstream<'_> {
         *request.headers_mut() = self.headers.clone();
         Ok(request)
     }
+}
+
+/// The load the endpoint reported on its response (ORCA `endpoint-load-metrics`), if any.
+fn reported_utilization(response: &Response<Incoming>, header: &str) -> Option<f64> {
+    switchyard_orca::parse(response.headers().get(header)?.as_bytes())
 }
 
 /// What the balancer learns from an attempt; `None` when the client, not the endpoint, failed.
@@ -291,6 +325,9 @@ fn downstream_response(
 ) -> Response<ProxyBody> {
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
+    parts
+        .headers
+        .remove(route.cluster.config.balancing.utilization_header.as_str());
     route.response_headers.apply(&mut parts.headers);
     Response::from_parts(parts, ProxyBody::upstream(body, pick, permit))
 }

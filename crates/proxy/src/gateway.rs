@@ -54,6 +54,12 @@ impl ReloadHandle {
         self.reload(&config)
     }
 
+    /// The named cluster's endpoints as the balancer sees them now.
+    pub fn endpoint_states(&self, cluster: &str) -> Option<Vec<crate::cluster::EndpointState>> {
+        let runtime = self.shared.runtime.load();
+        Some(runtime.clusters.get(cluster)?.endpoint_states())
+    }
+
     /// How many reloads have succeeded.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::SeqCst)

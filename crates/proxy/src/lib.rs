@@ -17,13 +17,17 @@
 //! ```
 
 mod access_log;
+mod affinity;
 mod body;
 mod cluster;
+mod discover;
 mod fault;
 mod forward;
 mod framing;
 mod gateway;
 mod headers;
+mod health;
+mod membership;
 mod pipeline;
 mod policy;
 mod retry_budget;
@@ -33,6 +37,7 @@ mod server;
 mod state;
 mod watch;
 
+pub use cluster::EndpointState;
 pub use fault::Fault;
 pub use gateway::{Gateway, GatewayError, ReloadHandle};
 pub use router::{RouteQuery, RouteTable};

@@ -61,12 +61,11 @@ impl Runtime {
             .clusters
             .iter()
             .map(|c| {
-                let kept = previous
-                    .and_then(|p| p.clusters.get(&c.name))
-                    .filter(|old| old.config == *c);
-                let cluster = kept
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(Cluster::new(c.clone())));
+                let old = previous.and_then(|p| p.clusters.get(&c.name));
+                let unchanged = old.filter(|old| old.config == *c && old.zone == config.zone);
+                let cluster = unchanged.cloned().unwrap_or_else(|| {
+                    Cluster::new(c.clone(), config.zone.clone(), old.map(|o| &**o))
+                });
                 (c.name.clone(), cluster)
             })
             .collect();

@@ -206,14 +206,17 @@ async fn retries_on_connect_failure_and_reset() {
     let crashing = Backend::start(BackendConfig::named("crashing").drop_all()).await;
     let well = Backend::start(BackendConfig::named("well")).await;
     let addresses = [closed_port(), crashing.address(), well.address()];
-    let cluster = format!("{}    retries: {{attempts: 2}}\n", endpoints(&addresses));
+    let cluster = format!(
+        "{}    balancer: round_robin\n    retries: {{attempts: 2}}\n",
+        endpoints(&addresses)
+    );
     let gw = TestGateway::start(&one_route(&cluster)).await;
     for _ in 0..9 {
         assert_eq!(gw.get("/").await.status, 200);
     }
     assert!(crashing.hits() >= 3, "the resetting endpoint was tried");
     let resets_only = format!(
-        "{}    retries: {{attempts: 2, on: [reset]}}\n",
+        "{}    balancer: round_robin\n    retries: {{attempts: 2, on: [reset]}}\n",
         endpoints(&addresses)
     );
     let gw2 = TestGateway::start(&one_route(&resets_only)).await;

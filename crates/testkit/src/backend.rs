@@ -4,17 +4,19 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
+use switchyard_orca::LoadReportLayer;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tower::Layer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -22,12 +24,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub name: String,
-    /// Added before every answer.
+    /// Added before every answer (changed at run time by [`Backend::set_latency`]).
     pub latency: Duration,
     /// Status for every answer (unless the query sets one).
     pub status: u16,
     /// Cut every connection without answering (a crashed or resetting server).
     pub drop_all: bool,
+    /// Answer `503` at once, without handling the request, when more than this many requests
+    /// would be in flight (a server with a concurrency limit that sheds load).
+    pub concurrency_limit: Option<usize>,
+    /// Add an ORCA load report, `endpoint-load-metrics: TEXT application_utilization=U`, to
+    /// every answer, where U is requests in flight (this one included) over
+    /// `concurrency_limit`, or over 100 without a limit.
+    pub report_utilization: bool,
 }
 
 impl BackendConfig {
@@ -37,6 +46,8 @@ impl BackendConfig {
             latency: Duration::ZERO,
             status: 200,
             drop_all: false,
+            concurrency_limit: None,
+            report_utilization: false,
         }
     }
 
@@ -54,6 +65,28 @@ impl BackendConfig {
         self.drop_all = true;
         self
     }
+
+    pub fn concurrency_limit(mut self, limit: usize) -> Self {
+        self.concurrency_limit = Some(limit);
+        self
+    }
+
+    pub fn report_utilization(mut self) -> Self {
+        self.report_utilization = true;
+        self
+    }
+
+    /// Counts requests in flight for all connections; reports and sheds as configured.
+    fn load_layer(&self) -> LoadReportLayer {
+        let mut layer = LoadReportLayer::new(self.concurrency_limit.unwrap_or(100));
+        if !self.report_utilization {
+            layer = layer.without_header();
+        }
+        if let Some(limit) = self.concurrency_limit {
+            layer = layer.shed_above(limit);
+        }
+        layer
+    }
 }
 
 struct State {
@@ -61,6 +94,8 @@ struct State {
     hits: AtomicU64,
     connections: AtomicU64,
     status_override: AtomicU16,
+    latency_us: AtomicU64,
+    load: LoadReportLayer,
 }
 
 /// A running backend; stops accepting and closes its connections when dropped.
@@ -89,10 +124,12 @@ impl Backend {
         let listener = TcpListener::bind(address).await.expect("bind backend");
         let address = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
-            config,
             hits: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             status_override: AtomicU16::new(0),
+            latency_us: AtomicU64::new(micros(config.latency)),
+            load: config.load_layer(),
+            config,
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
         Self {
@@ -110,7 +147,7 @@ impl Backend {
         &self.state.config.name
     }
 
-    /// Requests this backend has received.
+    /// Requests this backend has handled (not those shed by its concurrency limit).
     pub fn hits(&self) -> u64 {
         self.state.hits.load(Ordering::SeqCst)
     }
@@ -124,6 +161,23 @@ impl Backend {
     pub fn set_status(&self, status: u16) {
         self.state.status_override.store(status, Ordering::SeqCst);
     }
+
+    /// Adds `latency` before every later answer (an instance turning slow, or well again).
+    /// A request's `delay_ms` still overrides it.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state
+            .latency_us
+            .store(micros(latency), Ordering::SeqCst);
+    }
+
+    /// Requests in flight now, from arrival until the response head is ready.
+    pub fn in_flight(&self) -> usize {
+        self.state.load.in_flight()
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl Drop for Backend {
@@ -143,8 +197,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         connections.spawn(async move {
             let kill = Arc::new(Notify::new());
             let killer = Arc::clone(&kill);
-            let service =
-                service_fn(move |req| answer(Arc::clone(&state), Arc::clone(&killer), req));
+            let load = state.load.clone();
+            let handler =
+                tower::service_fn(move |req| answer(Arc::clone(&state), Arc::clone(&killer), req));
+            let service = TowerToHyperService::new(load.layer(handler));
             let builder = Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
@@ -172,7 +228,8 @@ async fn answer(
     let delay = query_value(&query, "delay_ms")
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis);
-    tokio::time::sleep(delay.unwrap_or(state.config.latency)).await;
+    let latency = Duration::from_micros(state.latency_us.load(Ordering::SeqCst));
+    tokio::time::sleep(delay.unwrap_or(latency)).await;
     if state.config.drop_all || query_value(&query, "drop").is_some() {
         // Close this connection without answering: the client sees it cut.
         kill.notify_one();
@@ -255,4 +312,99 @@ fn stream_bytes(n: u64) -> BoxBody<Bytes, BoxError> {
         }
     });
     StreamBody::new(frames).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Client;
+    use std::time::Instant;
+
+    const REPORT: &str = "endpoint-load-metrics";
+
+    async fn until_in_flight(backend: &Backend, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while backend.in_flight() != n {
+            assert!(Instant::now() < deadline, "never {n} in flight");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_backend_sends_no_report() {
+        let backend = Backend::start(BackendConfig::named("a")).await;
+        let reply = Client::http1(backend.address()).get("/").await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header(REPORT), None);
+        assert_eq!(backend.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn reports_utilization_over_its_limit() {
+        let config = BackendConfig::named("a").report_utilization();
+        let backend = Backend::start(config).await;
+        let reply = Client::http1(backend.address()).get("/").await;
+        assert_eq!(
+            reply.header(REPORT),
+            Some("TEXT application_utilization=0.010")
+        );
+
+        let config = BackendConfig::named("b")
+            .concurrency_limit(4)
+            .report_utilization();
+        let backend = Backend::start(config).await;
+        let reply = Client::http1(backend.address()).get("/").await;
+        assert_eq!(
+            reply.header(REPORT),
+            Some("TEXT application_utilization=0.250")
+        );
+    }
+
+    #[tokio::test]
+    async fn sheds_beyond_its_concurrency_limit() {
+        let config = BackendConfig::named("a")
+            .concurrency_limit(2)
+            .report_utilization()
+            .latency(Duration::from_secs(30));
+        let backend = Backend::start(config).await;
+        let client = Client::http1(backend.address());
+        let held: Vec<_> = (0..2)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.get("/?delay_ms=400").await })
+            })
+            .collect();
+        until_in_flight(&backend, 2).await;
+
+        let shed = client.get("/").await;
+        assert_eq!(shed.status, 503);
+        assert_eq!(
+            shed.header(REPORT),
+            Some("TEXT application_utilization=1.000")
+        );
+        for reply in held {
+            let reply = reply.await.unwrap();
+            assert_eq!(reply.status, 200);
+            let reported = switchyard_orca::parse(reply.header(REPORT).unwrap().as_bytes());
+            assert!(reported.is_some_and(|u| u >= 0.5), "{reported:?}");
+        }
+        assert_eq!(backend.hits(), 2, "the shed request was handled");
+        assert_eq!(backend.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn latency_changes_at_run_time() {
+        let config = BackendConfig::named("a").latency(Duration::from_secs(30));
+        let backend = Backend::start(config).await;
+        backend.set_latency(Duration::ZERO);
+        let client = Client::http1(backend.address());
+        let started = Instant::now();
+        assert_eq!(client.get("/").await.status, 200);
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        backend.set_latency(Duration::from_millis(200));
+        let started = Instant::now();
+        assert_eq!(client.get("/").await.status, 200);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
 }
