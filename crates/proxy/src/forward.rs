@@ -304,7 +304,7 @@ fn absolute_form_host(uri: &Uri, version: Version) -> Option<http::HeaderValue> 
 
 fn upstream_headers(route: &ProxyRoute, ctx: &RequestCtx, mut headers: HeaderMap) -> HeaderMap {
     remove_hop_by_hop(&mut headers);
-    add_forwarding(&mut headers, ctx.client, &ctx.host, "http");
+    add_forwarding(&mut headers, ctx.client, &ctx.client_ip, &ctx.host, "http");
     headers.insert(X_REQUEST_ID.clone(), ctx.request_id.clone());
     if let Some(host) = &route.host_rewrite {
         headers.insert(header::HOST, host.clone());

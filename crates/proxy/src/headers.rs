@@ -43,15 +43,15 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 pub fn add_forwarding(
     headers: &mut HeaderMap,
     client: SocketAddr,
+    client_ip: &HeaderValue,
     host: &str,
     proto: &'static str,
 ) {
-    let ip = client.ip();
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {ip}"),
-        None => ip.to_string(),
+        Some(prior) => HeaderValue::from_str(&format!("{prior}, {}", client.ip())).ok(),
+        None => Some(client_ip.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
@@ -77,8 +77,14 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     match given {
         Some(v) => v.clone(),
         None => {
-            let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("0"))
+            let mut id = [0u8; 32];
+            let (hi, lo) = (fastrand::u64(..), fastrand::u64(..));
+            for (i, byte) in id.iter_mut().enumerate() {
+                let word = if i < 16 { hi } else { lo };
+                let nibble = (word >> ((15 - i % 16) * 4)) & 0xf;
+                *byte = b"0123456789abcdef"[nibble as usize];
+            }
+            HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("0"))
         }
     }
 }
@@ -152,7 +158,14 @@ mod tests {
     fn forwarding_appends() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        add_forwarding(&mut h, "[::1]:5000".parse().unwrap(), "a.example", "http");
+        let client: SocketAddr = "[::1]:5000".parse().unwrap();
+        add_forwarding(
+            &mut h,
+            client,
+            &HeaderValue::from_static("::1"),
+            "a.example",
+            "http",
+        );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, ::1");
         assert_eq!(
             h["forwarded"],

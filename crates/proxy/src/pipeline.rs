@@ -20,6 +20,7 @@ use std::time::Instant;
 pub struct RequestCtx {
     pub start: Instant,
     pub client: SocketAddr,
+    pub client_ip: HeaderValue,
     pub host: String,
     pub request_id: HeaderValue,
     pub max_body: Option<u64>,
@@ -28,16 +29,33 @@ pub struct RequestCtx {
     pub log: LogRecord,
 }
 
+/// The client end of a connection, with what every request on it needs, formatted once.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub address: SocketAddr,
+    /// The client IP as a header value, for `X-Forwarded-For`.
+    pub ip: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(address: SocketAddr) -> Self {
+        let ip = HeaderValue::from_str(&address.ip().to_string())
+            .unwrap_or(HeaderValue::from_static("unknown"));
+        Self { address, ip }
+    }
+}
+
 /// Handles one request against the runtime current when it arrived.
 pub async fn handle(
     runtime: Arc<Runtime>,
-    client: SocketAddr,
+    peer: Peer,
     max_body: Option<u64>,
     req: Request<Incoming>,
 ) -> Response<LoggedBody> {
     let mut ctx = RequestCtx {
         start: Instant::now(),
-        client,
+        client: peer.address,
+        client_ip: peer.ip,
         host: String::new(),
         request_id: request_id(req.headers()),
         max_body,

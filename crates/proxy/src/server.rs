@@ -2,7 +2,7 @@
 //! builder), with header limits, a header-read timeout, and graceful shutdown.
 
 use crate::framing::{self, AmbiguousFraming};
-use crate::pipeline::handle;
+use crate::pipeline::{Peer, handle};
 use crate::state::Shared;
 use http::Request;
 use hyper::body::Incoming;
@@ -58,13 +58,15 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let (stream, verdicts) = framing::watch(stream, max_line, config.header_read_timeout);
         let shared = Arc::clone(&shared);
+        let peer = Peer::new(client);
         let max_body = config.max_request_body_bytes;
         let service = service_fn(move |mut req: Request<Incoming>| {
             if verdicts.next_is_ambiguous() {
                 req.extensions_mut().insert(AmbiguousFraming);
             }
             let runtime = shared.runtime.load_full();
-            async move { Ok::<_, Infallible>(handle(runtime, client, max_body, req).await) }
+            let peer = peer.clone();
+            async move { Ok::<_, Infallible>(handle(runtime, peer, max_body, req).await) }
         });
         let watcher = graceful
             .lock()

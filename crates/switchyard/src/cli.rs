@@ -32,6 +32,10 @@ pub enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Benchmarking: one real backend (service time, concurrency limit, sick or slow spells).
+    Backend(crate::backend_cmd::BackendArgs),
+    /// Benchmarking: open-loop HTTP/1.1 load at a fixed rate; every request's latency to CSV.
+    Loadgen(crate::loadgen::LoadgenArgs),
 }
 
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {

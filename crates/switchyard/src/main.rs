@@ -1,10 +1,16 @@
 //! The `switchyard` binary: reads like a table of contents of the commands.
 
+mod backend_cmd;
 mod cli;
 mod demo;
+mod loadgen;
 mod serve;
 
 use clap::Parser;
+
+/// mimalloc: glibc's malloc and free were 9 % of the proxy's CPU under load (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -15,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Check { config } => cli::check(&config),
         cli::Command::Schema => cli::schema(),
         cli::Command::Demo { port } => demo::run(port),
+        cli::Command::Backend(args) => backend_cmd::run(args),
+        cli::Command::Loadgen(args) => loadgen::run(args),
     };
     match result {
         Ok(code) => code,

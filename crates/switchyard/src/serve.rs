@@ -8,15 +8,21 @@ use std::time::Duration;
 use switchyard_proxy::{Gateway, ReloadHandle, watch_config_file};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// Worker threads: `SWITCHYARD_WORKERS` if set, else one per core.
+/// Worker threads: `SWITCHYARD_WORKERS` if set, else one per core. With one worker the
+/// current-thread scheduler serves everything on one thread (no cross-thread wakeups).
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("SWITCHYARD_WORKERS")
+    let workers = std::env::var("SWITCHYARD_WORKERS")
         .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        builder.worker_threads(n);
-    }
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut builder = match workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     builder
         .enable_all()
         .build()
