@@ -32,6 +32,9 @@ impl Decaying {
 
 /// `0.5 ^ (elapsed / half_life)`.
 pub fn decay_factor(elapsed_ns: u64, half_life_ns: u64) -> f64 {
+    if elapsed_ns == 0 {
+        return 1.0;
+    }
     if half_life_ns == 0 {
         return 0.0;
     }
@@ -75,6 +78,7 @@ impl PeakEwma {
         let next = match self.value.get(now_ns) {
             None => sample_ns,
             Some((current, _)) if sample_ns > current => sample_ns,
+            Some((current, 0)) => current,
             Some((current, elapsed)) => {
                 let w = (-(elapsed as f64) / tau_ns.max(1) as f64).exp();
                 current * w + sample_ns * (1.0 - w)

@@ -146,12 +146,39 @@ pub struct Endpoint {
 }
 
 /// The endpoints of one cluster as of one membership version, with the cluster's timebase.
+/// Cheap to clone (one `Arc`).
 #[derive(Debug, Clone)]
 pub struct EndpointSet {
-    endpoints: Arc<[Arc<Endpoint>]>,
+    inner: Arc<SetInner>,
+}
+
+#[derive(Debug)]
+pub struct SetInner {
+    endpoints: Box<[Arc<Endpoint>]>,
     pub(crate) time: Timebase,
-    pub(crate) params: Arc<StatParams>,
-    availability: Arc<Availability>,
+    pub(crate) params: StatParams,
+    availability: Availability,
+}
+
+impl std::ops::Deref for EndpointSet {
+    type Target = SetInner;
+    fn deref(&self) -> &SetInner {
+        &self.inner
+    }
+}
+
+impl EndpointSet {
+    fn from_parts(endpoints: Box<[Arc<Endpoint>]>, time: Timebase, params: StatParams) -> Self {
+        let availability = Availability::default();
+        Self {
+            inner: Arc::new(SetInner {
+                endpoints,
+                time,
+                params,
+                availability,
+            }),
+        }
+    }
 }
 
 /// How many endpoints were available when last counted (recounted at most every 50 ms, so
@@ -188,12 +215,7 @@ impl EndpointSet {
     /// answer. Endpoints added later by [`EndpointSet::update`] are new: both apply.
     pub fn new(specs: &[EndpointSpec], time: Timebase, params: StatParams) -> Self {
         let endpoints = specs.iter().map(|s| Arc::new(endpoint(s, 0))).collect();
-        Self {
-            endpoints,
-            time,
-            params: Arc::new(params),
-            availability: Arc::default(),
-        }
+        Self::from_parts(endpoints, time, params)
     }
 
     /// A set with the given weights on the system clock, for tests and simple uses.
@@ -225,23 +247,13 @@ impl EndpointSet {
                 kept.cloned().unwrap_or_else(|| Arc::new(endpoint(s, now)))
             })
             .collect();
-        Self {
-            endpoints,
-            time: self.time.clone(),
-            params: Arc::clone(&self.params),
-            availability: Arc::default(),
-        }
+        Self::from_parts(endpoints, self.time.clone(), self.params.clone())
     }
 
     /// The endpoints that satisfy `keep`, sharing their stats with this set.
     pub fn subset(&self, keep: impl Fn(&Endpoint) -> bool) -> Self {
         let endpoints = self.endpoints.iter().filter(|e| keep(e)).cloned().collect();
-        Self {
-            endpoints,
-            time: self.time.clone(),
-            params: Arc::clone(&self.params),
-            availability: Arc::default(),
-        }
+        Self::from_parts(endpoints, self.time.clone(), self.params.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -317,14 +329,13 @@ impl EndpointSet {
 
     /// Marks `index` as chosen; it counts as in flight until the returned guard drops.
     pub fn pick(&self, index: usize) -> Pick {
-        let endpoint = Arc::clone(&self.endpoints[index]);
+        let stats = &self.endpoints[index].stats;
         let now = self.time.now_ns();
-        endpoint.stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
-        endpoint.stats.last_picked_ns.store(now, Ordering::Relaxed);
+        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
             index,
-            endpoint,
             set: self.clone(),
             started_ns: now,
             recorded: false,
@@ -349,7 +360,6 @@ fn endpoint(spec: &EndpointSpec, now_ns: u64) -> Endpoint {
 #[derive(Debug)]
 pub struct Pick {
     index: usize,
-    endpoint: Arc<Endpoint>,
     set: EndpointSet,
     started_ns: u64,
     recorded: bool,
@@ -361,7 +371,7 @@ impl Pick {
     }
 
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.set.get(self.index)
     }
 
     /// Feeds the outcome into the endpoint's stats and outlier detection (once); true if it
@@ -372,7 +382,7 @@ impl Pick {
         }
         let now = self.set.time.now_ns();
         let params = &self.set.params;
-        let stats = &self.endpoint.stats;
+        let stats = &self.set.get(self.index).stats;
         let latency = now.saturating_sub(self.started_ns) as f64;
         let failed = if outcome.kind.is_error() { 1.0 } else { 0.0 };
         stats
@@ -396,7 +406,8 @@ impl Pick {
 
 impl Drop for Pick {
     fn drop(&mut self) {
-        self.endpoint
+        self.set
+            .get(self.index)
             .stats
             .in_flight
             .fetch_sub(1, Ordering::Relaxed);

@@ -12,8 +12,9 @@ pub struct OutlierState {
     consecutive_gateway: AtomicU32,
     ejected_until_ns: AtomicU64,
     times_ejected: AtomicU32,
-    window_total: AtomicU64,
-    window_success: AtomicU64,
+    /// This interval's attempts: successes in the high 32 bits, all in the low 32 (one atomic
+    /// add per outcome).
+    window: AtomicU64,
     ejections: AtomicU64,
 }
 
@@ -33,19 +34,24 @@ impl OutlierState {
 pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns: u64) -> bool {
     let state = &set.stats(index).outlier;
     let p = &set.params().outlier;
-    state.window_total.fetch_add(1, Ordering::Relaxed);
-    let (c5xx, cgw) = match kind {
-        OutcomeKind::Success | OutcomeKind::Overloaded => {
-            state.window_success.fetch_add(1, Ordering::Relaxed);
+    if matches!(kind, OutcomeKind::Success | OutcomeKind::Overloaded) {
+        state.window.fetch_add((1 << 32) | 1, Ordering::Relaxed);
+        // Plain loads first: stores only when a streak is actually running.
+        if state.consecutive_5xx.load(Ordering::Relaxed) != 0 {
             state.consecutive_5xx.store(0, Ordering::Relaxed);
-            state.consecutive_gateway.store(0, Ordering::Relaxed);
-            return false;
         }
+        if state.consecutive_gateway.load(Ordering::Relaxed) != 0 {
+            state.consecutive_gateway.store(0, Ordering::Relaxed);
+        }
+        return false;
+    }
+    state.window.fetch_add(1, Ordering::Relaxed);
+    let (c5xx, cgw) = match kind {
         OutcomeKind::ServerError => {
             state.consecutive_gateway.store(0, Ordering::Relaxed);
             (state.consecutive_5xx.fetch_add(1, Ordering::Relaxed) + 1, 0)
         }
-        OutcomeKind::ConnectFailure | OutcomeKind::Reset | OutcomeKind::Timeout => (
+        _ => (
             state.consecutive_5xx.fetch_add(1, Ordering::Relaxed) + 1,
             state.consecutive_gateway.fetch_add(1, Ordering::Relaxed) + 1,
         ),
@@ -89,8 +95,8 @@ pub fn interval_tick(set: &EndpointSet, now_ns: u64) -> Vec<usize> {
     let rates: Vec<(usize, f64)> = (0..set.len())
         .filter_map(|i| {
             let o = &set.stats(i).outlier;
-            let total = o.window_total.swap(0, Ordering::Relaxed);
-            let success = o.window_success.swap(0, Ordering::Relaxed);
+            let window = o.window.swap(0, Ordering::Relaxed);
+            let (total, success) = (window & 0xFFFF_FFFF, window >> 32);
             if !o.is_ejected(now_ns) && o.times_ejected.load(Ordering::Relaxed) > 0 {
                 o.times_ejected.fetch_sub(1, Ordering::Relaxed);
             }

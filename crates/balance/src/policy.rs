@@ -59,7 +59,8 @@ impl Default for Policy {
 
 impl Policy {
     /// Builds the balancer for one membership of a cluster (schedules, rings and tables are
-    /// computed here, once).
+    /// computed here, once). A non-zero `seed` makes its random draws deterministic (tests,
+    /// simulation); 0 uses fast thread-local randomness (serving).
     pub fn build(&self, set: &EndpointSet, seed: u64) -> Box<dyn Balancer> {
         match self {
             Policy::RoundRobin { warm_up } => Box::new(RoundRobin::new(set, *warm_up, seed)),

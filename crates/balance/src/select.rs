@@ -45,7 +45,9 @@ impl<'a> View<'a> {
     }
 }
 
-/// splitmix64 over an atomic counter: one `fetch_add` per draw, no lock, seedable.
+/// Random draws for the algorithms. Seeded (tests, simulation): splitmix64 over an atomic
+/// counter, deterministic. Seed 0 (serving): a thread-local generator, so threads picking at
+/// once do not contend on one cache line.
 #[derive(Debug)]
 pub(crate) struct Draw(AtomicU64);
 
@@ -55,7 +57,13 @@ impl Draw {
     }
 
     pub fn next_u64(&self) -> u64 {
+        if self.0.load(Ordering::Relaxed) == 0 {
+            return fastrand::u64(..);
+        }
         let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        if z == 0 {
+            z = 0x9E37_79B9_7F4A_7C15;
+        }
         z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

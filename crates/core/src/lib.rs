@@ -15,5 +15,5 @@
 mod clock;
 mod rng;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use rng::Rng;

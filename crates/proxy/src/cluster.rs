@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use switchyard_balance::{EndpointSet, EndpointSpec, Policy, Timebase};
 use switchyard_config::{Cluster as ClusterConfig, UpstreamProtocol};
-use switchyard_core::SystemClock;
+use switchyard_core::CoarseClock;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
@@ -83,13 +83,13 @@ impl Cluster {
             Some(old) if *old.membership().set.params() == params => {
                 old.membership().set.update(&specs)
             }
-            _ => EndpointSet::new(&specs, Timebase::new(Arc::new(SystemClock)), params),
+            _ => EndpointSet::new(&specs, Timebase::new(Arc::new(CoarseClock)), params),
         };
         let policy = crate::policy::policy(&config.balancing);
         let membership = Membership::build(set, &policy, local_zone(&config, zone.as_deref()));
         let cluster = Arc::new(Self {
             client: client(&config),
-            retry_budget: RetryBudget::new(&config.retries, Arc::new(SystemClock)),
+            retry_budget: RetryBudget::new(&config.retries, Arc::new(CoarseClock)),
             slots: Arc::new(Semaphore::new(config.max_connections)),
             pending: AtomicUsize::new(0),
             membership: ArcSwap::from_pointee(membership),

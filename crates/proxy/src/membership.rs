@@ -15,12 +15,12 @@ pub struct Membership {
 impl Membership {
     /// Builds the balancer (zone-aware when `local_zone` is given) and parses addresses once.
     pub fn build(set: EndpointSet, policy: &Policy, local_zone: Option<&str>) -> Self {
-        let seed = fastrand::u64(..);
-        let global = policy.build(&set, seed);
+        // Seed 0: thread-local randomness, no shared state between worker threads.
+        let global = policy.build(&set, 0);
         let balancer: Box<dyn Balancer> = match local_zone {
             Some(zone) => {
                 let local = set.subset(|e| e.zone.as_deref() == Some(zone));
-                let local_balancer = policy.build(&local, seed ^ 1);
+                let local_balancer = policy.build(&local, 0);
                 Box::new(ZoneAware::new(
                     local,
                     local_balancer,

@@ -1,0 +1,119 @@
+//! Micro-benchmarks: one pick plus its outcome record, per algorithm, at 10, 100 and 1,000
+//! endpoints, on one thread and with two threads contending. Heap allocations per pick are
+//! counted by divan's allocation profiler (`cargo bench -p switchyard-balance`). The set uses
+//! the coarse clock, as the proxy does.
+
+use std::sync::Arc;
+use switchyard_balance::{
+    EdgeParams, EndpointSet, EndpointSpec, Outcome, OutcomeKind, PickContext, Policy, StatParams,
+    Timebase,
+};
+
+#[global_allocator]
+static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: [usize; 3] = [10, 100, 1000];
+
+fn policies() -> [(&'static str, Policy); 6] {
+    [
+        ("edge", Policy::Edge(EdgeParams::default())),
+        (
+            "least_request",
+            Policy::LeastRequest {
+                bias: 1.0,
+                warm_up: None,
+            },
+        ),
+        (
+            "peak_ewma",
+            Policy::PeakEwma {
+                default_rtt_ns: 30_000_000,
+            },
+        ),
+        ("round_robin", Policy::RoundRobin { warm_up: None }),
+        ("random", Policy::Random),
+        ("maglev", Policy::Maglev { table_size: 65_537 }),
+    ]
+}
+
+fn set(n: usize) -> EndpointSet {
+    let specs: Vec<EndpointSpec> = (0..n)
+        .map(|i| EndpointSpec::new(format!("10.0.{}.{}:80", i / 250, i % 250)))
+        .collect();
+    let set = EndpointSet::new(
+        &specs,
+        Timebase::new(Arc::new(switchyard_core::CoarseClock)),
+        StatParams::default(),
+    );
+    for i in 0..n {
+        set.pick(i).record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(0.3),
+        });
+    }
+    set
+}
+
+fn bench(bencher: divan::Bencher, name: &str, n: usize) {
+    let set = set(n);
+    let policy = policies().into_iter().find(|(p, _)| *p == name).unwrap().1;
+    let balancer = policy.build(&set, 0);
+    let key = std::sync::atomic::AtomicU64::new(0);
+    bencher.bench(|| {
+        let hash = key.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        let ctx = PickContext {
+            tried: &[],
+            hash: Some(hash),
+        };
+        let mut pick = balancer.pick(&set, &ctx).unwrap();
+        pick.record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(0.3),
+        });
+        divan::black_box(pick.index())
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn edge(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "edge", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn least_request(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "least_request", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn peak_ewma(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "peak_ewma", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn round_robin(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "round_robin", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn random(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "random", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn maglev(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "maglev", n);
+}
+
+#[divan::bench(args = SIZES, threads = [2])]
+fn edge_two_threads(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "edge", n);
+}
+
+#[divan::bench(args = SIZES, threads = [2])]
+fn least_request_two_threads(bencher: divan::Bencher, n: usize) {
+    bench(bencher, "least_request", n);
+}
