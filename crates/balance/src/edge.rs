@@ -25,6 +25,9 @@ pub struct EdgeParams {
     pub utilization_threshold: f64,
     /// Choice-of-two rounds before falling back to the best seen (5).
     pub attempts: usize,
+    /// An endpoint not picked for this long is admitted first, once, so stale bad stats get
+    /// refreshed by a real answer (3 s; 0 turns probing off).
+    pub probe_after_ns: u64,
     /// Ablation switches, for the simulator: each turns one factor off.
     pub use_utilization: bool,
     pub use_client_health: bool,
@@ -41,6 +44,7 @@ impl Default for EdgeParams {
             error_threshold: 0.5,
             utilization_threshold: 0.95,
             attempts: 5,
+            probe_after_ns: 3_000_000_000,
             use_utilization: true,
             use_client_health: true,
             use_probation: true,
@@ -78,6 +82,15 @@ impl Edge {
         let in_flight = stats.in_flight();
         if p.use_probation && !stats.answered() && in_flight >= p.max_probation {
             return Verdict::Full;
+        }
+        let last_picked = stats
+            .last_picked_ns
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if p.probe_after_ns > 0
+            && last_picked != 0
+            && view.now_ns.saturating_sub(last_picked) > p.probe_after_ns
+        {
+            return Verdict::Admit(0.0);
         }
         let err = if p.use_client_health {
             stats.error_score(view.now_ns, sp.decay_half_life_ns)

@@ -329,3 +329,27 @@ fn edge_shifts_load_from_a_server_reporting_high_utilization() {
         "the busy server gets clearly less than half: {busy}"
     );
 }
+
+#[test]
+fn an_endpoint_left_alone_is_probed_again() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 2);
+    let edge = Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+    .build(&set, 9);
+    for _ in 0..20 {
+        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+        set.pick(1).record(Outcome::of(OutcomeKind::Success));
+    }
+    let picks = |n| {
+        (0..n)
+            .filter(|_| edge.pick(&set, &PickContext::default()).unwrap().index() == 0)
+            .count()
+    };
+    assert_eq!(picks(50), 0, "a failing endpoint loses every comparison");
+    clock.advance(Duration::from_millis(3_100));
+    set.pick(1).record(Outcome::of(OutcomeKind::Success));
+    assert_eq!(picks(50), 1, "after 3 s alone it is tried exactly once");
+}

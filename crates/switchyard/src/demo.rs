@@ -1,10 +1,12 @@
 //! `switchyard demo`: real backends started in-process and the gateway in front of them, on
 //! an embedded config. No files, no setup.
 
+mod fleet;
+
 use std::process::ExitCode;
 use std::time::Duration;
 use switchyard_proxy::Gateway;
-use switchyard_testkit::{Backend, BackendConfig};
+use switchyard_testkit::{Backend, BackendConfig, Client};
 
 const DEMO_CONFIG: &str = include_str!("demo.yaml");
 
@@ -14,25 +16,45 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         let movies_b = Backend::start(BackendConfig::named("movies-b")).await;
         let talent =
             Backend::start(BackendConfig::named("talent").latency(Duration::from_millis(20))).await;
+        let fleet = fleet::Fleet::start().await;
+        let access_log = std::env::temp_dir().join("switchyard-demo-access.log");
         let yaml = DEMO_CONFIG
             .replace("{port}", &port.to_string())
+            .replace("{access_log}", &access_log.display().to_string())
             .replace("{movies_a}", &movies_a.address().to_string())
             .replace("{movies_b}", &movies_b.address().to_string())
             .replace("{talent}", &talent.address().to_string());
-        let config = switchyard_config::parse(&yaml, "demo.yaml")?;
+        let config = switchyard_config::parse(
+            &yaml.replace("{fleet_endpoints}", &fleet.endpoints(false)),
+            "demo.yaml",
+        )?;
+        let grown = switchyard_config::parse(
+            &yaml.replace("{fleet_endpoints}", &fleet.endpoints(true)),
+            "demo.yaml",
+        )?;
         let gateway = Gateway::start(&config).await?;
         let address = gateway.addresses()[0].1;
-        print_tour(address);
+        print_tour(address, &access_log);
+        tokio::spawn(fleet::run(
+            fleet,
+            Client::http1(address),
+            gateway.reload_handle(),
+            grown,
+        ));
         tokio::signal::ctrl_c().await?;
         crate::serve::drain(gateway).await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-fn print_tour(address: std::net::SocketAddr) {
+fn print_tour(address: std::net::SocketAddr, access_log: &std::path::Path) {
     let base = format!("http://{address}");
-    println!("Switchyard demo: gateway on {base}, three real backends behind it.");
-    println!("Access log lines (JSON) follow on stdout. Ctrl-C drains and stops.\n");
+    println!("Switchyard demo: gateway on {base}, eight real backends behind it.");
+    println!(
+        "Access log (one JSON line per request): tail -f {}",
+        access_log.display()
+    );
+    println!("Ctrl-C drains and stops.\n");
     println!("Try:");
     println!(
         "  curl -s {base}/movies/42                 # template route, round robin over movies-a/movies-b"
@@ -46,4 +68,15 @@ fn print_tour(address: std::net::SocketAddr) {
     println!("  curl -s {base}/nope                      # 404 as application/problem+json");
     println!("  curl -s --http2-prior-knowledge {base}/movies/3   # h2c on the same port");
     println!("  curl -s '{base}/movies/5?delay_ms=3000'  # 504 after the route's 1s timeout");
+    println!(
+        "  curl -si {base}/fleet | grep x-backend   # the edge balancer's pick among five instances"
+    );
+    println!();
+    println!("Watch the edge balancer: the demo sends 300 requests/s to /fleet and prints each");
+    println!(
+        "instance's share every 5 s. fleet-slow is 3x slower throughout; fleet-flaky answers 503"
+    );
+    println!(
+        "in 1 ms from 20 s to 40 s; fleet-late joins at 15 s, 4x slower for its first 10 s.\n"
+    );
 }
