@@ -53,7 +53,6 @@ pub async fn forward(
         hash,
         method: parts.method,
         path,
-        headers,
         watch,
     };
     cluster.retry_budget.record_request();
@@ -62,7 +61,9 @@ pub async fn forward(
         .await
         .map_err(|_| Fault::UpstreamTimeout)?
         .map_err(|_| Fault::Overloaded)?;
-    let (response, pick) = upstream.send(ctx, body, retryable, deadline).await?;
+    let (response, pick) = upstream
+        .send(ctx, body, headers, retryable, deadline)
+        .await?;
     Ok(downstream_response(route, response, pick, permit))
 }
 
@@ -73,7 +74,6 @@ struct Upstream<'a> {
     hash: Option<u64>,
     method: Method,
     path: PathAndQuery,
-    headers: HeaderMap,
     watch: Arc<BodyWatch>,
 }
 
@@ -83,6 +83,7 @@ impl Upstream<'_> {
         &self,
         ctx: &mut RequestCtx,
         body: RequestBody,
+        mut headers: HeaderMap,
         retryable: bool,
         deadline: Instant,
     ) -> Result<(Response<Incoming>, Pick), Fault> {
@@ -108,11 +109,19 @@ impl Upstream<'_> {
             let body = body
                 .take()
                 .unwrap_or_else(|| RequestBody::empty(Arc::clone(&self.watch)));
-            let started = Instant::now();
-            let outcome = self.attempt(pick.endpoint().id, body, deadline).await;
-            ctx.log.upstream_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             let may_retry =
                 retryable && tried.len() <= policy.attempts as usize && tried.len() < set.len();
+            // Copy the headers only when another attempt may need them.
+            let attempt_headers = if may_retry {
+                headers.clone()
+            } else {
+                std::mem::take(&mut headers)
+            };
+            let started = Instant::now();
+            let outcome = self
+                .attempt(pick.endpoint().id, body, attempt_headers, deadline)
+                .await;
+            ctx.log.upstream_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             self.record(&mut pick, &outcome);
             match outcome {
                 Attempt::Answered(response) => {
@@ -170,8 +179,14 @@ impl Upstream<'_> {
         }
     }
 
-    async fn attempt(&self, endpoint: u64, body: RequestBody, deadline: Instant) -> Attempt {
-        let request = match self.request(endpoint, body) {
+    async fn attempt(
+        &self,
+        endpoint: u64,
+        body: RequestBody,
+        headers: HeaderMap,
+        deadline: Instant,
+    ) -> Attempt {
+        let request = match self.request(endpoint, body, headers) {
             Ok(request) => request,
             Err(fault) => return Attempt::Failed(fault),
         };
@@ -195,7 +210,12 @@ impl Upstream<'_> {
         }
     }
 
-    fn request(&self, endpoint: u64, body: RequestBody) -> Result<Request<RequestBody>, Fault> {
+    fn request(
+        &self,
+        endpoint: u64,
+        body: RequestBody,
+        headers: HeaderMap,
+    ) -> Result<Request<RequestBody>, Fault> {
         let authority = self
             .membership
             .authority(endpoint)
@@ -213,7 +233,7 @@ impl Upstream<'_> {
             switchyard_config::UpstreamProtocol::Http1 => Version::HTTP_11,
             switchyard_config::UpstreamProtocol::Http2 => Version::HTTP_2,
         };
-        *request.headers_mut() = self.headers.clone();
+        *request.headers_mut() = headers;
         Ok(request)
     }
 }
