@@ -66,7 +66,9 @@ pub async fn serve(
             }
             let runtime = shared.runtime.load_full();
             let peer = peer.clone();
-            async move { Ok::<_, Infallible>(handle(runtime, peer, max_body, req).await) }
+            // Boxed: the request future is several KiB, and hyper keeps room for it in every
+            // connection, idle or not; boxing makes an idle connection cost only a pointer.
+            Box::pin(async move { Ok::<_, Infallible>(handle(runtime, peer, max_body, req).await) })
         });
         let watcher = graceful
             .lock()
