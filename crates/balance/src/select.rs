@@ -49,25 +49,29 @@ impl<'a> View<'a> {
 /// counter, deterministic. Seed 0 (serving): a thread-local generator, so threads picking at
 /// once do not contend on one cache line.
 #[derive(Debug)]
-pub(crate) struct Draw(AtomicU64);
+pub(crate) struct Draw {
+    state: AtomicU64,
+    thread_local: bool,
+}
 
 impl Draw {
     pub fn new(seed: u64) -> Self {
-        Self(AtomicU64::new(seed))
+        // The seed is mixed first, so seeds that differ by a multiple of the step do not give
+        // shifted copies of one stream.
+        Self {
+            state: AtomicU64::new(mix(seed)),
+            thread_local: seed == 0,
+        }
     }
 
     pub fn next_u64(&self) -> u64 {
-        if self.0.load(Ordering::Relaxed) == 0 {
+        if self.thread_local {
             return fastrand::u64(..);
         }
-        let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        if z == 0 {
-            z = 0x9E37_79B9_7F4A_7C15;
-        }
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let z = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        mix(z.wrapping_add(0x9E37_79B9_7F4A_7C15))
     }
 
     pub fn below(&self, n: usize) -> usize {
@@ -105,6 +109,13 @@ impl Draw {
         let b = (1..n).map(|k| (a + k) % n).find(|&j| view.usable(j));
         (Some(a), b)
     }
+}
+
+/// splitmix64's finalizer.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Warm-up: a new endpoint's share ramps from `min_weight` to 1 over `window`.

@@ -174,11 +174,14 @@ mod tests {
     fn spills_over_when_local_endpoints_fail() {
         let (all, zone) = zoned();
         all.set_active_health(0, false);
-        let pick = zone.pick(&all, &PickContext::default()).unwrap();
-        assert_eq!(
-            pick.endpoint().zone.as_deref(),
-            Some("b"),
-            "half the local zone is down"
-        );
+        let picks: Vec<Pick> = (0..50)
+            .map(|_| zone.pick(&all, &PickContext::default()).unwrap())
+            .collect();
+        let remote = picks
+            .iter()
+            .filter(|p| p.endpoint().zone.as_deref() == Some("b"))
+            .count();
+        // Half the local zone is down: every endpoint left takes a share, zone b four of five.
+        assert!(remote > 30, "load spilled to zone b: {remote} of 50");
     }
 }

@@ -1,0 +1,142 @@
+//! What to simulate: the servers, their service times, the offered load, the balancers.
+
+use std::time::Duration;
+use switchyard_balance::{Policy, StatParams};
+use switchyard_core::Rng;
+
+/// One server: how many requests it serves at once, how fast, and how many it accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    /// Requests served concurrently (at least 1); the rest wait in a FIFO queue.
+    pub workers: u32,
+    /// Service times are divided by this (0.5: twice as slow as a speed-1 server); above 0.
+    pub speed: f64,
+    /// In service plus queued beyond which the server answers 503 at once; `None`: unbounded.
+    pub limit: Option<u32>,
+}
+
+impl ServerSpec {
+    /// `workers` workers, speed 1, unbounded queue.
+    pub fn new(workers: u32) -> Self {
+        Self {
+            workers,
+            speed: 1.0,
+            limit: None,
+        }
+    }
+
+    /// Requests per second this server completes when always busy.
+    pub fn capacity(&self, service: &ServiceTime) -> f64 {
+        f64::from(self.workers.max(1)) * self.speed / service.mean().as_secs_f64()
+    }
+}
+
+/// The work one request takes on a speed-1 server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServiceTime {
+    /// Exponential with this mean.
+    Exponential { mean: Duration },
+    /// Log-normal with this mean; `sigma` is the standard deviation of its logarithm.
+    LogNormal { mean: Duration, sigma: f64 },
+}
+
+impl ServiceTime {
+    pub fn mean(&self) -> Duration {
+        match *self {
+            ServiceTime::Exponential { mean } | ServiceTime::LogNormal { mean, .. } => mean,
+        }
+    }
+
+    /// One draw, in seconds.
+    pub fn sample(&self, rng: &mut Rng) -> f64 {
+        match *self {
+            ServiceTime::Exponential { mean } => exponential(rng, mean.as_secs_f64()),
+            ServiceTime::LogNormal { mean, sigma } => {
+                let mu = mean.as_secs_f64().ln() - sigma * sigma / 2.0;
+                (mu + sigma * standard_normal(rng)).exp()
+            }
+        }
+    }
+}
+
+/// Exponential with mean `mean` (inversion; `1 - u` is in (0, 1]).
+pub(crate) fn exponential(rng: &mut Rng, mean: f64) -> f64 {
+    -mean * (1.0 - rng.unit()).ln()
+}
+
+/// Standard normal (Box-Muller; one of the pair is dropped, which keeps the stream simple).
+fn standard_normal(rng: &mut Rng) -> f64 {
+    let u = 1.0 - rng.unit();
+    let v = rng.unit();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// One simulation run. The same `Config` always gives the same [`Report`](crate::Report).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub servers: Vec<ServerSpec>,
+    pub service: ServiceTime,
+    /// Offered load as a share of the fleet's capacity (sum of workers x speed / mean).
+    pub load: f64,
+    /// Independent balancers, each with its own view of the servers; arrivals are assigned
+    /// to them uniformly at random.
+    pub balancers: usize,
+    pub policy: Policy,
+    /// The balancers' stats tunables (decay, staleness, outlier detection).
+    pub stat_params: StatParams,
+    /// One-way network delay, balancer to server and back.
+    pub network_delay: Duration,
+    /// Servers report in-service / workers on every response.
+    pub report_utilization: bool,
+    /// Requests arriving before this are simulated but not measured.
+    pub warmup: Duration,
+    /// Requests arriving in `[warmup, warmup + duration)` are measured (each to completion).
+    pub duration: Duration,
+    pub seed: u64,
+}
+
+impl Config {
+    /// `n` identical single-worker servers with unbounded queues, one balancer, no network
+    /// delay: the textbook setting.
+    pub fn identical(n: usize, service: ServiceTime, load: f64, policy: Policy) -> Self {
+        let mean = service.mean();
+        Self {
+            servers: vec![ServerSpec::new(1); n],
+            service,
+            load,
+            balancers: 1,
+            policy,
+            stat_params: StatParams::default(),
+            network_delay: Duration::ZERO,
+            report_utilization: true,
+            warmup: mean * 100,
+            duration: mean * 1000,
+            seed: 1,
+        }
+    }
+
+    /// Requests per second offered to the fleet.
+    pub fn arrival_rate(&self) -> f64 {
+        let capacity: f64 = self.servers.iter().map(|s| s.capacity(&self.service)).sum();
+        self.load * capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_times_have_the_configured_mean() {
+        let mean = Duration::from_millis(20);
+        let mut rng = Rng::seeded(3);
+        for service in [
+            ServiceTime::Exponential { mean },
+            ServiceTime::LogNormal { mean, sigma: 0.5 },
+        ] {
+            let n = 200_000;
+            let avg = (0..n).map(|_| service.sample(&mut rng)).sum::<f64>() / f64::from(n);
+            assert!((avg / 0.02 - 1.0).abs() < 0.01, "{service:?}: {avg}");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! What a run measured: response times (a log-linear histogram, exact mean), errors, and each
+//! server's share of the requests; rendered as a plain struct, `Debug` or CSV.
+
+use std::fmt::Write as _;
+
+/// Counts of nanosecond values in log-linear buckets: exact below 256 ns, then 128 buckets per
+/// power of two (relative error under 0.4 %). Fixed size, so memory does not grow with a run.
+#[derive(Debug, Clone)]
+pub(crate) struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+const LINEAR: u64 = 256;
+const SUB: u64 = 128;
+const BUCKETS: usize = (LINEAR + 56 * SUB) as usize;
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self {
+            counts: vec![0; BUCKETS],
+            total: 0,
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+
+    fn index(v: u64) -> usize {
+        if v < LINEAR {
+            return v as usize;
+        }
+        let shift = 63 - v.leading_zeros() as u64 - 7;
+        let top = v >> shift;
+        (LINEAR + (shift - 1) * SUB + (top - SUB)) as usize
+    }
+
+    /// The midpoint of bucket `i`.
+    fn value(i: usize) -> f64 {
+        let i = i as u64;
+        if i < LINEAR {
+            return i as f64;
+        }
+        let shift = (i - LINEAR) / SUB + 1;
+        let top = (i - LINEAR) % SUB + SUB;
+        ((top << shift) as f64) + ((1u64 << shift) as f64) / 2.0
+    }
+
+    pub fn record(&mut self, ns: u64) {
+        self.counts[Self::index(ns)] += 1;
+        self.total += 1;
+        self.sum_ns += u128::from(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    pub fn mean_s(&self) -> f64 {
+        match self.total {
+            0 => 0.0,
+            n => self.sum_ns as f64 / n as f64 / 1e9,
+        }
+    }
+
+    /// The value at quantile `q` in (0, 1], in seconds (0 when empty).
+    pub fn quantile_s(&self, q: f64) -> f64 {
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total.max(1));
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank && c > 0 {
+                return Self::value(i).min(self.max_ns as f64) / 1e9;
+            }
+        }
+        0.0
+    }
+}
+
+/// Response-time summary in seconds, from the balancer's pick to the response reaching it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latency {
+    /// Exact mean.
+    pub mean: f64,
+    /// Percentiles, within 0.4 % (histogram buckets).
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// The result of one run. Every count covers the measured requests only (those that arrived
+/// in the measurement window), each followed to its response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Measured requests.
+    pub requests: u64,
+    pub successes: u64,
+    /// Answered 503 by a server over its concurrency limit.
+    pub overloaded: u64,
+    /// The balancer had no endpoint to offer.
+    pub no_endpoint: u64,
+    /// (overloaded + no_endpoint) / requests.
+    pub error_rate: f64,
+    /// Time in system of successful requests.
+    pub latency: Latency,
+    /// Share of the measured requests sent to each server (by index), summing to 1.
+    pub share: Vec<f64>,
+    /// Events processed in the whole run, warm-up and drain included.
+    pub events: u64,
+    /// Requests picked in the whole run, warm-up and drain included.
+    pub simulated_requests: u64,
+    /// Virtual time simulated, in seconds.
+    pub simulated_time: f64,
+}
+
+impl Report {
+    /// `key,value` lines, shares as `share.<index>`; the same report gives the same bytes.
+    pub fn to_csv(&self) -> String {
+        let l = &self.latency;
+        let mut out = String::from("key,value\n");
+        let rows: [(&str, f64); 14] = [
+            ("requests", self.requests as f64),
+            ("successes", self.successes as f64),
+            ("overloaded", self.overloaded as f64),
+            ("no_endpoint", self.no_endpoint as f64),
+            ("error_rate", self.error_rate),
+            ("latency_mean_s", l.mean),
+            ("latency_p50_s", l.p50),
+            ("latency_p90_s", l.p90),
+            ("latency_p99_s", l.p99),
+            ("latency_p999_s", l.p999),
+            ("latency_max_s", l.max),
+            ("events", self.events as f64),
+            ("simulated_requests", self.simulated_requests as f64),
+            ("simulated_time_s", self.simulated_time),
+        ];
+        for (key, value) in rows {
+            let _ = writeln!(out, "{key},{value}");
+        }
+        for (i, s) in self.share.iter().enumerate() {
+            let _ = writeln!(out, "share.{i},{s}");
+        }
+        out
+    }
+}
+
+/// Accumulates the measured requests during a run.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    pub latency: Histogram,
+    pub requests: u64,
+    pub overloaded: u64,
+    pub no_endpoint: u64,
+    pub sent: Vec<u64>,
+}
+
+impl Collector {
+    pub fn new(servers: usize) -> Self {
+        Self {
+            latency: Histogram::new(),
+            requests: 0,
+            overloaded: 0,
+            no_endpoint: 0,
+            sent: vec![0; servers],
+        }
+    }
+
+    pub fn finish(self, events: u64, simulated_requests: u64, now_ns: u64) -> Report {
+        let h = &self.latency;
+        let picked: u64 = self.sent.iter().sum();
+        let errors = self.overloaded + self.no_endpoint;
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        Report {
+            requests: self.requests,
+            successes: h.total,
+            overloaded: self.overloaded,
+            no_endpoint: self.no_endpoint,
+            error_rate: ratio(errors, self.requests),
+            latency: Latency {
+                mean: h.mean_s(),
+                p50: h.quantile_s(0.5),
+                p90: h.quantile_s(0.9),
+                p99: h.quantile_s(0.99),
+                p999: h.quantile_s(0.999),
+                max: h.max_ns as f64 / 1e9,
+            },
+            share: self.sent.iter().map(|&n| ratio(n, picked)).collect(),
+            events,
+            simulated_requests,
+            simulated_time: now_ns as f64 / 1e9,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_tight() {
+        let mut last = 0;
+        for v in (0..2_000_000u64).step_by(7).chain([u64::MAX / 3, u64::MAX]) {
+            let i = Histogram::index(v);
+            assert!(i >= last && i < BUCKETS, "{v}");
+            last = i;
+            let mid = Histogram::value(i);
+            assert!(
+                (mid - v as f64).abs() <= 0.004 * v as f64 + 0.5,
+                "{v} -> {mid}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_of_a_uniform_sample() {
+        let mut h = Histogram::new();
+        (1..=10_000u64).for_each(|v| h.record(v * 1000));
+        assert!((h.quantile_s(0.5) / 5e-3 - 1.0).abs() < 0.005);
+        assert!((h.quantile_s(0.99) / 9.9e-3 - 1.0).abs() < 0.005);
+        assert!((h.mean_s() - 5.0005e-3).abs() < 1e-12);
+    }
+}

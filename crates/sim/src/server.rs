@@ -1,0 +1,137 @@
+//! A simulated server (workers, FIFO queue, concurrency limit) and the requests in flight.
+
+use crate::config::ServerSpec;
+use std::collections::VecDeque;
+use switchyard_balance::{OutcomeKind, Pick};
+
+/// One server's state.
+#[derive(Debug)]
+pub(crate) struct Server {
+    workers: u32,
+    speed: f64,
+    limit: Option<u32>,
+    in_service: u32,
+    queue: VecDeque<u32>,
+}
+
+impl Server {
+    pub fn new(spec: &ServerSpec) -> Self {
+        Self {
+            workers: spec.workers.max(1),
+            speed: spec.speed,
+            limit: spec.limit,
+            in_service: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Whether a new request would exceed the concurrency limit (in service + queued).
+    pub fn full(&self) -> bool {
+        self.limit
+            .is_some_and(|limit| self.in_service as usize + self.queue.len() >= limit as usize)
+    }
+
+    /// Takes request `id`: returns its speed if a worker starts it now, `None` if it queues.
+    pub fn admit(&mut self, id: u32) -> Option<f64> {
+        if self.in_service < self.workers {
+            self.in_service += 1;
+            Some(self.speed)
+        } else {
+            self.queue.push_back(id);
+            None
+        }
+    }
+
+    /// A request finished: the next queued one (and the speed) if a worker takes it.
+    pub fn finish(&mut self) -> Option<(u32, f64)> {
+        match self.queue.pop_front() {
+            Some(next) => Some((next, self.speed)),
+            None => {
+                self.in_service -= 1;
+                None
+            }
+        }
+    }
+
+    /// Busy workers / workers, as reported on responses.
+    pub fn utilization(&self) -> f64 {
+        f64::from(self.in_service) / f64::from(self.workers)
+    }
+}
+
+/// A request between its pick and its response: the balancer's guard is held all along.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub pick: Pick,
+    pub start_ns: u64,
+    /// Service time on a speed-1 server, in seconds.
+    pub work: f64,
+    pub measured: bool,
+    pub outcome: OutcomeKind,
+    pub utilization: Option<f64>,
+}
+
+/// Requests in flight, by a reusable `u32` id (a slab with a free list).
+#[derive(Debug, Default)]
+pub(crate) struct Requests {
+    slots: Vec<Option<Request>>,
+    free: Vec<u32>,
+}
+
+impl Requests {
+    pub fn insert(&mut self, pick: Pick, start_ns: u64, work: f64, measured: bool) -> u32 {
+        let request = Request {
+            pick,
+            start_ns,
+            work,
+            measured,
+            outcome: OutcomeKind::Success,
+            utilization: None,
+        };
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = Some(request);
+                id
+            }
+            None => {
+                self.slots.push(Some(request));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 requests in flight")
+            }
+        }
+    }
+
+    fn get(&mut self, id: u32) -> &mut Request {
+        self.slots[id as usize].as_mut().expect("a live request")
+    }
+
+    /// The server (= endpoint index) the request was sent to.
+    pub fn server(&self, id: u32) -> usize {
+        let request = self.slots[id as usize].as_ref();
+        request.expect("a live request").pick.index()
+    }
+
+    pub fn work(&self, id: u32) -> f64 {
+        self.slots[id as usize]
+            .as_ref()
+            .expect("a live request")
+            .work
+    }
+
+    /// The server's answer, carried back to the balancer.
+    pub fn answer(&mut self, id: u32, outcome: OutcomeKind, utilization: f64) {
+        let request = self.get(id);
+        request.outcome = outcome;
+        request.utilization = Some(utilization);
+    }
+
+    #[cfg(test)]
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub fn remove(&mut self, id: u32) -> Request {
+        let request = self.slots[id as usize].take().expect("a live request");
+        self.free.push(id);
+        request
+    }
+}
