@@ -51,6 +51,9 @@ pub struct BackendArgs {
     /// this process starts), so that several processes share one clock.
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub t0: Option<f64>,
+    /// Also print the counters so far as a JSON line (with `t`, seconds after t0) this often.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub report_every: Option<Duration>,
 }
 
 /// A window of the schedule, as offsets from t0.
@@ -148,20 +151,54 @@ async fn serve(args: BackendArgs) -> anyhow::Result<ExitCode> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     println!("listening {}", backend.address());
     std::io::stdout().flush()?;
+    let far = Duration::from_secs(3600);
+    let mut next_report = args.report_every.map(|every| next_tick(t0, every));
     loop {
+        // Every turn, not only when the schedule's timer fires: a report due at the same
+        // moment may win the select, and the change must not be skipped.
+        apply(&backend, &schedule, t0, &mut sick);
         let now = since(t0);
         let wake = schedule
             .next_change(now)
             .map(|at| t0 + at)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            .unwrap_or_else(|| Instant::now() + far);
+        let report_at = next_report.unwrap_or_else(|| Instant::now() + far);
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => apply(&backend, &schedule, t0, &mut sick),
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = tokio::time::sleep_until(report_at) => {
+                print_progress(&backend, report_at.saturating_duration_since(t0))?;
+                next_report = args.report_every.map(|every| next_tick(t0, every));
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
     }
     print_counters(&backend, &sick)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first `t0 + k * every` (k >= 0) after now.
+fn next_tick(t0: Instant, every: Duration) -> Instant {
+    let every = every.max(Duration::from_millis(1));
+    let now = Instant::now();
+    if now < t0 {
+        return t0;
+    }
+    let k = (now - t0).as_nanos() / every.as_nanos() + 1;
+    t0 + every * u32::try_from(k).unwrap_or(u32::MAX)
+}
+
+/// Counters so far, `t` seconds after t0 (no `name`: the last line at exit has it).
+fn print_progress(backend: &Backend, t: Duration) -> anyhow::Result<()> {
+    let line = serde_json::json!({
+        "t": (t.as_secs_f64() * 1000.0).round() / 1000.0,
+        "requests": backend.requests(),
+        "handled": backend.hits(),
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Sets the backend to what the schedule says now, noting when sickness starts and ends.

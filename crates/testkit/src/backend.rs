@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tower::Layer;
+use tower::util::MapRequest;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -91,6 +92,8 @@ impl BackendConfig {
 
 struct State {
     config: BackendConfig,
+    /// Every request that arrived, including those shed by the concurrency limit.
+    requests: AtomicU64,
     hits: AtomicU64,
     connections: AtomicU64,
     status_override: AtomicU16,
@@ -124,6 +127,7 @@ impl Backend {
         let listener = TcpListener::bind(address).await.expect("bind backend");
         let address = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
+            requests: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             status_override: AtomicU16::new(0),
@@ -150,6 +154,11 @@ impl Backend {
     /// Requests this backend has handled (not those shed by its concurrency limit).
     pub fn hits(&self) -> u64 {
         self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests that arrived, handled or shed: `requests() - hits()` were shed with 503.
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
     }
 
     /// TCP connections this backend has accepted.
@@ -198,9 +207,21 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
             let kill = Arc::new(Notify::new());
             let killer = Arc::clone(&kill);
             let load = state.load.clone();
+            let arrived = Arc::clone(&state);
+            let name =
+                http::HeaderValue::from_str(&state.config.name).expect("name is a header value");
             let handler =
                 tower::service_fn(move |req| answer(Arc::clone(&state), Arc::clone(&killer), req));
-            let service = TowerToHyperService::new(load.layer(handler));
+            // Shed answers (made by the load layer) carry the backend's name too.
+            let named = Named {
+                inner: load.layer(handler),
+                name,
+            };
+            let counted = MapRequest::new(named, move |req| {
+                arrived.requests.fetch_add(1, Ordering::SeqCst);
+                req
+            });
+            let service = TowerToHyperService::new(counted);
             let builder = Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
@@ -209,6 +230,42 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
             }
         });
         while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Sets `x-backend: NAME` on every response of the inner service.
+#[derive(Clone)]
+struct Named<S> {
+    inner: S,
+    name: http::HeaderValue,
+}
+
+impl<S, Req, B> tower::Service<Req> for Named<S>
+where
+    S: tower::Service<Req, Response = Response<B>>,
+    S::Future: Send + 'static,
+    B: 'static,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<B>, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let future = self.inner.call(req);
+        let name = self.name.clone();
+        Box::pin(async move {
+            let mut response = future.await?;
+            response.headers_mut().insert("x-backend", name);
+            Ok(response)
+        })
     }
 }
 
@@ -378,6 +435,7 @@ mod tests {
 
         let shed = client.get("/").await;
         assert_eq!(shed.status, 503);
+        assert_eq!(shed.header("x-backend"), Some("a"));
         assert_eq!(
             shed.header(REPORT),
             Some("TEXT application_utilization=1.000")
@@ -389,6 +447,7 @@ mod tests {
             assert!(reported.is_some_and(|u| u >= 0.5), "{reported:?}");
         }
         assert_eq!(backend.hits(), 2, "the shed request was handled");
+        assert_eq!(backend.requests(), 3, "the shed request was not counted");
         assert_eq!(backend.in_flight(), 0);
     }
 
