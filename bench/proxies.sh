@@ -3,12 +3,15 @@
 #
 # One run starts a backend (a dedicated nginx returning a 13-byte body) and three
 # proxies in front of it, then for each proxy measures:
+#   * resident memory (VmRSS summed over its processes) before and while
+#     IDLE_CONNS idle keep-alive connections are open (bench/idle_conns.py) --
+#     first, while the proxies are fresh: after a load run, freed buffers sit in
+#     the allocator and new connections reuse them, hiding their real cost;
 #   * HTTP/1.1 keep-alive load with wrk (64 connections) and h2c prior-knowledge
 #     load with h2load (64 connections x 10 streams): requests/s, p50/p99 latency,
 #     CPU microseconds per request of the proxy (utime+stime from /proc/PID/stat of
-#     all its processes, before and after the run);
-#   * resident memory (VmRSS summed over its processes) before and while
-#     IDLE_CONNS idle keep-alive connections are open (bench/idle_conns.py).
+#     all its processes, before and after the run), and how busy the proxy's
+#     core and the load core were (to see which side was the bottleneck).
 # Each load measurement is repeated REPEAT times (interleaved across proxies) and
 # the median is reported, with ratios to nginx, as a Markdown table on stdout and
 # in bench/out/proxies-<date>.md (raw per-run numbers in the .tsv next to it).
@@ -25,6 +28,8 @@
 #   WORKERS=1          worker processes/threads of every proxy
 #   IDLE_CONNS=10000   idle keep-alive connections for the memory test
 #   WARMUP=1           seconds of warm-up (and sanity check) per proxy and protocol
+#   NGINX_KEEPALIVE=64 idle upstream connections nginx keeps (`keepalive` in upstream)
+#   ONLY="nginx haproxy switchyard"   subset of proxies to run (nginx is the ratio base)
 #   SWITCHYARD_BIN=target/release/switchyard   skipped with a message if missing
 #   KEEP_WORK=1        keep the temp dir with configs and tool outputs
 #
@@ -39,8 +44,10 @@ REPEAT=${REPEAT:-3}
 WORKERS=${WORKERS:-1}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 WARMUP=${WARMUP:-1}
+NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-target/release/switchyard}
 KEEP_WORK=${KEEP_WORK:-0}
+ONLY=${ONLY:-nginx haproxy switchyard}
 
 PROXY_CPU=0          # core for the proxy under test
 LOAD_CPU=1           # core for wrk / h2load / backend / idle client
@@ -75,14 +82,14 @@ die() { log "ERROR: $*"; exit 1; }
 # Stop everything we started: TERM the processes we launched (nginx masters take
 # their workers down), wait up to 5 s, then KILL whatever is left, children too.
 cleanup() {
-    local rc=$? pid all=() i
+    local rc=$? pid all=()
     trap - EXIT INT TERM
     for pid in "${STARTED_PIDS[@]}"; do
         all+=("$pid")
         mapfile -t -O "${#all[@]}" all < <(pgrep -P "$pid" 2>/dev/null || true)
     done
     for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         local alive=0
         for pid in "${all[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
         ((alive)) || break
@@ -166,8 +173,8 @@ start_bg() {
 
 # Wait until 127.0.0.1:PORT accepts connections; fail if PID died meanwhile.
 wait_port() {
-    local port=$1 pid=$2 what=$3 logfile=$4 i
-    for i in $(seq 100); do
+    local port=$1 pid=$2 what=$3 logfile=$4
+    for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
         kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$what exited during startup"; }
         sleep 0.1
@@ -176,11 +183,12 @@ wait_port() {
     die "$what did not listen on port $port within 10 s"
 }
 
-# All pids of a proxy: its main process plus direct children (nginx workers).
-# Threads are accounted in their process's /proc/PID/stat and status.
+# All pids of a proxy, one per line: its main process plus direct children
+# (nginx workers). Threads are accounted in their process's /proc/PID/stat and status.
 proxy_pids() {
     local main=${PROXY_PID[$1]}
-    echo "$main" $(pgrep -P "$main" || true)
+    echo "$main"
+    pgrep -P "$main" || true
 }
 
 # Sum of utime+stime (fields 14 and 15 of /proc/PID/stat, in clock ticks).
@@ -192,6 +200,20 @@ cpu_ticks() {
         total=$((total + f[11] + f[12]))
     done
     echo "$total"
+}
+
+# "busy total steal" jiffies (= clock ticks) of CPU N ("" = all CPUs) from /proc/stat
+# (busy = user+nice+system+irq+softirq; total adds idle, iowait, steal).
+core_jiffies() {
+    awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9 }' /proc/stat
+}
+
+# CPU ticks of a process plus its waited-for children (utime+stime+cutime+cstime).
+ticks_with_children() {
+    local stat f
+    stat=$(<"/proc/$1/stat")
+    read -ra f <<<"${stat##*) }"
+    echo $((f[11] + f[12] + f[13] + f[14]))
 }
 
 # Sum of VmRSS in KiB.
@@ -230,6 +252,7 @@ EOF
     start_bg "$dir/stdout.log" taskset -c "$LOAD_CPU" \
         nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;'
     BACKEND_PID=$STARTED_PID
+    PROXY_PID[backend]=$BACKEND_PID # for proxy_pids (CPU accounting); not in PROXIES
     wait_port "$BACKEND_PORT" "$BACKEND_PID" "backend nginx" "$dir/error.log"
     http_check "$BACKEND_PORT" || die "backend does not answer GET / correctly"
     log "backend: nginx on 127.0.0.1:$BACKEND_PORT (core $LOAD_CPU)"
@@ -267,7 +290,7 @@ http {
     keepalive_timeout 75s;
     upstream b {
         server 127.0.0.1:$BACKEND_PORT;
-        keepalive 64;
+        keepalive $NGINX_KEEPALIVE;
         keepalive_requests 1000000;
     }
     server {
@@ -339,7 +362,7 @@ start_switchyard() {
         SKIPPED_MSG="skipped: $SWITCHYARD_BIN not found"
         log "SKIPPING switchyard: $SWITCHYARD_BIN does not exist or is not executable" \
             "(build it with 'cargo build --release' or set SWITCHYARD_BIN)"
-        printf 'switchyard\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n' "$SKIPPED_MSG" >>"$RUNS_TSV"
+        printf 'switchyard\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n' "$SKIPPED_MSG" >>"$RUNS_TSV"
         return 0
     fi
     read -r port <<<"$(free_ports 1)"
@@ -375,7 +398,7 @@ register_proxy() {
     PORT_H1[$name]=$h1
     PORT_H2[$name]=$h2
     PROXIES+=("$name")
-    log "$name: pids $(proxy_pids "$name"), h1 127.0.0.1:$h1, h2c 127.0.0.1:$h2 (core $PROXY_CPU)"
+    log "$name: pids $(proxy_pids "$name" | paste -sd' '), h1 127.0.0.1:$h1, h2c 127.0.0.1:$h2 (core $PROXY_CPU)"
 }
 
 # GET / over HTTP/1.1 must return 200 "hello, world\n".
@@ -431,46 +454,64 @@ run_h2load() {
 # Parse h2load output; p50/p99 come from the per-request log, since h2load
 # itself prints only min/max/mean/sd. Prints "rps p50_ms p99_ms requests errors".
 parse_h2load() {
-    local out=$1 reqlog=$2 rps req err p50 p99 n
+    local out=$1 reqlog=$2 rps req err p50 p99
     read -r rps req err < <(awk '
         /^finished in/ { rps = $4 }
         /^requests:/ { done = $6; err += $10 + $12 + $14 }   # failed, errored, timeout
         /^status codes:/ { err += $7 + $9 }                    # 4xx, 5xx
         END { print (rps == "" ? "nan" : rps), (done == "" ? 0 : done), err + 0 }
     ' "$out")
-    read -r p50 p99 n < <(python3 "$BENCH/report.py" percentiles "$reqlog")
+    read -r p50 p99 _ < <(python3 "$BENCH/report.py" percentiles "$reqlog")
     rm -f "$reqlog"
     echo "$rps $p50 $p99 $req $err"
 }
 
 # One bounded load run of PROTO (h1 = wrk, h2c = h2load) against proxy NAME,
-# with the proxy's CPU ticks read just before and just after the load tool.
-# Prints "rps p50_ms p99_ms requests errors cpu_ticks wall_seconds".
+# with CPU counters read just before and just after the load tool:
+#   the proxy's ticks; how busy the load core was; and "other" CPU = everything
+#   busy on the machine that is not the proxy, the backend, or this shell and
+#   its children (the load tool), plus steal -- i.e. noise from outside.
+# Prints "rps p50_ms p99_ms requests errors cpu_ticks wall_seconds load_core_pct other_cpu_pct".
 load_run() {
-    local name=$1 proto=$2 seconds=$3 tag=$4 pids t0 t1 s0 s1 res
+    local name=$1 proto=$2 seconds=$3 tag=$4 me=$BASHPID pids bpids t0 t1 s0 s1 c0 c1 a0 a1 b0 b1 o0 o1 res
     local out="$WORK/$name-$proto-$tag.out" reqlog="$WORK/$name-$proto-$tag.reqlog"
-    pids=$(proxy_pids "$name")
-    t0=$(cpu_ticks $pids)
+    mapfile -t pids < <(proxy_pids "$name")
+    mapfile -t bpids < <(proxy_pids backend)
+    a0=$(core_jiffies "")
+    o0=$(ticks_with_children "$me")
+    b0=$(cpu_ticks "${bpids[@]}")
+    t0=$(cpu_ticks "${pids[@]}")
     s0=$(date +%s.%N)
+    c0=$(core_jiffies "$LOAD_CPU")
     if [[ $proto == h1 ]]; then
         run_wrk "${PORT_H1[$name]}" "$seconds" "$out"
     else
         run_h2load "${PORT_H2[$name]}" "$seconds" "$out" "$reqlog"
     fi
-    t1=$(cpu_ticks $pids)
+    t1=$(cpu_ticks "${pids[@]}")
     s1=$(date +%s.%N)
+    c1=$(core_jiffies "$LOAD_CPU")
+    b1=$(cpu_ticks "${bpids[@]}")
+    o1=$(ticks_with_children "$me")
+    a1=$(core_jiffies "")
     if [[ $proto == h1 ]]; then res=$(parse_wrk "$out"); else res=$(parse_h2load "$out" "$reqlog"); fi
-    echo "$res $((t1 - t0)) $(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
+    echo "$res $((t1 - t0)) $(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" \
+        "$(awk -v c0="$c0" -v c1="$c1" 'BEGIN { split(c0, a, " "); split(c1, b, " ");
+            printf "%.0f", (b[2] > a[2]) ? 100 * (b[1] - a[1]) / (b[2] - a[2]) : 0 }')" \
+        "$(awk -v a0="$a0" -v a1="$a1" -v ours=$(((t1 - t0) + (b1 - b0) + (o1 - o0))) \
+            -v hz="$CLK_TCK" -v s0="$s0" -v s1="$s1" 'BEGIN { split(a0, x, " "); split(a1, y, " ");
+            other = (y[1] - x[1]) - ours + (y[3] - x[3]); if (other < 0) other = 0;
+            printf "%.0f", 100 * other / hz / (s1 - s0) }')"
 }
 
 # --------------------------------------------------------------- measure ---
 
 # Warm-up + sanity check per proxy and protocol: must complete requests without errors.
 warm_up() {
-    local name proto rps p50 p99 req err ticks secs
+    local name proto rps p50 p99 req err ticks secs load_pct other_pct
     for name in "${PROXIES[@]}"; do
         for proto in h1 h2c; do
-            read -r rps p50 p99 req err ticks secs <<<"$(load_run "$name" "$proto" "$WARMUP" warmup)"
+            read -r rps p50 p99 req err ticks secs load_pct other_pct <<<"$(load_run "$name" "$proto" "$WARMUP" warmup)"
             if [[ $req == 0 || $err != 0 ]]; then
                 BROKEN[$name/$proto]="warm-up: $req requests, $err errors (see $WORK/$name-$proto-warmup.out)"
                 HAD_FAILURE=1
@@ -485,25 +526,30 @@ warm_up() {
 # REPEAT rounds; in each round every (protocol, proxy) pair runs once, so slow
 # drifts of the noisy machine hit all proxies alike.
 measure_load() {
-    local rep proto name rps p50 p99 req err ticks secs cpu_us cpu_pct
-    printf 'proxy\tproto\trep\trps\tp50_ms\tp99_ms\trequests\tcpu_us_per_req\tproxy_cpu_pct\terrors\n' >"$RUNS_TSV.tmp"
+    local rep proto name rps p50 p99 req err ticks secs load_pct other_pct cpu_us cpu_pct
+    printf 'proxy\tproto\trep\trps\tp50_ms\tp99_ms\trequests\tcpu_us_per_req\tproxy_cpu_pct\tload_core_pct\tother_cpu_pct\terrors\n' >"$RUNS_TSV.tmp"
     cat "$RUNS_TSV" >>"$RUNS_TSV.tmp" 2>/dev/null || true # keep "skipped" rows
     mv "$RUNS_TSV.tmp" "$RUNS_TSV"
     for rep in $(seq "$REPEAT"); do
         for proto in h1 h2c; do
             for name in "${PROXIES[@]}"; do
                 [[ -z ${BROKEN[$name/$proto]:-} ]] || continue
-                read -r rps p50 p99 req err ticks secs <<<"$(load_run "$name" "$proto" "$DURATION" "rep$rep")"
+                noise_check
+                read -r rps p50 p99 req err ticks secs load_pct other_pct <<<"$(load_run "$name" "$proto" "$DURATION" "rep$rep")"
                 if ((req > 0)); then
                     cpu_us=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
                 else
                     cpu_us=nan
                 fi
                 cpu_pct=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", 100 * t / hz / s }')
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-                    "$name" "$proto" "$rep" "$rps" "$p50" "$p99" "$req" "$cpu_us" "$cpu_pct" "$err" >>"$RUNS_TSV"
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$proto" "$rep" \
+                    "$rps" "$p50" "$p99" "$req" "$cpu_us" "$cpu_pct" "$load_pct" "$other_pct" "$err" >>"$RUNS_TSV"
                 log "rep $rep/$REPEAT $name $proto: $rps req/s, p50 ${p50} ms, p99 ${p99} ms," \
-                    "$cpu_us us/req, proxy cpu ${cpu_pct}%, errors $err"
+                    "$cpu_us us/req, proxy core ${cpu_pct}%, load core ${load_pct}%, other ${other_pct}%, errors $err"
+                if ((other_pct > 10)); then
+                    NOISE_NOTES+=" rep $rep $name $proto: other work took ${other_pct}% of a core;"
+                    log "WARNING: other work on the machine took ${other_pct}% of a core during this run"
+                fi
                 ((err == 0)) || HAD_FAILURE=1
             done
         done
@@ -513,24 +559,26 @@ measure_load() {
 # RSS of each proxy before and while IDLE_CONNS idle keep-alive HTTP/1.1
 # connections are open (bench/idle_conns.py, on core LOAD_CPU).
 measure_idle() {
-    local name pids before after ready release ipid irc summary opened alive i
+    local name pids before after ready release ipid irc summary opened alive
     printf 'proxy\tconns\trss_before_kib\trss_after_kib\tkib_per_conn\talive\n' >"$IDLE_TSV"
     for name in "${PROXIES[@]}"; do
         ready="$WORK/idle-$name.ready"
         release="$WORK/idle-$name.release"
-        sleep 1 # let the previous test's connections wind down
-        before=$(rss_kib $(proxy_pids "$name"))
+        sleep 1 # let the previous proxy's idle connections wind down
+        mapfile -t pids < <(proxy_pids "$name")
+        before=$(rss_kib "${pids[@]}")
         start_bg "$WORK/idle-$name.out" taskset -c "$LOAD_CPU" python3 "$BENCH/idle_conns.py" \
             --port "${PORT_H1[$name]}" -n "$IDLE_CONNS" --ready-file "$ready" --release-file "$release"
         ipid=$STARTED_PID
-        for i in $(seq 1500); do
+        for _ in $(seq 1500); do
             [[ -e $ready ]] && break
             kill -0 "$ipid" 2>/dev/null || break
             sleep 0.1
         done
         [[ -e $ready ]] || { cat "$WORK/idle-$name.out" >&2; die "idle_conns.py for $name did not get ready"; }
         sleep 2 # settle, then sample while the connections are held
-        after=$(rss_kib $(proxy_pids "$name"))
+        mapfile -t pids < <(proxy_pids "$name")
+        after=$(rss_kib "${pids[@]}")
         touch "$release"
         irc=0
         wait "$ipid" || irc=$?
@@ -548,17 +596,53 @@ measure_idle() {
     done
 }
 
+# The machine has 2 cores: anything else running skews the results. Warn (and
+# note it in the report) when a build is running (checked before every run) or,
+# with `noise_check start`, when the CPUs are more than 10 % busy over one second
+# before anything of ours runs.
+NOISE_NOTES=""
+noise_check() {
+    local busy
+    # shellcheck disable=SC2009  # pgrep -x warns about patterns longer than 15 chars
+    busy=$(ps -eo comm= | grep -cxE 'rustc|cargo|cc|cc1|ld|ld.lld|mold' || true)
+    if ((busy > 0)); then
+        NOISE_NOTES+=" $(date +%H:%M:%S): $busy compiler process(es) running;"
+        log "WARNING: a build (cargo/rustc/cc/ld) is running; numbers will be noisy"
+    fi
+    if [[ ${1:-} == start ]]; then
+        local a b pct
+        a=$(core_jiffies "") # "" = the all-CPUs line
+        sleep 1
+        b=$(core_jiffies "")
+        pct=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+            printf "%.0f", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }')
+        if ((pct > 10)); then
+            NOISE_NOTES+=" $(date +%H:%M:%S): CPUs ${pct}% busy before start;"
+            log "WARNING: the CPUs are ${pct}% busy before we start; numbers will be noisy"
+        fi
+    fi
+}
+
 # ---------------------------------------------------------------- report ---
 
 report() {
-    local md="$OUT_DIR/proxies-$STAMP.md"
+    local md="$OUT_DIR/proxies-$STAMP.md" cmd
+    # The exact command: the main options always, the others when not default.
+    cmd="DURATION=$DURATION REPEAT=$REPEAT WORKERS=$WORKERS IDLE_CONNS=$IDLE_CONNS"
+    [[ $WARMUP == 1 ]] || cmd+=" WARMUP=$WARMUP"
+    [[ $NGINX_KEEPALIVE == 64 ]] || cmd+=" NGINX_KEEPALIVE=$NGINX_KEEPALIVE"
+    [[ $ONLY == "nginx haproxy switchyard" ]] || cmd+=" ONLY=\"$ONLY\""
+    [[ $SWITCHYARD_BIN == target/release/switchyard ]] || cmd+=" SWITCHYARD_BIN=$SWITCHYARD_BIN"
     mkdir -p "$OUT_DIR"
     {
         echo "## Proxy benchmark $STAMP"
         echo
-        echo "- Command: \`DURATION=$DURATION REPEAT=$REPEAT WORKERS=$WORKERS IDLE_CONNS=$IDLE_CONNS bash bench/proxies.sh\`"
-        echo "- Host: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), kernel $(uname -r), load average at start: $LOADAVG_START"
+        echo "- Command: \`$cmd bash bench/proxies.sh\`"
+        echo "- Host: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), kernel $(uname -r), load average at start: $LOADAVG_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        [[ -z $NOISE_NOTES ]] || echo "- **Noise warning:**$NOISE_NOTES"
         echo "- Pinning: proxy under test on core $PROXY_CPU; wrk/h2load, backend nginx and idle client on core $LOAD_CPU"
+        echo "- nginx proxy: upstream \`keepalive $NGINX_KEEPALIVE\`; HAProxy: \`http-reuse always\` (idle server connections not capped)"
+        echo "- Idle-connection memory is measured first, on freshly started proxies (before any load)"
         echo "- Versions: nginx $NGINX_VERSION, HAProxy $HAPROXY_VERSION, wrk $WRK_VERSION, h2load (nghttp2) $H2LOAD_VERSION, switchyard: ${SWITCHYARD_DESC}"
         echo "- Load: wrk -t1 -c$WRK_CONNS -d${DURATION}s --latency; h2load -c$H2_CONNS -m$H2_STREAMS -t1 -D $DURATION (p50/p99 from --log-file); $WORKERS worker(s) per proxy; GET / -> 13-byte body"
         echo
@@ -577,22 +661,26 @@ main() {
     tool_versions
     LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
     log "work dir $WORK; DURATION=$DURATION REPEAT=$REPEAT WORKERS=$WORKERS IDLE_CONNS=$IDLE_CONNS; load average $LOADAVG_START"
+    noise_check start
     : >"$RUNS_TSV"
 
     read -r BACKEND_PORT <<<"$(free_ports 1)"
     start_backend
-    start_nginx
-    start_haproxy
-    start_switchyard
-    if [[ -x $SWITCHYARD_BIN ]]; then
+    [[ " $ONLY " != *" nginx "* ]] || start_nginx
+    [[ " $ONLY " != *" haproxy "* ]] || start_haproxy
+    [[ " $ONLY " != *" switchyard "* ]] || start_switchyard
+    ((${#PROXIES[@]})) || die "no proxy to benchmark (ONLY=$ONLY)"
+    if [[ " $ONLY " != *" switchyard "* ]]; then
+        SWITCHYARD_DESC="not run (ONLY)"
+    elif [[ -x $SWITCHYARD_BIN ]]; then
         SWITCHYARD_DESC="$SWITCHYARD_BIN ($("$SWITCHYARD_BIN" --version 2>/dev/null | head -n1 || echo 'version unknown'))"
     else
         SWITCHYARD_DESC="$SKIPPED_MSG"
     fi
 
+    measure_idle # first: on fresh proxies (see the header comment)
     warm_up
     measure_load
-    measure_idle
     report
 }
 

@@ -5,7 +5,7 @@
   report.py table RUNS_TSV IDLE_TSV     -> Markdown results (medians and ratios to nginx)
 
 RUNS_TSV columns (one row per load run, header line first):
-  proxy proto rep rps p50_ms p99_ms requests cpu_us_per_req proxy_cpu_pct errors
+  proxy proto rep rps p50_ms p99_ms requests cpu_us_per_req proxy_cpu_pct load_core_pct other_cpu_pct errors
 IDLE_TSV columns:
   proxy conns rss_before_kib rss_after_kib kib_per_conn alive
 A proxy that was skipped appears in RUNS_TSV with proto "-" and the reason in the
@@ -77,7 +77,7 @@ def cmd_table(runs_path, idle_path):
     idle = {r["proxy"]: r for r in read_tsv(idle_path)}
     skipped = {r["proxy"]: r["errors"] for r in runs if r["proto"] == "-"}
     proxies = [p for p in PROXY_ORDER if any(r["proxy"] == p for r in runs)]
-    metrics = ["rps", "p50_ms", "p99_ms", "cpu_us_per_req", "proxy_cpu_pct"]
+    metrics = ["rps", "p50_ms", "p99_ms", "cpu_us_per_req", "proxy_cpu_pct", "load_core_pct", "other_cpu_pct"]
 
     med = {}  # (proxy, proto) -> {metric: median}, plus errors total and run count
     for p in proxies:
@@ -94,17 +94,18 @@ def cmd_table(runs_path, idle_path):
     out.append("Medians over the repeats; ratios in parentheses are X / nginx "
                "(req/s: higher is better; latency and CPU: lower is better).")
     out.append("")
-    out.append("| Proxy | Protocol | req/s | p50 ms | p99 ms | CPU µs/req | proxy CPU % | errors | runs |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| Proxy | Protocol | req/s | p50 ms | p99 ms | CPU µs/req | proxy CPU % | load core % | other CPU % "
+               "| errors | runs |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for proto, label in PROTOS:
         base = med.get(("nginx", proto), {})
         for p in proxies:
             if p in skipped:
-                out.append(f"| {p} | {proto} | {skipped[p]} | | | | | | |")
+                out.append(f"| {p} | {proto} | {skipped[p]} | | | | | | | | |")
                 continue
             m = med.get((p, proto))
             if m is None:
-                out.append(f"| {p} | {proto} | failed (see log) | | | | | | |")
+                out.append(f"| {p} | {proto} | failed (see log) | | | | | | | | |")
                 continue
             b = lambda k: base.get(k, math.nan)  # noqa: E731
             out.append(
@@ -113,10 +114,17 @@ def cmd_table(runs_path, idle_path):
                 f"| {fmt(m['p50_ms'], 3)}{ratio(m['p50_ms'], b('p50_ms'))} "
                 f"| {fmt(m['p99_ms'], 3)}{ratio(m['p99_ms'], b('p99_ms'))} "
                 f"| {fmt(m['cpu_us_per_req'], 1)}{ratio(m['cpu_us_per_req'], b('cpu_us_per_req'))} "
-                f"| {fmt(m['proxy_cpu_pct'], 0)} | {m['errors']} | {m['n']} |"
+                f"| {fmt(m['proxy_cpu_pct'], 0)} | {fmt(m['load_core_pct'], 0)} | {fmt(m['other_cpu_pct'], 0)} "
+                f"| {m['errors']} | {m['n']} |"
             )
     out.append("")
-    out.append("Protocols: " + "; ".join(f"`{k}` = {v}" for k, v in PROTOS) + ".")
+    out.append("Protocols: " + "; ".join(f"`{k}` = {v}" for k, v in PROTOS) + ". "
+               "proxy CPU % = CPU time of the proxy's processes / wall time (100 = one core); "
+               "load core % = how busy the load-generator/backend core was. If the load core is near "
+               "100 % and the proxy is not, req/s and latency are bounded by the load side; "
+               "CPU µs/req is still the proxy's own cost. other CPU % = CPU taken by anything else on the "
+               "machine (other processes, hypervisor steal), in % of one core: noise; above ~10 the run "
+               "is suspect.")
     out.append("")
 
     out.append("Idle keep-alive connections (RSS summed over all processes of the proxy):")
@@ -141,14 +149,16 @@ def cmd_table(runs_path, idle_path):
 
     out.append("<details><summary>All runs</summary>")
     out.append("")
-    out.append("| Proxy | Protocol | rep | req/s | p50 ms | p99 ms | requests | CPU µs/req | proxy CPU % | errors |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| Proxy | Protocol | rep | req/s | p50 ms | p99 ms | requests | CPU µs/req | proxy CPU % "
+               "| load core % | other CPU % | errors |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
         if r["proto"] == "-":
             continue
         out.append(
             f"| {r['proxy']} | {r['proto']} | {r['rep']} | {fmt(num(r['rps']), 0)} | {r['p50_ms']} | {r['p99_ms']} "
-            f"| {r['requests']} | {r['cpu_us_per_req']} | {r['proxy_cpu_pct']} | {r['errors']} |"
+            f"| {r['requests']} | {r['cpu_us_per_req']} | {r['proxy_cpu_pct']} | {r['load_core_pct']} "
+            f"| {r['other_cpu_pct']} | {r['errors']} |"
         )
     out.append("")
     out.append("</details>")
