@@ -82,15 +82,16 @@ pub fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigErrors> {
             line: location.map_or(0, |l| l.line()),
             column: location.map_or(0, |l| l.column()),
             path: clean_path(&path),
-            message: error::with_suggestion(&plain_message(&e)),
+            message: error::with_suggestion(&yaml_message(&e)),
         }])
     })
 }
 
 /// serde-saphyr's message without its own position or snippet (we print our own). The user
 /// formatter words messages for people editing YAML, not for Rust callers of serde-saphyr
-/// (no "set DuplicateKeyPolicy in Options" or "use from_str_multiple").
-fn plain_message(e: &serde_saphyr::Error) -> String {
+/// (no "set DuplicateKeyPolicy in Options" or "use from_str_multiple"). Also used by other
+/// crates that read YAML (endpoint files), so every YAML error reads the same.
+pub fn yaml_message(e: &serde_saphyr::Error) -> String {
     let options = serde_saphyr::render_options! {
         formatter: &serde_saphyr::UserMessageFormatter,
         snippets: serde_saphyr::SnippetMode::Off,

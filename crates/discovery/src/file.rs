@@ -24,7 +24,10 @@ struct FileEndpoint {
 pub(crate) fn parse(text: &str, file: &str) -> Result<Vec<EndpointSpec>, String> {
     let entries: Option<Vec<FileEndpoint>> = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        format!("{file}:{line}:{column}: {}", plain_message(&e))
+        format!(
+            "{file}:{line}:{column}: {}",
+            switchyard_config::yaml_message(&e)
+        )
     })?;
     entries
         .unwrap_or_default()
@@ -59,22 +62,6 @@ fn is_host_port(address: &str) -> bool {
     address
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
-}
-
-/// serde-saphyr's message without its own position or snippet (we print `file:line:column`).
-fn plain_message(e: &serde_saphyr::Error) -> String {
-    let options = serde_saphyr::render_options! {
-        formatter: &serde_saphyr::UserMessageFormatter,
-        snippets: serde_saphyr::SnippetMode::Off,
-    };
-    let text = e.render_with_options(options);
-    let position = e
-        .location()
-        .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
-    match position.as_deref().and_then(|p| text.strip_suffix(p)) {
-        Some(message) => message.to_owned(),
-        None => text,
-    }
 }
 
 /// What the watcher last saw.
