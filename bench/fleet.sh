@@ -49,13 +49,17 @@
 #   CONNECTIONS=256      most client connections (requests in flight) of the load generator
 #   REPEAT=1             runs per (situation, proxy, retries); medians are reported
 #   NOISE_CPU=5          a run is noisy when processes not ours used more than this much CPU
-#                        (% of one core) during it, or a build or benchmark was running
+#                        (% of one core) during it, or a build or benchmark was running,
+#   NOISE_STEAL=3        or the hypervisor took more than this % of the two cores' time
+#                        (steal time in /proc/stat: other VMs on the host)
 #   RETRY_NOISY=2        re-run a noisy run up to this many times at the end; the report uses
 #                        the quiet runs of a cell when it has any (and marks cells without)
 #   SITUATIONS="slow sinkhole busy late"
 #   ONLY="edge round_robin least_request peak_ewma nginx haproxy"
 #   RETRIES="on off"
 #   SWITCHYARD_BIN=target/release/switchyard   (also provides `backend` and `loadgen`)
+#   SWITCHYARD_EXTRA=    one more line of YAML for Switchyard's cluster, for experiments
+#                        (e.g. 'edge: {k_util: 0}'); the report says when it is set
 #   KEEP_WORK=1          keep the temp dir (it is copied to bench/out anyway)
 #
 # Needs root only to apt-get install missing tools (nginx, haproxy). Uses only 127.0.0.1
@@ -83,11 +87,13 @@ TIMEOUT=${TIMEOUT:-2}
 CONNECTIONS=${CONNECTIONS:-256}
 REPEAT=${REPEAT:-1}
 NOISE_CPU=${NOISE_CPU:-5}
+NOISE_STEAL=${NOISE_STEAL:-3}
 RETRY_NOISY=${RETRY_NOISY:-2}
 SITUATIONS=${SITUATIONS:-slow sinkhole busy late}
 ONLY=${ONLY:-edge round_robin least_request peak_ewma nginx haproxy}
 RETRIES=${RETRIES:-on off}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-target/release/switchyard}
+SWITCHYARD_EXTRA=${SWITCHYARD_EXTRA:-}
 KEEP_WORK=${KEEP_WORK:-0}
 
 PROXY_CPU=0          # core for the proxy under test
@@ -237,6 +243,11 @@ core_jiffies() {
     awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
 }
 
+# "steal total" jiffies of both cores together.
+steal_jiffies() {
+    awk '$1 == "cpu0" || $1 == "cpu1" { s += $9; t += $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 } END { print s, t }' /proc/stat
+}
+
 core_pct() {
     awk -v c0="$1" -v c1="$2" 'BEGIN { split(c0, a, " "); split(c1, b, " ");
         printf "%.0f", (b[2] > a[2]) ? 100 * (b[1] - a[1]) / (b[2] - a[2]) : 0 }'
@@ -328,6 +339,7 @@ start_switchyard() {
         echo "  - name: fleet"
         echo "    balancer: $balancer"
         echo "    connect_timeout: 1s"
+        [[ -z $SWITCHYARD_EXTRA ]] || echo "    $SWITCHYARD_EXTRA"
         if [[ $retries == on ]]; then
             echo "    retries: { attempts: 1, on: [connect_failure, reset, \"502\", \"503\", \"504\"] }"
         else
@@ -470,7 +482,7 @@ down_events() {
 # other work on the machine may have skewed it.
 run_one() {
     local situation=$1 proxy=$2 retries=$3 rep=$4
-    local rate=$RATE i n=$BACKENDS late=0 c0 c1 p0 p1 joined="" lg_pid downs none t_start foreign
+    local rate=$RATE i n=$BACKENDS late=0 c0 c1 p0 p1 s0 steal joined="" lg_pid downs none t_start foreign
     [[ $situation == busy ]] && rate=$BUSY_RATE
     [[ $situation == late ]] && late=1 && n=$((BACKENDS - 1))
     RUN_DIR="$WORK/runs/$situation-$proxy-$retries-$rep"
@@ -504,6 +516,7 @@ run_one() {
     t_start=$(now)
     c0=$(core_jiffies "$PROXY_CPU")
     c1=$(core_jiffies "$LOAD_CPU")
+    s0=$(steal_jiffies)
     start_bg "$RUN_DIR/loadgen.json" "$RUN_DIR/loadgen.err" taskset -c "$LOAD_CPU" \
         "$BIN" loadgen --url "http://127.0.0.1:$PROXY_PORT/" --rate "$rate" \
         --duration "${DURATION}s" --timeout "${TIMEOUT}s" --connections "$CONNECTIONS" \
@@ -521,6 +534,7 @@ run_one() {
     unset "LIVE[$lg_pid]"
     p0=$(core_pct "$c0" "$(core_jiffies "$PROXY_CPU")")
     p1=$(core_pct "$c1" "$(core_jiffies "$LOAD_CPU")")
+    steal=$(core_pct "$s0" "$(steal_jiffies)")
     python3 "$BENCH/fleet_report.py" snapshot "$WORK/cpu.end"
     # CPU used during the run by processes that do not descend from this script, in % of
     # one core.
@@ -533,16 +547,17 @@ run_one() {
     noise_check
     noise+=$NOISE
     ((foreign <= NOISE_CPU)) || noise+="other processes used ${foreign}% of a core; "
+    ((steal <= NOISE_STEAL)) || noise+="${steal}% of CPU time stolen by the hypervisor; "
     RUN_NOISY=0
     [[ -z $noise ]] || RUN_NOISY=1
     if ((lg_rc != 0)) || [[ ! -s $RUN_DIR/loadgen.json ]]; then
         HAD_FAILURE=1
         log "WARNING: loadgen failed in $RUN_DIR (rc $lg_rc): $(tail -n3 "$RUN_DIR/loadgen.err")"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$situation" "$proxy" "$retries" "$rep" \
-        "$rate" "${RUN_DIR#"$WORK"/}" "$p0" "$p1" "$foreign" "$downs" "$none" "${joined:--}" "${noise:--}" >>"$RUNS_TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$situation" "$proxy" "$retries" "$rep" \
+        "$rate" "${RUN_DIR#"$WORK"/}" "$p0" "$p1" "$foreign" "$steal" "$downs" "$none" "${joined:--}" "${noise:--}" >>"$RUNS_TSV"
     log "$situation / $proxy / retries $retries / rep $rep: $(python3 "$BENCH/fleet_report.py" oneline "$RUN_DIR")," \
-        "proxy core ${p0}%, load core ${p1}%, others ${foreign}%, downs $downs${noise:+, NOISY: $noise}"
+        "proxy core ${p0}%, load core ${p1}%, others ${foreign}%, steal ${steal}%, downs $downs${noise:+, NOISY: $noise}"
 }
 
 # ------------------------------------------------------------------ main ---
@@ -565,14 +580,15 @@ main() {
     done
     total=$((REPEAT * $(wc -w <<<"$SITUATIONS") * $(wc -w <<<"$RETRIES") * $(wc -w <<<"$ONLY")))
     log "work dir $WORK; $total runs of ${DURATION}s; load average $loadavg_start"
-    printf 'situation\tproxy\tretries\trep\trate\tdir\tproxy_core_pct\tload_core_pct\tforeign_cpu_pct\tdowns\tnone_left\tjoined_at\tnoise\n' >"$RUNS_TSV"
-    python3 - "$WORK/params.json" <<EOF
+    printf 'situation\tproxy\tretries\trep\trate\tdir\tproxy_core_pct\tload_core_pct\tforeign_cpu_pct\tsteal_pct\tdowns\tnone_left\tjoined_at\tnoise\n' >"$RUNS_TSV"
+    python3 - "$WORK/params.json" "$SWITCHYARD_EXTRA" <<EOF
 import json, sys
 json.dump({
     "stamp": "$STAMP", "duration": $DURATION, "event_at": $EVENT_AT, "event_for": $EVENT_FOR,
     "backends": $BACKENDS, "latency_ms": $LATENCY_MS, "limit": $LIMIT, "rate": $RATE,
     "busy_rate": $BUSY_RATE, "timeout": $TIMEOUT, "connections": $CONNECTIONS,
-    "repeat": $REPEAT, "quick": $QUICK, "noise_cpu": $NOISE_CPU,
+    "repeat": $REPEAT, "quick": $QUICK, "noise_cpu": $NOISE_CPU, "noise_steal": $NOISE_STEAL,
+    "switchyard_extra": sys.argv[2],
     "situations": "$SITUATIONS", "only": "$ONLY", "retries": "$RETRIES",
     "nginx": "$NGINX_VERSION", "haproxy": "$HAPROXY_VERSION",
     "switchyard": "$SWITCHYARD_VERSION ($SWITCHYARD_COMMIT)",
@@ -606,10 +622,11 @@ EOF
         done
     done
 
-    local md="$OUT_DIR/fleet-$STAMP.md"
+    local md="$OUT_DIR/fleet-$STAMP.md" settings=""
+    [[ -z $SWITCHYARD_EXTRA ]] || settings=" SWITCHYARD_EXTRA='$SWITCHYARD_EXTRA'"
     mkdir -p "$OUT_DIR"
     python3 "$BENCH/fleet_report.py" report "$WORK" \
-        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
+        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT$settings bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
     rm -f "$BIN" "$WORK/cpu.start" "$WORK/cpu.end"
     cp -r "$WORK" "$OUT_DIR/fleet-$STAMP"
     cat "$md"

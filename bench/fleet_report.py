@@ -11,8 +11,8 @@ A run directory holds loadgen.json (the load generator's summary line), requests
 line per request: index, scheduled_ms, latency_ms, status, backend, error), and bN.out for
 each backend (`listening ADDR`, then at exit one JSON line of counters: requests, handled,
 shed, sick_503, ok, connections). WORK holds params.json and runs.tsv (one row per run:
-situation proxy retries rep rate dir proxy_core_pct load_core_pct downs none_left joined_at
-noise).
+situation proxy retries rep rate dir proxy_core_pct load_core_pct foreign_cpu_pct steal_pct downs
+none_left joined_at noise).
 """
 
 import csv
@@ -256,6 +256,8 @@ def cmd_report(work, command, loadavg_end):
     out.append(
         f"- Versions: nginx {p['nginx']}, HAProxy {p['haproxy']}, {p['switchyard']}"
     )
+    if p.get("switchyard_extra"):
+        out.append(f"- **Switchyard's cluster has an extra setting:** `{p['switchyard_extra']}`")
     out.append(
         f"- Fleet: {n} backends, {p['latency_ms']} ms per request, concurrency limit {p['limit']} "
         f"(503 beyond it), utilization reported; {p['duration']} s of open-loop load per run, "
@@ -266,7 +268,8 @@ def cmd_report(work, command, loadavg_end):
     if noisy:
         out.append(
             f"- Noise: {len(noisy)} of {len(runs)} runs saw other work on the machine (a build or "
-            f"benchmark running, or other processes using more than {p['noise_cpu']} % of a core); "
+            f"benchmark running, other processes using more than {p['noise_cpu']} % of a core, or more "
+            f"than {p.get('noise_steal', 3)} % of CPU time stolen by the hypervisor); "
             "they were re-run and the report uses the quiet runs"
             + (f"; **{len(noisy_cells)} cell(s) had no quiet run** and are marked †" if noisy_cells else "")
         )
@@ -320,8 +323,8 @@ def cmd_report(work, command, loadavg_end):
     out.append("<details><summary>All runs</summary>")
     out.append("")
     out.append("| situation | proxy | retries | rep | errors | attempts/req | p50 | p99 | p99.9 | shares % "
-               "| proxy core % | load core % | others % | max generator lag ms | joined at s | noise |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
+               "| proxy core % | load core % | others % | steal % | max generator lag ms | joined at s | noise |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for r in runs:
         a = analyze(os.path.join(work, r["dir"]))
         shares = " ".join(f"{100 * s:.1f}" for s in a["shares"].values())
@@ -329,6 +332,7 @@ def cmd_report(work, command, loadavg_end):
             f"| {r['situation']} | {r['proxy']} | {r['retries']} | {r['rep']} | {a['errors']} "
             f"| {fmt(a['attempts_per_req'], 3)} | {fmt(a['p50'])} | {fmt(a['p99'])} | {fmt(a['p999'])} "
             f"| {shares} | {r['proxy_core_pct']} | {r['load_core_pct']} | {r['foreign_cpu_pct']} "
+            f"| {r.get('steal_pct', '')} "
             f"| {fmt(a['lag_max'])} "
             f"| {r['joined_at']} | {r['noise']} |"
         )
