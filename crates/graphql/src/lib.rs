@@ -1,0 +1,26 @@
+//! Switchyard's federated GraphQL gateway: supergraph loading, query planning, plan execution and response merging.
+//!
+//! [`Supergraph`] indexes a supergraph SDL (join spec v0.1 to v0.5) and derives the API schema
+//! clients see; [`Planner`] splits an operation into per-subgraph fetches ([`Plan`]); [`Gateway`]
+//! validates, plans (with a cache), runs the plan through a [`SubgraphClient`] and shapes one
+//! response.
+
+mod api_schema;
+mod collect;
+mod error;
+pub mod execute;
+mod gateway;
+pub mod plan;
+mod planner;
+mod request;
+pub mod sel;
+mod shape;
+mod supergraph;
+
+pub use error::{LoadError, PlanError};
+pub use execute::{ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
+pub use gateway::{Gateway, Prepared, Response, request_error};
+pub use plan::{Plan, PlanNode};
+pub use planner::Planner;
+pub use request::{BadRequest, Request};
+pub use supergraph::{GraphId, Subgraph, Supergraph};

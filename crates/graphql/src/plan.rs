@@ -1,0 +1,241 @@
+//! Query plans: `Fetch`, `Flatten`, `Sequence`, `Parallel` nodes with a readable `Display`.
+
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use apollo_compiler::executable::Operation;
+
+use crate::planner::Group;
+use crate::sel::SelSet;
+use crate::supergraph::{GraphId, Supergraph};
+
+/// One step of a response path where an entity fetch merges: a key, or every item of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathSeg {
+    Key(Name),
+    List,
+}
+
+/// What an entity fetch reads from and writes to the response.
+#[derive(Debug)]
+pub struct EntityStep {
+    pub path: Vec<PathSeg>,
+    /// Objects at `path` whose `__typename` is one of these take part.
+    pub types: BTreeSet<Name>,
+    pub inputs: SelSet,
+    pub typename_as: Option<Name>,
+}
+
+/// One request to one subgraph.
+#[derive(Debug)]
+pub struct Fetch {
+    pub graph: GraphId,
+    pub service: String,
+    /// The subgraph operation, ready to send.
+    pub operation: String,
+    pub variables: Vec<Name>,
+    pub selection: SelSet,
+    pub entity: Option<EntityStep>,
+}
+
+/// A node of a query plan.
+#[derive(Debug, Clone)]
+pub enum PlanNode {
+    Fetch(Arc<Fetch>),
+    Sequence(Vec<PlanNode>),
+    Parallel(Vec<PlanNode>),
+}
+
+/// A query plan; `None` root when no subgraph is needed (introspection only).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub root: Option<PlanNode>,
+}
+
+impl Plan {
+    /// Number of subgraph fetches in the plan.
+    pub fn fetch_count(&self) -> usize {
+        fn count(node: &PlanNode) -> usize {
+            match node {
+                PlanNode::Fetch(_) => 1,
+                PlanNode::Sequence(n) | PlanNode::Parallel(n) => n.iter().map(count).sum(),
+            }
+        }
+        self.root.as_ref().map_or(0, count)
+    }
+}
+
+/// Turns the planner's fetch groups into a plan: fetches in dependency levels, each level in
+/// parallel, levels in sequence.
+pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) -> Plan {
+    let levels = levels(&groups);
+    let fetches: Vec<Arc<Fetch>> = groups
+        .iter()
+        .map(|g| Arc::new(fetch(sg, operation, g)))
+        .collect();
+    let depth = levels.iter().copied().max().map_or(0, |d| d + 1);
+    let stages: Vec<PlanNode> = (0..depth)
+        .map(|level| {
+            let nodes: Vec<PlanNode> = (0..groups.len())
+                .filter(|g| levels[*g] == level)
+                .filter(|g| !groups[*g].sel.is_empty_fetch())
+                .map(|g| PlanNode::Fetch(fetches[g].clone()))
+                .collect();
+            collapse(nodes, PlanNode::Parallel)
+        })
+        .filter(|n| !matches!(n, PlanNode::Parallel(v) if v.is_empty()))
+        .collect();
+    let root = (!stages.is_empty()).then(|| collapse(stages, PlanNode::Sequence));
+    Plan { root }
+}
+
+fn collapse(mut nodes: Vec<PlanNode>, wrap: fn(Vec<PlanNode>) -> PlanNode) -> PlanNode {
+    if nodes.len() == 1 {
+        nodes.pop().expect("one node")
+    } else {
+        wrap(nodes)
+    }
+}
+
+/// Dependency level of each group: 0 without dependencies, else one more than its deepest.
+fn levels(groups: &[Group]) -> Vec<usize> {
+    let mut levels = vec![None; groups.len()];
+    fn level(g: usize, groups: &[Group], levels: &mut Vec<Option<usize>>, seen: usize) -> usize {
+        if let Some(l) = levels[g] {
+            return l;
+        }
+        let l = if seen > groups.len() {
+            0
+        } else {
+            groups[g]
+                .deps
+                .iter()
+                .filter(|d| **d != g)
+                .map(|d| level(*d, groups, levels, seen + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        levels[g] = Some(l);
+        l
+    }
+    (0..groups.len())
+        .map(|g| level(g, groups, &mut levels, 0))
+        .collect()
+}
+
+fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
+    let mut variables = Vec::new();
+    group.sel.variables(&mut variables);
+    let definitions: Vec<String> = operation
+        .variables
+        .iter()
+        .filter(|v| variables.contains(&v.name))
+        .map(|v| v.to_string())
+        .collect();
+    let mut text = String::new();
+    let kind = if group.entity.is_none() && operation.is_mutation() {
+        "mutation"
+    } else {
+        "query"
+    };
+    text.push_str(kind);
+    let mut params = Vec::new();
+    if group.entity.is_some() {
+        params.push("$representations: [_Any!]!".to_owned());
+    }
+    params.extend(definitions);
+    if !params.is_empty() {
+        let _ = write!(text, "({})", params.join(", "));
+    }
+    text.push(' ');
+    if group.entity.is_some() {
+        text.push_str("{ _entities(representations: $representations) ");
+        group.sel.write(&mut text);
+        text.push_str(" }");
+    } else {
+        group.sel.write(&mut text);
+    }
+    Fetch {
+        graph: group.graph,
+        service: sg.subgraphs[group.graph].name.clone(),
+        operation: text,
+        variables,
+        selection: group.sel.clone(),
+        entity: group.entity.as_ref().map(|e| EntityStep {
+            path: e.path.clone(),
+            types: sg.all_possible_types(&e.ty).into_iter().collect(),
+            inputs: e.inputs.clone(),
+            typename_as: e.typename_as.clone(),
+        }),
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "QueryPlan {{")?;
+        if let Some(root) = &self.root {
+            write_node(f, root, 2)?;
+        }
+        writeln!(f, "}}")
+    }
+}
+
+fn write_node(f: &mut dyn fmt::Write, node: &PlanNode, indent: usize) -> fmt::Result {
+    let pad = " ".repeat(indent);
+    match node {
+        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
+            let label = if matches!(node, PlanNode::Sequence(_)) {
+                "Sequence"
+            } else {
+                "Parallel"
+            };
+            writeln!(f, "{pad}{label} {{")?;
+            for n in nodes {
+                write_node(f, n, indent + 2)?;
+            }
+            writeln!(f, "{pad}}},")
+        }
+        PlanNode::Fetch(fetch) => match &fetch.entity {
+            None => write_fetch(f, fetch, indent),
+            Some(entity) => {
+                writeln!(f, "{pad}Flatten(path: \"{}\") {{", path_text(&entity.path))?;
+                write_fetch(f, fetch, indent + 2)?;
+                writeln!(f, "{pad}}},")
+            }
+        },
+    }
+}
+
+fn write_fetch(f: &mut dyn fmt::Write, fetch: &Fetch, indent: usize) -> fmt::Result {
+    let pad = " ".repeat(indent);
+    writeln!(f, "{pad}Fetch(service: \"{}\") {{", fetch.service)?;
+    if let Some(entity) = &fetch.entity {
+        write!(f, "{pad}  ")?;
+        let on = match fetch.selection.0.first() {
+            Some(crate::sel::Sel::On(ty, _)) => ty.clone(),
+            _ => apollo_compiler::name!("_Entity"),
+        };
+        let mut inputs = SelSet::default();
+        inputs
+            .0
+            .push(crate::sel::Sel::On(on, entity.inputs.clone()));
+        inputs.write_pretty(f, indent + 2)?;
+        writeln!(f, "{pad}  =>")?;
+    }
+    write!(f, "{pad}  ")?;
+    fetch.selection.write_pretty(f, indent + 2)?;
+    writeln!(f, "{pad}}},")
+}
+
+/// A response path as Apollo prints it: `topProducts.@.reviews.@`.
+pub fn path_text(path: &[PathSeg]) -> String {
+    path.iter()
+        .map(|s| match s {
+            PathSeg::Key(k) => k.as_str(),
+            PathSeg::List => "@",
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}

@@ -1,0 +1,606 @@
+//! The query planner: splits an operation into fetches per subgraph, linked by entity keys and `@requires`.
+//!
+//! The planner walks the client's selections from the root. A field the current subgraph can resolve
+//! (its own, or `@provides`d on the way) stays in the current fetch; any other field opens (or joins)
+//! an entity fetch to a subgraph that can resolve it, whose representations need `__typename`, a key of
+//! that subgraph, and the field's `@requires`. Those inputs are themselves planned like client fields at
+//! the parent position, so keys only another subgraph knows, and `@requires` chains across several
+//! subgraphs, become further fetches. Abstract types expand into one fragment per possible type in the
+//! subgraph. The fetch groups form a DAG that [`crate::plan`] turns into `Sequence`/`Parallel` nodes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use apollo_compiler::ast::{DirectiveList, Type};
+use apollo_compiler::executable::{ExecutableDocument, Operation, Selection, SelectionSet};
+use apollo_compiler::{Name, Node};
+
+use crate::collect::{self, Conditions};
+use crate::error::PlanError;
+use crate::plan::{self, PathSeg, Plan};
+use crate::sel::{FieldSel, SelSet, Step};
+use crate::supergraph::{GraphId, Supergraph, name};
+
+const MAX_DEPTH: usize = 32;
+
+/// A client field after field collection: same response key merged, fragments applied.
+#[derive(Debug, Clone)]
+struct Collected {
+    alias: Option<Name>,
+    name: Name,
+    arguments: Vec<Node<apollo_compiler::ast::Argument>>,
+    directives: DirectiveList,
+    ty: Type,
+    selection: Option<SelectionSet>,
+}
+
+/// Where an entity fetch merges and what its representations hold.
+#[derive(Debug, Clone)]
+pub(crate) struct EntityFetch {
+    pub path: Vec<PathSeg>,
+    /// The type named in `... on T` inside `_entities`, and in each representation's `__typename`.
+    pub ty: Name,
+    /// Set when representations must carry another `__typename` (an `@interfaceObject`).
+    pub typename_as: Option<Name>,
+    pub inputs: SelSet,
+    origin: Pos,
+}
+
+/// One fetch to one subgraph.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub graph: GraphId,
+    pub entity: Option<EntityFetch>,
+    pub sel: SelSet,
+    pub deps: BTreeSet<usize>,
+}
+
+/// A place in a fetch's selection and in the response.
+#[derive(Debug, Clone)]
+struct Pos {
+    group: usize,
+    steps: Vec<Step>,
+    path: Vec<PathSeg>,
+    provided: Option<SelectionSet>,
+    /// True at the top of an entity fetch, where `@requires` fields can be representation inputs.
+    entity_root: bool,
+    depth: usize,
+}
+
+/// Plans one operation of a document against a supergraph.
+pub struct Planner<'a> {
+    sg: &'a Supergraph,
+    doc: &'a ExecutableDocument,
+    labels: &'a BTreeSet<String>,
+    groups: Vec<Group>,
+    /// (origin group, graph, path, type) -> group, so sibling fields share one entity fetch.
+    entity_groups: HashMap<(usize, GraphId, Vec<PathSeg>, Name), usize>,
+}
+
+impl<'a> Planner<'a> {
+    /// Plans `operation` with the progressive-override labels in `labels` switched on.
+    pub fn plan(
+        sg: &'a Supergraph,
+        doc: &'a ExecutableDocument,
+        operation: &'a Operation,
+        labels: &'a BTreeSet<String>,
+    ) -> Result<Plan, PlanError> {
+        let mut planner = Planner {
+            sg,
+            doc,
+            labels,
+            groups: Vec::new(),
+            entity_groups: HashMap::new(),
+        };
+        planner.plan_root(operation)?;
+        Ok(plan::build(sg, operation, planner.groups))
+    }
+
+    fn plan_root(&mut self, operation: &Operation) -> Result<(), PlanError> {
+        let root = operation.object_type().clone();
+        let sequential = operation.is_mutation();
+        let mut previous: Option<usize> = None;
+        for field in self.collect(&operation.selection_set, &root) {
+            if matches!(field.name.as_str(), "__schema" | "__type" | "__typename") {
+                continue;
+            }
+            let graph = self.root_graph(&root, &field, previous)?;
+            let group = match previous.filter(|g| self.groups[*g].graph == graph) {
+                Some(g) => g,
+                None if sequential => self.new_root_group(graph, previous),
+                None => self.root_group_for(graph),
+            };
+            previous = Some(group);
+            let pos = Pos {
+                group,
+                steps: Vec::new(),
+                path: Vec::new(),
+                provided: None,
+                entity_root: false,
+                depth: 0,
+            };
+            self.plan_field(&pos, &root, &field, &[])?;
+        }
+        Ok(())
+    }
+
+    /// The subgraph for a root field: the one already queried if it can, else the one that
+    /// resolves most of the field's own sub-selection.
+    fn root_graph(
+        &self,
+        root: &Name,
+        field: &Collected,
+        previous: Option<usize>,
+    ) -> Result<GraphId, PlanError> {
+        let candidates = self.sg.graphs_resolving(root, &field.name, self.labels);
+        if let Some(g) = previous.map(|g| self.groups[g].graph) {
+            if candidates.contains(&g) {
+                return Ok(g);
+            }
+        }
+        let existing: Vec<GraphId> = self
+            .groups
+            .iter()
+            .filter(|g| g.entity.is_none())
+            .map(|g| g.graph)
+            .collect();
+        let score = |g: &GraphId| {
+            let reused = usize::from(existing.contains(g));
+            (self.local_share(*g, field), reused)
+        };
+        candidates
+            .iter()
+            .copied()
+            .max_by_key(|g| score(g))
+            .ok_or_else(|| PlanError::Unresolvable(format!("{root}.{}", field.name)))
+    }
+
+    /// How many of `field`'s direct sub-fields `graph` resolves itself.
+    fn local_share(&self, graph: GraphId, field: &Collected) -> usize {
+        let Some(sel) = &field.selection else {
+            return 0;
+        };
+        let ty = field.ty.inner_named_type();
+        self.collect(sel, ty)
+            .iter()
+            .filter(|f| {
+                self.sg
+                    .resolution(graph, ty, &f.name, self.labels)
+                    .is_some()
+            })
+            .count()
+    }
+
+    fn root_group_for(&mut self, graph: GraphId) -> usize {
+        let found = self
+            .groups
+            .iter()
+            .position(|g| g.entity.is_none() && g.graph == graph);
+        found.unwrap_or_else(|| self.new_root_group(graph, None))
+    }
+
+    fn new_root_group(&mut self, graph: GraphId, after: Option<usize>) -> usize {
+        self.groups.push(Group {
+            graph,
+            entity: None,
+            sel: SelSet::default(),
+            deps: after.into_iter().collect(),
+        });
+        self.groups.len() - 1
+    }
+
+    /// Plans one field at `pos`; returns the fetches that produce it (and its sub-selection).
+    fn plan_field(
+        &mut self,
+        pos: &Pos,
+        parent: &Name,
+        field: &Collected,
+        avoid: &[GraphId],
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        if pos.depth > MAX_DEPTH {
+            return Err(PlanError::TooDeep(format!("{parent}.{}", field.name)));
+        }
+        let graph = self.groups[pos.group].graph;
+        let local = self.local(graph, pos, parent, field);
+        match local {
+            Some(requires) if requires.is_none() || pos.entity_root => {
+                if let Some(requires) = requires {
+                    self.add_requires(pos.group, parent, &requires)?;
+                }
+                self.plan_local(pos, parent, field)
+            }
+            _ => self.plan_jump(pos, parent, field, avoid),
+        }
+    }
+
+    /// `Some(requires)` when `graph` resolves the field at `pos` (its `@requires`, if any).
+    fn local(
+        &self,
+        graph: GraphId,
+        pos: &Pos,
+        parent: &Name,
+        field: &Collected,
+    ) -> Option<Option<SelectionSet>> {
+        if field.name == "__typename" {
+            return Some(None);
+        }
+        if provided_has(pos.provided.as_ref(), &field.name) {
+            return Some(None);
+        }
+        let resolution = self
+            .sg
+            .resolution(graph, parent, &field.name, self.labels)?;
+        Some(resolution.requires.map(|r| r.selection_set.clone()))
+    }
+
+    fn plan_local(
+        &mut self,
+        pos: &Pos,
+        parent: &Name,
+        field: &Collected,
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let graph = self.groups[pos.group].graph;
+        let sel = FieldSel {
+            alias: field.alias.clone(),
+            name: field.name.clone(),
+            arguments: field.arguments.clone(),
+            directives: field.directives.clone(),
+            selection: None,
+        };
+        let step = self.groups[pos.group].sel.at_mut(&pos.steps).add_field(sel);
+        let mut produced = BTreeSet::from([pos.group]);
+        let Some(selection) = &field.selection else {
+            return Ok(produced);
+        };
+        let provides = self
+            .sg
+            .resolution(graph, parent, &field.name, self.labels)
+            .and_then(|r| r.provides)
+            .map(|p| p.selection_set.clone());
+        let provided = provides.or_else(|| provided_child(pos.provided.as_ref(), &field.name));
+        let mut child = pos.clone();
+        child.steps.push(step);
+        child.path.push(PathSeg::Key(
+            field.alias.clone().unwrap_or(field.name.clone()),
+        ));
+        child
+            .path
+            .extend(std::iter::repeat_n(PathSeg::List, list_depth(&field.ty)));
+        child.provided = provided;
+        child.entity_root = false;
+        child.depth += 1;
+        produced.extend(self.plan_selection(&child, field.ty.inner_named_type(), selection)?);
+        Ok(produced)
+    }
+
+    /// Plans a selection set at `pos` whose parent type is `ty` (maybe abstract).
+    fn plan_selection(
+        &mut self,
+        pos: &Pos,
+        ty: &Name,
+        selection: &SelectionSet,
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let graph = self.groups[pos.group].graph;
+        let mut produced = BTreeSet::new();
+        if !self.is_abstract(ty) || self.sg.is_interface_object(graph, ty) {
+            for field in self.collect(selection, ty) {
+                produced.extend(self.plan_field(pos, ty, &field, &[])?);
+            }
+            return Ok(produced);
+        }
+        self.groups[pos.group]
+            .sel
+            .at_mut(&pos.steps)
+            .add_field(FieldSel::leaf(name("__typename")));
+        for object in self.sg.possible_types(graph, ty) {
+            let fields = self.collect(selection, &object);
+            if fields.is_empty() {
+                continue;
+            }
+            let step = self.groups[pos.group]
+                .sel
+                .at_mut(&pos.steps)
+                .add_on(&object);
+            let mut child = pos.clone();
+            child.steps.push(step);
+            for field in fields {
+                produced.extend(self.plan_field(&child, &object, &field, &[])?);
+            }
+        }
+        Ok(produced)
+    }
+
+    /// Plans `field` in an entity fetch to another subgraph (or a new fetch to the same one, for
+    /// a field whose `@requires` must be fetched first).
+    fn plan_jump(
+        &mut self,
+        pos: &Pos,
+        parent: &Name,
+        field: &Collected,
+        avoid: &[GraphId],
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let (graph, entity_ty) = self.jump_target(pos, parent, field, avoid)?;
+        let group = self.entity_group(pos, graph, &entity_ty, parent)?;
+        let entity_pos = Pos {
+            group,
+            steps: vec![Step::On(entity_ty.clone())],
+            path: pos.path.clone(),
+            provided: None,
+            entity_root: true,
+            depth: pos.depth + 1,
+        };
+        // An `@interfaceObject` subgraph knows the field on the interface, not on `parent`.
+        let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
+        produced.insert(group);
+        Ok(produced)
+    }
+
+    /// The subgraph to jump to for `parent.field`, and the entity type to ask it for.
+    fn jump_target(
+        &self,
+        pos: &Pos,
+        parent: &Name,
+        field: &Collected,
+        avoid: &[GraphId],
+    ) -> Result<(GraphId, Name), PlanError> {
+        let current = self.groups[pos.group].graph;
+        let candidates: Vec<(GraphId, Name)> = self
+            .sg
+            .graphs_resolving(parent, &field.name, self.labels)
+            .into_iter()
+            .filter(|g| !avoid.contains(g))
+            .filter_map(|g| self.entity_type_in(g, parent).map(|t| (g, t)))
+            .collect();
+        if candidates.is_empty() {
+            let graph = self
+                .sg
+                .graphs_resolving(parent, &field.name, self.labels)
+                .first()
+                .map(|g| self.sg.subgraphs[*g].name.clone());
+            return Err(match graph {
+                Some(graph) => PlanError::NoKey {
+                    ty: parent.to_string(),
+                    field: field.name.to_string(),
+                    graph,
+                },
+                None => PlanError::Unresolvable(format!("{parent}.{}", field.name)),
+            });
+        }
+        let existing = candidates.iter().find(|(g, t)| {
+            self.entity_groups
+                .contains_key(&(pos.group, *g, pos.path.clone(), t.clone()))
+        });
+        let direct = candidates.iter().find(|(g, t)| {
+            self.sg.keys(*g, t).any(|k| {
+                k.resolvable && self.key_local(current, pos, parent, &k.fields.selection_set)
+            })
+        });
+        Ok(existing.or(direct).unwrap_or(&candidates[0]).clone())
+    }
+
+    /// The type `graph` knows `parent` by as an entity: itself, or an `@interfaceObject` it implements.
+    fn entity_type_in(&self, graph: GraphId, parent: &Name) -> Option<Name> {
+        let resolvable = |t: &Name| self.sg.keys(graph, t).any(|k| k.resolvable);
+        if self.sg.has_type(graph, parent) && resolvable(parent) {
+            return Some(parent.clone());
+        }
+        let object = self.sg.schema.get_object(parent)?;
+        object
+            .implements_interfaces
+            .iter()
+            .map(|i| i.name.clone())
+            .find(|i| self.sg.is_interface_object(graph, i) && resolvable(i))
+    }
+
+    /// Whether every field of a key is resolvable at `pos` in `graph` without another fetch.
+    fn key_local(&self, graph: GraphId, pos: &Pos, parent: &Name, key: &SelectionSet) -> bool {
+        self.collect(key, parent).iter().all(|f| {
+            let here = self
+                .sg
+                .resolution(graph, parent, &f.name, self.labels)
+                .is_some()
+                || provided_has(pos.provided.as_ref(), &f.name);
+            let nested = match &f.selection {
+                Some(sub) => self.key_local(graph, pos, f.ty.inner_named_type(), sub),
+                None => true,
+            };
+            here && nested
+        })
+    }
+
+    /// The entity fetch to `graph` for objects at `pos` (shared by sibling fields).
+    fn entity_group(
+        &mut self,
+        pos: &Pos,
+        graph: GraphId,
+        entity_ty: &Name,
+        parent: &Name,
+    ) -> Result<usize, PlanError> {
+        let id = (pos.group, graph, pos.path.clone(), entity_ty.clone());
+        if let Some(group) = self.entity_groups.get(&id) {
+            return Ok(*group);
+        }
+        let key = self.choose_key(pos, graph, entity_ty, parent)?;
+        let typename_as = (entity_ty != parent).then(|| entity_ty.clone());
+        let mut inputs = SelSet::default();
+        inputs.add_field(FieldSel::leaf(name("__typename")));
+        inputs.merge(&to_sel(self, &key, parent));
+        self.groups.push(Group {
+            graph,
+            entity: Some(EntityFetch {
+                path: pos.path.clone(),
+                ty: entity_ty.clone(),
+                typename_as,
+                inputs: SelSet::default(),
+                origin: pos.clone(),
+            }),
+            sel: SelSet(vec![crate::sel::Sel::On(
+                entity_ty.clone(),
+                SelSet::default(),
+            )]),
+            deps: BTreeSet::new(),
+        });
+        let group = self.groups.len() - 1;
+        self.entity_groups.insert(id, group);
+        let mut typename = SelectionSet::new(parent.clone());
+        typename.push(self.typename_field(parent));
+        let mut deps = self.plan_inputs(pos, parent, &typename, graph)?;
+        deps.extend(self.plan_inputs(pos, parent, &key, graph)?);
+        let entity = self.groups[group].entity.as_mut().expect("entity group");
+        entity.inputs.merge(&inputs);
+        self.groups[group].deps.extend(deps);
+        Ok(group)
+    }
+
+    fn typename_field(&self, parent: &Name) -> apollo_compiler::executable::Field {
+        let def = self
+            .sg
+            .schema
+            .type_field(parent, "__typename")
+            .expect("__typename exists on every composite type")
+            .node
+            .clone();
+        apollo_compiler::executable::Field::new(name("__typename"), def)
+    }
+
+    /// A key of `entity_ty` in `graph`: preferably one the current fetch can provide itself.
+    fn choose_key(
+        &self,
+        pos: &Pos,
+        graph: GraphId,
+        entity_ty: &Name,
+        parent: &Name,
+    ) -> Result<SelectionSet, PlanError> {
+        let current = self.groups[pos.group].graph;
+        let keys: Vec<_> = self
+            .sg
+            .keys(graph, entity_ty)
+            .filter(|k| k.resolvable)
+            .collect();
+        let local = keys
+            .iter()
+            .find(|k| self.key_local(current, pos, parent, &k.fields.selection_set));
+        local
+            .or(keys.first())
+            .map(|k| k.fields.selection_set.clone())
+            .ok_or_else(|| PlanError::NoKey {
+                ty: entity_ty.to_string(),
+                field: String::new(),
+                graph: self.sg.subgraphs[graph].name.clone(),
+            })
+    }
+
+    /// Plans representation inputs (key fields, `@requires`) at the origin position, never via
+    /// `target` itself; returns the fetches they come from.
+    fn plan_inputs(
+        &mut self,
+        pos: &Pos,
+        parent: &Name,
+        fields: &SelectionSet,
+        target: GraphId,
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let mut produced = BTreeSet::new();
+        let mut deeper = pos.clone();
+        deeper.depth += 1;
+        for field in self.collect(fields, parent) {
+            produced.extend(self.plan_field(&deeper, parent, &field, &[target])?);
+        }
+        Ok(produced)
+    }
+
+    /// Adds a field's `@requires` to the inputs of entity fetch `group`, fetched at its origin.
+    fn add_requires(
+        &mut self,
+        group: usize,
+        parent: &Name,
+        requires: &SelectionSet,
+    ) -> Result<(), PlanError> {
+        let entity = self.groups[group]
+            .entity
+            .clone()
+            .expect("requires at an entity root");
+        let graph = self.groups[group].graph;
+        let deps = self.plan_inputs(&entity.origin, parent, requires, graph)?;
+        let fields = to_sel(self, requires, parent);
+        let entity = self.groups[group].entity.as_mut().expect("entity group");
+        entity.inputs.merge(&fields);
+        self.groups[group].deps.extend(deps);
+        Ok(())
+    }
+
+    fn is_abstract(&self, ty: &str) -> bool {
+        matches!(
+            self.sg.schema.types.get(ty),
+            Some(apollo_compiler::schema::ExtendedType::Interface(_))
+                | Some(apollo_compiler::schema::ExtendedType::Union(_))
+        )
+    }
+
+    /// The client fields asked of objects of type `ty` (fragments applied, keys merged).
+    fn collect(&self, set: &SelectionSet, ty: &Name) -> Vec<Collected> {
+        collect::collect(&self.sg.schema, self.doc, set, ty, Conditions::Keep)
+            .into_iter()
+            .map(|c| Collected {
+                alias: c.first().alias.clone(),
+                name: c.first().name.clone(),
+                arguments: c.first().arguments.clone(),
+                directives: c.conditions.clone(),
+                ty: c.first().definition.ty.clone(),
+                selection: c.selection(),
+            })
+            .collect()
+    }
+}
+
+/// A FieldSet (key, requires) as a subgraph selection.
+fn to_sel(planner: &Planner<'_>, set: &SelectionSet, ty: &Name) -> SelSet {
+    let mut out = SelSet::default();
+    for field in planner.collect(set, ty) {
+        let selection = field
+            .selection
+            .as_ref()
+            .map(|s| to_sel(planner, s, field.ty.inner_named_type()));
+        out.add_field(FieldSel {
+            alias: field.alias,
+            name: field.name,
+            arguments: field.arguments,
+            directives: field.directives,
+            selection,
+        });
+    }
+    out
+}
+
+/// Whether a `@provides` selection at this level holds `field`.
+fn provided_has(provided: Option<&SelectionSet>, field: &str) -> bool {
+    provided.is_some_and(|set| set_fields(set).any(|f| f.name == field))
+}
+
+fn provided_child(provided: Option<&SelectionSet>, field: &str) -> Option<SelectionSet> {
+    let set = provided?;
+    let mut merged: Option<SelectionSet> = None;
+    for f in set_fields(set).filter(|f| f.name == field) {
+        match &mut merged {
+            Some(m) => m.selections.extend(f.selection_set.selections.clone()),
+            None => merged = Some(f.selection_set.clone()),
+        }
+    }
+    merged
+}
+
+/// Fields of a selection set, looking through inline fragments.
+fn set_fields(
+    set: &SelectionSet,
+) -> Box<dyn Iterator<Item = &Node<apollo_compiler::executable::Field>> + '_> {
+    Box::new(set.selections.iter().flat_map(|s| match s {
+        Selection::Field(f) => Box::new(std::iter::once(f)) as Box<dyn Iterator<Item = _>>,
+        Selection::InlineFragment(i) => set_fields(&i.selection_set),
+        Selection::FragmentSpread(_) => Box::new(std::iter::empty()),
+    }))
+}
+
+fn list_depth(ty: &Type) -> usize {
+    match ty {
+        Type::List(inner) | Type::NonNullList(inner) => 1 + list_depth(inner),
+        _ => 0,
+    }
+}
