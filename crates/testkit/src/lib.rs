@@ -23,7 +23,9 @@ mod backend;
 mod client;
 mod harness;
 pub mod raw;
+mod subgraph;
 
 pub use backend::{Backend, BackendConfig};
 pub use client::{Client, Reply};
 pub use harness::TestGateway;
+pub use subgraph::{ComputedField, Subgraph, SubgraphOptions};
