@@ -100,6 +100,23 @@ pub enum Action {
     Proxy(ProxyAction),
     Respond(RespondAction),
     Redirect(RedirectAction),
+    GraphQL(GraphQLAction),
+}
+
+/// A federated GraphQL endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphQLAction {
+    /// Where the supergraph came from, as given, resolved against the config file's folder.
+    pub supergraph_path: std::path::PathBuf,
+    /// The supergraph SDL, read when the config was loaded.
+    pub supergraph_sdl: String,
+    /// `file:line:column: routes[i].graphql.supergraph`, for errors found when it is compiled.
+    pub origin: String,
+    pub subgraphs: std::collections::BTreeMap<String, String>,
+    pub expose_subgraph_errors: bool,
+    pub introspection: bool,
+    pub timeout: Duration,
+    pub subgraph_path: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -67,6 +67,9 @@ pub struct RawRoute {
     /// Answer with a redirect.
     #[serde(default)]
     pub redirect: Option<RawRedirectAction>,
+    /// Serve a federated GraphQL API over the subgraphs of a supergraph.
+    #[serde(default)]
+    pub graphql: Option<RawGraphQLAction>,
 }
 
 /// What a request must look like to take a route. Every given condition must hold.
@@ -159,6 +162,31 @@ pub struct RawRespondAction {
     pub body: String,
     #[serde(default)]
     pub headers: BTreeMap<String, Located<String>>,
+}
+
+/// Serve a federated GraphQL API: plan each operation over the supergraph's subgraphs and answer
+/// with one coalesced response. Subgraph calls go through clusters (balanced, health checked).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGraphQLAction {
+    /// Supergraph SDL file (as composed by `rover supergraph compose` or Switchyard's registry),
+    /// relative to this config file.
+    pub supergraph: Located<String>,
+    /// Subgraph name -> cluster. A subgraph not listed goes to the cluster of the same name.
+    #[serde(default)]
+    pub subgraphs: BTreeMap<String, Located<String>>,
+    /// Show subgraph error messages to clients (default: redacted).
+    #[serde(default)]
+    pub expose_subgraph_errors: bool,
+    /// Answer `__schema` / `__type` introspection (default true).
+    #[serde(default)]
+    pub introspection: Option<bool>,
+    /// Deadline for the whole operation, all subgraph calls included (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Located<String>>,
+    /// Path of each subgraph call (default: the path of the subgraph's URL in the supergraph).
+    #[serde(default)]
+    pub subgraph_path: Option<Located<String>>,
 }
 
 /// Answer with a redirect to `to` (a URL or path; `{params}` from the route are filled in).

@@ -195,14 +195,22 @@ fn action(
     clusters: &HashSet<&str>,
     params: &[String],
 ) -> Option<Action> {
-    let count = [r.proxy.is_some(), r.respond.is_some(), r.redirect.is_some()];
+    let count = [
+        r.proxy.is_some(),
+        r.respond.is_some(),
+        r.redirect.is_some(),
+        r.graphql.is_some(),
+    ];
     if count.iter().filter(|x| **x).count() != 1 {
         c.error(
             &r.name,
             path,
-            "a route needs exactly one of proxy, respond or redirect",
+            "a route needs exactly one of proxy, respond, redirect or graphql",
         );
         return None;
+    }
+    if let Some(g) = &r.graphql {
+        return graphql(c, g, &format!("{path}.graphql"), clusters).map(Action::GraphQL);
     }
     if let Some(p) = &r.proxy {
         return Some(Action::Proxy(proxy(
@@ -336,4 +344,46 @@ fn host_rewrite(c: &mut Checker, h: &Located<String>, path: &str) -> String {
         c.error(h, &format!("{path}.host_rewrite"), &msg);
     }
     h.value.clone()
+}
+
+fn graphql(
+    c: &mut Checker,
+    g: &RawGraphQLAction,
+    path: &str,
+    clusters: &HashSet<&str>,
+) -> Option<GraphQLAction> {
+    for (subgraph, cluster) in &g.subgraphs {
+        if !clusters.contains(cluster.value.as_str()) {
+            let msg = format!("subgraph `{subgraph}`: unknown cluster `{}`", cluster.value);
+            c.error(cluster, &format!("{path}.subgraphs.{subgraph}"), &msg);
+        }
+    }
+    if let Some(p) = &g.subgraph_path {
+        slash_path(c, p, &format!("{path}.subgraph_path"));
+    }
+    let timeout = c.duration_or(g.timeout.as_ref(), &format!("{path}.timeout"), 30);
+    let file = c.resolve_path(&g.supergraph.value);
+    let origin = c.origin(&g.supergraph, &format!("{path}.supergraph"));
+    let sdl = match std::fs::read_to_string(&file) {
+        Ok(sdl) => sdl,
+        Err(e) => {
+            let msg = format!("cannot read supergraph file {}: {e}", file.display());
+            c.error(&g.supergraph, &format!("{path}.supergraph"), &msg);
+            return None;
+        }
+    };
+    Some(GraphQLAction {
+        supergraph_path: file,
+        supergraph_sdl: sdl,
+        origin,
+        subgraphs: g
+            .subgraphs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect(),
+        expose_subgraph_errors: g.expose_subgraph_errors,
+        introspection: g.introspection.unwrap_or(true),
+        timeout,
+        subgraph_path: g.subgraph_path.as_ref().map(|p| p.value.clone()),
+    })
 }

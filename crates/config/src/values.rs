@@ -21,6 +21,20 @@ impl Checker {
         }
     }
 
+    /// `path` as written in the config, relative to the config file's folder.
+    pub(crate) fn resolve_path(&self, path: &str) -> std::path::PathBuf {
+        let given = std::path::Path::new(path);
+        match std::path::Path::new(&self.file).parent() {
+            Some(dir) if given.is_relative() => dir.join(given),
+            _ => given.to_path_buf(),
+        }
+    }
+
+    /// `file:line:column: path`, naming a config value in errors found after validation.
+    pub(crate) fn origin<T>(&self, at: &Located<T>, path: &str) -> String {
+        format!("{}:{}:{}: {path}", self.file, at.line, at.column)
+    }
+
     pub(crate) fn error<T>(&mut self, at: &Located<T>, path: &str, message: &str) {
         self.error_at(at.line, at.column, path, message);
     }

@@ -55,10 +55,21 @@ pub struct State {
 }
 
 /// Executor settings.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecOptions {
     /// Pass subgraph error messages to clients (otherwise they are redacted).
     pub expose_subgraph_errors: bool,
+    /// Answer `__schema` / `__type`.
+    pub introspection: bool,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            expose_subgraph_errors: false,
+            introspection: true,
+        }
+    }
 }
 
 /// Runs `node`, filling `state`.
@@ -283,12 +294,18 @@ fn merge_answer(
     let Some(JsonValue::Array(entities)) = data.get("_entities").cloned() else {
         return;
     };
+    let abstract_name = fetch.entity.as_ref().map(|e| e.ty.as_str());
     for (entity, paths) in entities.into_iter().zip(targets) {
         let JsonValue::Object(entity) = entity else {
             continue;
         };
         for path in paths {
             if let Some(target) = object_at(&mut state.data, path) {
+                // An interface's name (from an `@interfaceObject`) gives way to the concrete type.
+                let known = target.get("__typename").and_then(|t| t.as_str());
+                if known == abstract_name && entity.contains_key("__typename") {
+                    target.remove("__typename");
+                }
                 deep_merge(target, entity.clone());
             }
         }

@@ -29,7 +29,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    fn operation(&self) -> &Operation {
+    /// The operation the request selected.
+    pub fn operation(&self) -> &Operation {
         self.doc
             .operations
             .get(self.operation_name.as_deref())
@@ -61,6 +62,10 @@ impl Gateway {
             options,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn options(&self) -> ExecOptions {
+        self.options
     }
 
     pub fn supergraph(&self) -> &Arc<Supergraph> {
@@ -158,6 +163,9 @@ impl Gateway {
             }
         };
         let mut state = State::default();
+        if has_introspection(operation) && !self.options.introspection {
+            return request_error("introspection is disabled", "INTROSPECTION_DISABLED");
+        }
         if has_introspection(operation) {
             match apollo_compiler::introspection::partial_execute(
                 &sg.api,

@@ -22,6 +22,8 @@ pub enum PathSeg {
 #[derive(Debug)]
 pub struct EntityStep {
     pub path: Vec<PathSeg>,
+    /// The type asked of the subgraph (an interface for an interface entity).
+    pub ty: Name,
     /// Objects at `path` whose `__typename` is one of these take part.
     pub types: BTreeSet<Name>,
     pub inputs: SelSet,
@@ -165,7 +167,13 @@ fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
         selection: group.sel.clone(),
         entity: group.entity.as_ref().map(|e| EntityStep {
             path: e.path.clone(),
-            types: sg.all_possible_types(&e.ty).into_iter().collect(),
+            ty: e.ty.clone(),
+            // Objects may still carry the interface's name (from an `@interfaceObject`).
+            types: sg
+                .all_possible_types(&e.ty)
+                .into_iter()
+                .chain([e.ty.clone()])
+                .collect(),
             inputs: e.inputs.clone(),
             typename_as: e.typename_as.clone(),
         }),

@@ -141,14 +141,23 @@ impl Supergraph {
         labels: &BTreeSet<String>,
     ) -> Option<Resolution> {
         if !self.has_type(graph, parent) {
-            return None;
+            // A subgraph may know an object only through an `@interfaceObject` it implements.
+            let object = self.schema.get_object(parent)?;
+            return object
+                .implements_interfaces
+                .iter()
+                .filter(|i| self.is_interface_object(graph, &i.name))
+                .find_map(|i| self.resolution(graph, &i.name, field, labels));
         }
         if field == "__typename" {
             return Some(Resolution::default());
         }
         let Some(sources) = self.fields.get(&(name(parent), name(field))) else {
             return match self.owners.get(parent) {
-                Some(owner) if *owner != graph => None,
+                // Join v0.1: an extending subgraph resolves the key fields it declares.
+                Some(owner) if *owner != graph => self
+                    .key_field_in(graph, parent, field)
+                    .then(Resolution::default),
                 _ => Some(Resolution::default()),
             };
         };
@@ -158,6 +167,16 @@ impl Supergraph {
                 requires: source.requires.clone(),
                 provides: source.provides.clone(),
             }
+        })
+    }
+
+    /// Whether `field` is a top-level field of a key `graph` declares for `ty`.
+    fn key_field_in(&self, graph: GraphId, ty: &str, field: &str) -> bool {
+        self.keys(graph, ty).any(|k| {
+            k.fields
+                .selection_set
+                .fields()
+                .any(|f| f.name == field)
         })
     }
 

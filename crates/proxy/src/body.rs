@@ -85,6 +85,8 @@ pub struct BodyWatch {
 #[derive(Debug)]
 pub struct RequestBody {
     inner: Option<Incoming>,
+    /// A body the gateway made itself (a GraphQL subgraph request), sent once.
+    bytes: Option<Bytes>,
     limit: u64,
     watch: Arc<BodyWatch>,
 }
@@ -93,6 +95,7 @@ impl RequestBody {
     pub fn new(inner: Incoming, limit: Option<u64>, watch: Arc<BodyWatch>) -> Self {
         Self {
             inner: Some(inner),
+            bytes: None,
             limit: limit.unwrap_or(u64::MAX),
             watch,
         }
@@ -102,6 +105,17 @@ impl RequestBody {
     pub fn empty(watch: Arc<BodyWatch>) -> Self {
         Self {
             inner: None,
+            bytes: None,
+            limit: u64::MAX,
+            watch,
+        }
+    }
+
+    /// A body the gateway made itself.
+    pub fn bytes(bytes: Bytes, watch: Arc<BodyWatch>) -> Self {
+        Self {
+            inner: None,
+            bytes: Some(bytes),
             limit: u64::MAX,
             watch,
         }
@@ -121,6 +135,9 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
+        if let Some(bytes) = this.bytes.take() {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -145,10 +162,13 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.bytes.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(bytes) = &self.bytes {
+            return SizeHint::with_exact(bytes.len() as u64);
+        }
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)

@@ -21,6 +21,8 @@ pub enum Fault {
     MalformedBody,
     #[error("the request path is not a valid origin-form path")]
     BadPath,
+    #[error("this route answers GET and POST only")]
+    MethodNotAllowed,
     #[error("the cluster has no endpoint left to try")]
     NoEndpoint,
     #[error("the cluster is at its connection and pending-request limits")]
@@ -41,6 +43,7 @@ impl Fault {
                 StatusCode::BAD_REQUEST
             }
             Fault::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Fault::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Fault::NoEndpoint | Fault::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Fault::UpstreamConnect | Fault::UpstreamReset => StatusCode::BAD_GATEWAY,
             Fault::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -56,6 +59,7 @@ impl Fault {
             Fault::BodyTooLarge => "body_too_large",
             Fault::MalformedBody => "malformed_body",
             Fault::BadPath => "bad_path",
+            Fault::MethodNotAllowed => "method_not_allowed",
             Fault::NoEndpoint => "no_endpoint",
             Fault::Overloaded => "overloaded",
             Fault::UpstreamConnect => "upstream_connect_failure",
@@ -89,6 +93,9 @@ impl Fault {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self == Fault::MethodNotAllowed {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
         if self.closes_connection() {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }

@@ -25,6 +25,8 @@ mod fault;
 mod forward;
 mod framing;
 mod gateway;
+mod graphql;
+mod graphql_route;
 mod headers;
 mod health;
 mod membership;
@@ -35,6 +37,7 @@ mod router;
 mod runtime;
 mod server;
 mod state;
+mod subgraph;
 mod watch;
 
 pub use cluster::EndpointState;

@@ -107,6 +107,7 @@ async fn act(
 ) -> Result<Response<ProxyBody>, Fault> {
     match action {
         RouteAction::Proxy(route) => forward(route, ctx, req, &params).await,
+        RouteAction::GraphQL(route) => crate::graphql::serve(route, ctx, req).await,
         RouteAction::Respond(r) => {
             let mut response = Response::new(ProxyBody::full(r.body.clone()));
             *response.status_mut() = r.status;

@@ -66,6 +66,11 @@ impl<R> RouteTable<R> {
         }
     }
 
+    /// What the proxy built for each route, in config order.
+    pub fn actions(&self) -> impl Iterator<Item = &R> {
+        self.routes.iter().map(|(_, r)| r)
+    }
+
     /// The matching route that ranks first by the precedence rule.
     pub fn find(&self, q: &RouteQuery<'_>) -> Option<(&Route, &R, Params)> {
         let found = match self.by_host.get(q.host) {

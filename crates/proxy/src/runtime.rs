@@ -4,6 +4,7 @@
 
 use crate::access_log::AccessLog;
 use crate::cluster::Cluster;
+use crate::graphql::GraphQLRoute;
 use crate::headers::HeaderEdits;
 use crate::router::RouteTable;
 use bytes::Bytes;
@@ -33,6 +34,7 @@ pub enum RouteAction {
         to: String,
         status: http::StatusCode,
     },
+    GraphQL(GraphQLRoute),
 }
 
 #[derive(Debug)]
@@ -69,21 +71,41 @@ impl Runtime {
                 (c.name.clone(), cluster)
             })
             .collect();
-        let routes = config
-            .routes
-            .iter()
-            .filter_map(|r| Some((r.clone(), action(&r.action, &clusters)?)));
+        let mut routes = Vec::with_capacity(config.routes.len());
+        for route in &config.routes {
+            let built = match &route.action {
+                Action::GraphQL(g) => Some(RouteAction::GraphQL(crate::graphql_route::build(
+                    g,
+                    &clusters,
+                    previous.and_then(|p| p.graphql_gateway(&g.supergraph_sdl)),
+                )?)),
+                other => action(other, &clusters),
+            };
+            if let Some(built) = built {
+                routes.push((route.clone(), built));
+            }
+        }
         let access_log = match previous.filter(|p| p.access_log_target == config.access_log) {
             Some(p) => p.access_log.clone(),
             None => AccessLog::start(&config.access_log)?,
         };
         Ok(Self {
-            routes: RouteTable::new(routes.collect()),
+            routes: RouteTable::new(routes),
             clusters,
             listeners: config.listeners.clone(),
             access_log,
             access_log_target: config.access_log.clone(),
             drain_timeout: config.drain_timeout,
+        })
+    }
+}
+
+impl Runtime {
+    /// The gateway already serving this supergraph SDL, to keep its plan cache over a reload.
+    fn graphql_gateway(&self, sdl: &str) -> Option<Arc<switchyard_graphql::Gateway>> {
+        self.routes.actions().find_map(|a| match a {
+            RouteAction::GraphQL(g) if g.sdl == sdl => Some(g.gateway.clone()),
+            _ => None,
         })
     }
 }
@@ -124,6 +146,7 @@ fn action(action: &Action, clusters: &HashMap<String, Arc<Cluster>>) -> Option<R
             to: r.to.clone(),
             status: http::StatusCode::from_u16(r.status).ok()?,
         },
+        Action::GraphQL(_) => return None,
     })
 }
 

@@ -64,7 +64,7 @@ impl Object<'_> {
             return value;
         }
         if let Some(value) = self.fields.get(field) {
-            return value.clone();
+            return truncated(value, arguments);
         }
         if definition.arguments.is_empty() {
             return Value::Null;
@@ -348,5 +348,15 @@ fn to_serde_map(arguments: &JsonMap) -> Map<String, Value> {
     match serde_json::to_value(arguments) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
+    }
+}
+
+/// A stored list cut to the `first` argument, when there is one.
+fn truncated(value: &Value, arguments: &Map<String, Value>) -> Value {
+    match (value, arguments.get("first").and_then(Value::as_u64)) {
+        (Value::Array(items), Some(n)) => {
+            Value::Array(items.iter().take(n as usize).cloned().collect())
+        }
+        _ => value.clone(),
     }
 }

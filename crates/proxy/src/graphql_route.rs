@@ -1,0 +1,94 @@
+//! Compiles a `graphql` route: loads the supergraph and ties each subgraph to its cluster.
+
+use crate::cluster::Cluster;
+use crate::graphql::GraphQLRoute;
+use crate::subgraph::{ClusterSubgraphs, SubgraphTarget};
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use switchyard_config::GraphQLAction;
+use switchyard_graphql::{ExecOptions, Gateway, Supergraph};
+
+/// Builds the route; `previous` is the gateway already serving the same SDL, kept so its plan
+/// cache survives a reload.
+pub fn build(
+    action: &GraphQLAction,
+    clusters: &HashMap<String, Arc<Cluster>>,
+    previous: Option<Arc<Gateway>>,
+) -> io::Result<GraphQLRoute> {
+    let options = ExecOptions {
+        expose_subgraph_errors: action.expose_subgraph_errors,
+        introspection: action.introspection,
+    };
+    let gateway = match previous.filter(|g| g.options() == options) {
+        Some(g) => g,
+        None => {
+            let path = action.supergraph_path.display().to_string();
+            let supergraph = Supergraph::parse(&action.supergraph_sdl, &path)
+                .map_err(|e| invalid(&action.origin, &format!("{path}: {e}")))?;
+            Arc::new(Gateway::new(Arc::new(supergraph), options))
+        }
+    };
+    let subgraphs = targets(action, clusters, gateway.supergraph())?;
+    Ok(GraphQLRoute {
+        gateway,
+        sdl: action.supergraph_sdl.clone(),
+        subgraphs,
+        timeout: action.timeout,
+    })
+}
+
+fn targets(
+    action: &GraphQLAction,
+    clusters: &HashMap<String, Arc<Cluster>>,
+    supergraph: &Supergraph,
+) -> io::Result<ClusterSubgraphs> {
+    let mut out = ClusterSubgraphs::default();
+    for subgraph in &supergraph.subgraphs {
+        let cluster_name = action
+            .subgraphs
+            .get(&subgraph.name)
+            .unwrap_or(&subgraph.name);
+        let Some(cluster) = clusters.get(cluster_name) else {
+            let msg = format!(
+                "subgraph `{}` has no cluster: define a cluster named `{}` or map it under `subgraphs`",
+                subgraph.name, subgraph.name
+            );
+            return Err(invalid(&action.origin, &msg));
+        };
+        let path = action
+            .subgraph_path
+            .clone()
+            .unwrap_or_else(|| url_path(&subgraph.url));
+        let path = path
+            .parse()
+            .map_err(|_| invalid(&action.origin, &format!("bad subgraph path `{path}`")))?;
+        out.targets.insert(
+            subgraph.name.clone(),
+            SubgraphTarget {
+                cluster: cluster.clone(),
+                path,
+            },
+        );
+    }
+    for name in action.subgraphs.keys() {
+        if supergraph.graph_named(name).is_none() {
+            let msg = format!("subgraphs: `{name}` is not a subgraph of this supergraph");
+            return Err(invalid(&action.origin, &msg));
+        }
+    }
+    Ok(out)
+}
+
+/// The path of a subgraph routing URL (`http://host:4001/graphql` -> `/graphql`).
+fn url_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match after_scheme.find('/') {
+        Some(i) => after_scheme[i..].to_owned(),
+        None => "/".to_owned(),
+    }
+}
+
+fn invalid(origin: &str, message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{origin}: {message}"))
+}

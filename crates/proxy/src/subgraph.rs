@@ -1,0 +1,184 @@
+//! GraphQL subgraph calls through Switchyard clusters: balanced, admitted, retried on connect
+//! failure, and every outcome recorded, exactly like proxied requests.
+
+use crate::body::{BodyWatch, RequestBody};
+use crate::cluster::Cluster;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Uri, Version, header};
+use http_body_util::{BodyExt, Limited};
+use std::collections::HashMap;
+use std::sync::Arc;
+use switchyard_balance::{Outcome, OutcomeKind, PickContext};
+use switchyard_graphql::{FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
+use tokio::time::Instant;
+
+/// Largest subgraph response body read.
+const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Where one subgraph is served.
+#[derive(Debug)]
+pub struct SubgraphTarget {
+    pub cluster: Arc<Cluster>,
+    pub path: http::uri::PathAndQuery,
+}
+
+/// The subgraphs of one GraphQL route, by name.
+#[derive(Debug, Default)]
+pub struct ClusterSubgraphs {
+    pub targets: HashMap<String, SubgraphTarget>,
+}
+
+/// A [`ClusterSubgraphs`] with the deadline of one client request.
+pub struct DeadlineClient<'a> {
+    pub subgraphs: &'a ClusterSubgraphs,
+    pub deadline: Instant,
+}
+
+impl SubgraphClient for DeadlineClient<'_> {
+    fn fetch<'a>(&'a self, service: &'a str, request: SubgraphRequest) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let target = self.subgraphs.targets.get(service).ok_or(FetchError {
+                message: format!("no cluster serves subgraph `{service}`"),
+                code: "SUBREQUEST_HTTP_ERROR",
+            })?;
+            let body = Bytes::from(request.to_json().to_string());
+            call(target, body, self.deadline).await
+        })
+    }
+}
+
+async fn call(
+    target: &SubgraphTarget,
+    body: Bytes,
+    deadline: Instant,
+) -> Result<serde_json_bytes::Value, FetchError> {
+    let cluster = &target.cluster;
+    let _permit = tokio::time::timeout_at(deadline, cluster.admit())
+        .await
+        .map_err(|_| failed("timed out waiting for a connection", "GATEWAY_TIMEOUT"))?
+        .map_err(|_| failed("cluster overloaded", "SUBREQUEST_HTTP_ERROR"))?;
+    cluster.retry_budget.record_request();
+    let membership = cluster.membership();
+    let mut tried: Vec<u64> = Vec::new();
+    loop {
+        let context = PickContext {
+            tried: &tried,
+            hash: None,
+        };
+        let mut pick = membership
+            .balancer
+            .pick(&membership.set, &context)
+            .ok_or_else(|| failed("no endpoint available", "SUBREQUEST_HTTP_ERROR"))?;
+        let endpoint = pick.endpoint().id;
+        tried.push(endpoint);
+        let authority = membership
+            .authority(endpoint)
+            .ok_or_else(|| failed("endpoint vanished", "SUBREQUEST_HTTP_ERROR"))?;
+        let request = build(cluster, authority, &target.path, body.clone())?;
+        let sent = tokio::time::timeout_at(deadline, cluster.client.request(request)).await;
+        let response = match sent {
+            Err(_) => {
+                pick.record(outcome(OutcomeKind::Timeout, None));
+                return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT"));
+            }
+            Ok(Err(e)) => {
+                let kind = if e.is_connect() {
+                    OutcomeKind::ConnectFailure
+                } else {
+                    OutcomeKind::Reset
+                };
+                pick.record(outcome(kind, None));
+                // Nothing reached the subgraph on a connect failure, so any operation may retry.
+                let retry = kind == OutcomeKind::ConnectFailure
+                    && tried.len() <= cluster.config.retries.attempts as usize
+                    && tried.len() < membership.set.len()
+                    && cluster.retry_budget.try_retry();
+                if retry {
+                    continue;
+                }
+                return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR"));
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        let utilization = response
+            .headers()
+            .get(&cluster.config.balancing.utilization_header)
+            .and_then(|v| switchyard_orca::parse(v.as_bytes()));
+        let read = tokio::time::timeout_at(
+            deadline,
+            Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect(),
+        )
+        .await;
+        let kind = match status {
+            503 | 429 => OutcomeKind::Overloaded,
+            500..=599 => OutcomeKind::ServerError,
+            _ => OutcomeKind::Success,
+        };
+        pick.record(outcome(kind, utilization));
+        let bytes = match read {
+            Err(_) => return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT")),
+            Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),
+            Ok(Ok(collected)) => collected.to_bytes(),
+        };
+        return decode(status, &bytes);
+    }
+}
+
+fn build(
+    cluster: &Cluster,
+    authority: http::uri::Authority,
+    path: &http::uri::PathAndQuery,
+    body: Bytes,
+) -> Result<Request<RequestBody>, FetchError> {
+    let uri = Uri::builder()
+        .scheme("http")
+        .authority(authority)
+        .path_and_query(path.clone())
+        .build()
+        .map_err(|e| failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR"))?;
+    let mut request = Request::new(RequestBody::bytes(body, Arc::new(BodyWatch::default())));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    *request.version_mut() = match cluster.config.protocol {
+        switchyard_config::UpstreamProtocol::Http1 => Version::HTTP_11,
+        switchyard_config::UpstreamProtocol::Http2 => Version::HTTP_2,
+    };
+    let headers = request.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/graphql-response+json, application/json"),
+    );
+    Ok(request)
+}
+
+/// A subgraph's answer: any JSON object is a GraphQL response (errors included); anything
+/// else is an HTTP failure.
+fn decode(status: u16, bytes: &[u8]) -> Result<serde_json_bytes::Value, FetchError> {
+    let parsed = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    match parsed {
+        Some(value @ serde_json::Value::Object(_)) if status < 500 || has_graphql_keys(&value) => {
+            Ok(serde_json_bytes::Value::from(value))
+        }
+        _ => Err(failed(
+            &format!("subgraph answered with HTTP status {status}"),
+            "SUBREQUEST_HTTP_ERROR",
+        )),
+    }
+}
+
+fn has_graphql_keys(value: &serde_json::Value) -> bool {
+    value.get("data").is_some_and(|d| !d.is_null())
+}
+
+fn outcome(kind: OutcomeKind, utilization: Option<f64>) -> Outcome {
+    Outcome { kind, utilization }
+}
+
+fn failed(message: &str, code: &'static str) -> FetchError {
+    FetchError {
+        message: message.to_owned(),
+        code,
+    }
+}
