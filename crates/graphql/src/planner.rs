@@ -8,7 +8,7 @@
 //! subgraphs, become further fetches. Abstract types expand into one fragment per possible type in the
 //! subgraph. The fetch groups form a DAG that [`crate::plan`] turns into `Sequence`/`Parallel` nodes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use apollo_compiler::ast::{DirectiveList, Type};
 use apollo_compiler::executable::{ExecutableDocument, Operation, Selection, SelectionSet};
@@ -42,6 +42,7 @@ pub(crate) struct EntityFetch {
     /// Set when representations must carry another `__typename` (an `@interfaceObject`).
     pub typename_as: Option<Name>,
     pub inputs: SelSet,
+    key: SelectionSet,
     origin: Pos,
 }
 
@@ -74,6 +75,8 @@ pub struct Planner<'a> {
     groups: Vec<Group>,
     /// (origin group, graph, path, type) -> group, so sibling fields share one entity fetch.
     entity_groups: HashMap<(usize, GraphId, Vec<PathSeg>, Name), usize>,
+    /// (entity fetch, position) pairs whose representation inputs are planned.
+    inputs_planned: HashSet<(usize, Vec<Step>)>,
 }
 
 impl<'a> Planner<'a> {
@@ -90,6 +93,7 @@ impl<'a> Planner<'a> {
             labels,
             groups: Vec::new(),
             entity_groups: HashMap::new(),
+            inputs_planned: HashSet::new(),
         };
         planner.plan_root(operation)?;
         Ok(plan::build(sg, operation, planner.groups))
@@ -478,8 +482,14 @@ impl<'a> Planner<'a> {
         parent: &Name,
     ) -> Result<usize, PlanError> {
         let id = (pos.group, graph, pos.path.clone(), entity_ty.clone());
-        if let Some(group) = self.entity_groups.get(&id) {
-            return Ok(*group);
+        if let Some(group) = self.entity_groups.get(&id).copied() {
+            // Another object type at the same place (a fragment of an abstract type) joins the
+            // fetch; its objects need the same inputs.
+            if self.inputs_planned.insert((group, pos.steps.clone())) {
+                let key = self.groups[group].entity.as_ref().expect("entity").key.clone();
+                self.plan_key_inputs(pos, parent, &key, graph, group)?;
+            }
+            return Ok(group);
         }
         let key = self.choose_key(pos, graph, entity_ty, parent)?;
         let typename_as = (entity_ty != parent).then(|| entity_ty.clone());
@@ -493,6 +503,7 @@ impl<'a> Planner<'a> {
                 ty: entity_ty.clone(),
                 typename_as,
                 inputs: SelSet::default(),
+                key: key.clone(),
                 origin: pos.clone(),
             }),
             sel: SelSet(vec![crate::sel::Sel::On(
@@ -503,14 +514,28 @@ impl<'a> Planner<'a> {
         });
         let group = self.groups.len() - 1;
         self.entity_groups.insert(id, group);
+        self.inputs_planned.insert((group, pos.steps.clone()));
+        self.plan_key_inputs(pos, parent, &key, graph, group)?;
+        let entity = self.groups[group].entity.as_mut().expect("entity group");
+        entity.inputs.merge(&inputs);
+        Ok(group)
+    }
+
+    /// Plans `__typename` and the key at `pos` for entity fetch `group`.
+    fn plan_key_inputs(
+        &mut self,
+        pos: &Pos,
+        parent: &Name,
+        key: &SelectionSet,
+        graph: GraphId,
+        group: usize,
+    ) -> Result<(), PlanError> {
         let mut typename = SelectionSet::new(parent.clone());
         typename.push(self.typename_field(parent));
         let mut deps = self.plan_inputs(pos, parent, &typename, graph)?;
-        deps.extend(self.plan_inputs(pos, parent, &key, graph)?);
-        let entity = self.groups[group].entity.as_mut().expect("entity group");
-        entity.inputs.merge(&inputs);
+        deps.extend(self.plan_inputs(pos, parent, key, graph)?);
         self.groups[group].deps.extend(deps);
-        Ok(group)
+        Ok(())
     }
 
     fn typename_field(&self, parent: &Name) -> apollo_compiler::executable::Field {

@@ -161,7 +161,11 @@ impl Supergraph {
                 _ => Some(Resolution::default()),
             };
         };
-        let source = sources.iter().find(|s| s.graph == graph)?;
+        let Some(source) = sources.iter().find(|s| s.graph == graph) else {
+            // Join v0.1 names only the owner on key fields; extending subgraphs know them too.
+            let v0_1 = self.owners.contains_key(parent);
+            return (v0_1 && self.key_field_in(graph, parent, field)).then(Resolution::default);
+        };
         (!source.external && !source.used_overridden && label_allows(source, labels)).then(|| {
             Resolution {
                 requires: source.requires.clone(),
