@@ -205,6 +205,11 @@ impl<'a> Planner<'a> {
         }
         let graph = self.groups[pos.group].graph;
         let local = self.local(graph, pos, parent, field);
+        if local == Some(None) {
+            if let Some(sibling) = self.better_sibling(pos, parent, field) {
+                return self.plan_in_group(pos, sibling, parent, field);
+            }
+        }
         match local {
             Some(requires) if requires.is_none() || pos.entity_root => {
                 if let Some(requires) = requires {
@@ -214,6 +219,50 @@ impl<'a> Planner<'a> {
             }
             _ => self.plan_jump(pos, parent, field, avoid),
         }
+    }
+
+    /// An entity fetch already going from `pos` to another subgraph that resolves more of
+    /// `field`'s sub-selection than this one does (so nested fields need no fetch of their own).
+    fn better_sibling(&self, pos: &Pos, parent: &Name, field: &Collected) -> Option<usize> {
+        field.selection.as_ref()?;
+        let graph = self.groups[pos.group].graph;
+        let here = self.local_share(graph, field);
+        self.entity_groups
+            .iter()
+            .filter(|((origin, g, path, ty), _)| {
+                *origin == pos.group && *g != graph && *path == pos.path && ty == parent
+            })
+            .filter(|((_, g, _, _), _)| {
+                self.sg
+                    .resolution(*g, parent, &field.name, self.labels)
+                    .is_some_and(|r| r.requires.is_none())
+            })
+            .filter(|((_, g, _, _), _)| self.local_share(*g, field) > here)
+            .map(|(_, group)| *group)
+            .min()
+    }
+
+    /// Plans `field` inside existing entity fetch `group` (whose objects are those at `pos`).
+    fn plan_in_group(
+        &mut self,
+        pos: &Pos,
+        group: usize,
+        parent: &Name,
+        field: &Collected,
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let entity_ty = self.groups[group].entity.as_ref().expect("entity").ty.clone();
+        let entity_pos = Pos {
+            group,
+            steps: vec![Step::On(entity_ty.clone())],
+            path: pos.path.clone(),
+            provided: None,
+            entity_root: true,
+            depth: pos.depth + 1,
+        };
+        let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
+        produced.insert(group);
+        let _ = parent;
+        Ok(produced)
     }
 
     /// `Some(requires)` when `graph` resolves the field at `pos` (its `@requires`, if any).
@@ -289,7 +338,7 @@ impl<'a> Planner<'a> {
             return self.plan_interface_object(pos, ty, selection);
         }
         if !self.is_abstract(ty) {
-            for field in self.collect(selection, ty) {
+            for field in self.jumps_first(graph, pos, ty, self.collect(selection, ty)) {
                 produced.extend(self.plan_field(pos, ty, &field, &[])?);
             }
             return Ok(produced);
@@ -314,6 +363,21 @@ impl<'a> Planner<'a> {
             }
         }
         Ok(produced)
+    }
+
+    /// Fields this subgraph cannot resolve first, so that the entity fetches they open exist
+    /// when the local fields with sub-selections are placed (see `better_sibling`).
+    fn jumps_first(
+        &self,
+        graph: GraphId,
+        pos: &Pos,
+        ty: &Name,
+        fields: Vec<Collected>,
+    ) -> Vec<Collected> {
+        let (local, remote): (Vec<_>, Vec<_>) = fields
+            .into_iter()
+            .partition(|f| self.local(graph, pos, ty, f) == Some(None) && f.selection.is_some());
+        remote.into_iter().chain(local).collect()
     }
 
     /// Plans a selection on an interface that this subgraph sees as an `@interfaceObject`: the
