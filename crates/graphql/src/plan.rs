@@ -69,14 +69,42 @@ impl Plan {
     }
 }
 
-/// Turns the planner's fetch groups into a plan: fetches in dependency levels, each level in
-/// parallel, levels in sequence.
+/// Turns the planner's fetch groups into a plan: a tree of fetches when each depends on at most
+/// one other (children of a fetch run in parallel after it), else dependency levels.
 pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) -> Plan {
-    let levels = levels(&groups);
     let fetches: Vec<Arc<Fetch>> = groups
         .iter()
         .map(|g| Arc::new(fetch(sg, operation, g)))
         .collect();
+    let is_tree = groups.iter().all(|g| g.deps.len() <= 1);
+    if is_tree && !operation.is_mutation() {
+        let roots: Vec<PlanNode> = (0..groups.len())
+            .filter(|g| groups[*g].deps.is_empty())
+            .filter_map(|g| subtree(g, &groups, &fetches))
+            .collect();
+        let root = (!roots.is_empty()).then(|| collapse(roots, PlanNode::Parallel));
+        return Plan { root };
+    }
+    leveled(groups, fetches)
+}
+
+/// A fetch followed by (in parallel) the fetches that depend on it alone.
+fn subtree(g: usize, groups: &[Group], fetches: &[Arc<Fetch>]) -> Option<PlanNode> {
+    let children: Vec<PlanNode> = (0..groups.len())
+        .filter(|c| *c != g && groups[*c].deps.contains(&g))
+        .filter_map(|c| subtree(c, groups, fetches))
+        .collect();
+    let own = (!groups[g].sel.is_empty_fetch()).then(|| PlanNode::Fetch(fetches[g].clone()));
+    let mut nodes: Vec<PlanNode> = own.into_iter().collect();
+    if !children.is_empty() {
+        nodes.push(collapse(children, PlanNode::Parallel));
+    }
+    (!nodes.is_empty()).then(|| collapse(nodes, PlanNode::Sequence))
+}
+
+/// Fetches in dependency levels: each level in parallel, levels in sequence (any DAG).
+fn leveled(groups: Vec<Group>, fetches: Vec<Arc<Fetch>>) -> Plan {
+    let levels = levels(&groups);
     let depth = levels.iter().copied().max().map_or(0, |d| d + 1);
     let stages: Vec<PlanNode> = (0..depth)
         .map(|level| {
