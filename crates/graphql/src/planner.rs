@@ -136,10 +136,10 @@ impl<'a> Planner<'a> {
         previous: Option<usize>,
     ) -> Result<GraphId, PlanError> {
         let candidates = self.sg.graphs_resolving(root, &field.name, self.labels);
-        if let Some(g) = previous.map(|g| self.groups[g].graph) {
-            if candidates.contains(&g) {
-                return Ok(g);
-            }
+        if let Some(g) = previous.map(|g| self.groups[g].graph)
+            && candidates.contains(&g)
+        {
+            return Ok(g);
         }
         let existing: Vec<GraphId> = self
             .groups
@@ -205,10 +205,10 @@ impl<'a> Planner<'a> {
         }
         let graph = self.groups[pos.group].graph;
         let local = self.local(graph, pos, parent, field);
-        if local == Some(None) {
-            if let Some(sibling) = self.better_sibling(pos, parent, field) {
-                return self.plan_in_group(pos, sibling, parent, field);
-            }
+        if local == Some(None)
+            && let Some(sibling) = self.better_sibling(pos, parent, field)
+        {
+            return self.plan_in_group(pos, sibling, parent, field);
         }
         match local {
             Some(requires) if requires.is_none() || pos.entity_root => {
@@ -250,7 +250,12 @@ impl<'a> Planner<'a> {
         parent: &Name,
         field: &Collected,
     ) -> Result<BTreeSet<usize>, PlanError> {
-        let entity_ty = self.groups[group].entity.as_ref().expect("entity").ty.clone();
+        let entity_ty = self.groups[group]
+            .entity
+            .as_ref()
+            .expect("entity")
+            .ty
+            .clone();
         let entity_pos = Pos {
             group,
             steps: vec![Step::On(entity_ty.clone())],
@@ -550,7 +555,12 @@ impl<'a> Planner<'a> {
             // Another object type at the same place (a fragment of an abstract type) joins the
             // fetch; its objects need the same inputs.
             if self.inputs_planned.insert((group, pos.steps.clone())) {
-                let key = self.groups[group].entity.as_ref().expect("entity").key.clone();
+                let key = self.groups[group]
+                    .entity
+                    .as_ref()
+                    .expect("entity")
+                    .key
+                    .clone();
                 self.plan_key_inputs(pos, parent, &key, graph, group)?;
             }
             return Ok(group);

@@ -217,11 +217,7 @@ fn write_field_head(f: &FieldSel, out: &mut String) {
 
 fn value_variables(value: &Value, out: &mut Vec<Name>) {
     match value {
-        Value::Variable(v) => {
-            if !out.contains(v) {
-                out.push(v.clone());
-            }
-        }
+        Value::Variable(v) if !out.contains(v) => out.push(v.clone()),
         Value::List(items) => items.iter().for_each(|v| value_variables(v, out)),
         Value::Object(fields) => fields.iter().for_each(|(_, v)| value_variables(v, out)),
         _ => {}

@@ -176,12 +176,8 @@ impl Supergraph {
 
     /// Whether `field` is a top-level field of a key `graph` declares for `ty`.
     fn key_field_in(&self, graph: GraphId, ty: &str, field: &str) -> bool {
-        self.keys(graph, ty).any(|k| {
-            k.fields
-                .selection_set
-                .fields()
-                .any(|f| f.name == field)
-        })
+        self.keys(graph, ty)
+            .any(|k| k.fields.selection_set.fields().any(|f| f.name == field))
     }
 
     /// Every subgraph that can resolve `parent.field`.
@@ -304,7 +300,7 @@ impl Supergraph {
                 }
                 sources.push(source);
             }
-            if !def.directives.get_all(&join.field).next().is_none() {
+            if def.directives.get_all(&join.field).next().is_some() {
                 self.fields
                     .insert((ty.name().clone(), field_name.clone()), sources);
             }

@@ -74,8 +74,10 @@ async fn read_request(
     req: Request<Incoming>,
 ) -> Result<Result<GraphQLRequest, String>, Fault> {
     match *req.method() {
-        Method::GET => Ok(GraphQLRequest::from_query(req.uri().query().unwrap_or(""))
-            .map_err(|e| e.to_string())),
+        Method::GET => {
+            Ok(GraphQLRequest::from_query(req.uri().query().unwrap_or(""))
+                .map_err(|e| e.to_string()))
+        }
         Method::POST => {
             let json = req
                 .headers()
@@ -83,16 +85,20 @@ async fn read_request(
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("application/json"));
             if !json {
-                return Ok(Err("POST requests need Content-Type: application/json".into()));
+                return Ok(Err(
+                    "POST requests need Content-Type: application/json".into()
+                ));
             }
             let limit = ctx.max_body.unwrap_or(DEFAULT_MAX_BODY);
             let body = Limited::new(req.into_body(), limit as usize)
                 .collect()
                 .await
-                .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
-                    Some(_) => Fault::BodyTooLarge,
-                    None => Fault::MalformedBody,
-                })?
+                .map_err(
+                    |e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                        Some(_) => Fault::BodyTooLarge,
+                        None => Fault::MalformedBody,
+                    },
+                )?
                 .to_bytes();
             Ok(GraphQLRequest::from_json(&body).map_err(|e| e.to_string()))
         }

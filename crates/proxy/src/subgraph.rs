@@ -145,7 +145,10 @@ fn build(
         switchyard_config::UpstreamProtocol::Http2 => Version::HTTP_2,
     };
     let headers = request.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(
         header::ACCEPT,
         HeaderValue::from_static("application/graphql-response+json, application/json"),

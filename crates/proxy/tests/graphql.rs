@@ -15,7 +15,12 @@ fn fixtures() -> PathBuf {
 }
 
 /// The `@requires` fields the fixtures compute (formulas in fixtures/README.md).
-fn computed(_ty: &str, field: &str, object: &Map<String, Value>, _args: &Map<String, Value>) -> Option<Value> {
+fn computed(
+    _ty: &str,
+    field: &str,
+    object: &Map<String, Value>,
+    _args: &Map<String, Value>,
+) -> Option<Value> {
     let int = |v: Option<&Value>| v.and_then(Value::as_i64);
     match field {
         "shippingEstimate" => {
@@ -62,7 +67,13 @@ async fn start_graph(dir: &Path, supergraph: &str) -> Graph {
     }
     let clusters: Vec<String> = subgraphs
         .iter()
-        .map(|s| format!("  - {{name: {}, endpoints: [{{address: '{}'}}]}}", s.name(), s.address()))
+        .map(|s| {
+            format!(
+                "  - {{name: {}, endpoints: [{{address: '{}'}}]}}",
+                s.name(),
+                s.address()
+            )
+        })
         .collect();
     let yaml = format!(
         "listeners: [{{name: public, address: '127.0.0.1:0'}}]\n\
@@ -113,9 +124,15 @@ async fn check_graph(name: &str, supergraph: &str) {
         let variables: Value = fs::read_to_string(query.with_extension("variables.json"))
             .map(|v| serde_json::from_str(&v).unwrap())
             .unwrap_or(json!({}));
-        let expected: Value =
-            serde_json::from_str(&fs::read_to_string(query.with_extension("expected.json")).unwrap()).unwrap();
-        let (status, actual) = post(&graph.gateway, &json!({"query": text, "variables": variables})).await;
+        let expected: Value = serde_json::from_str(
+            &fs::read_to_string(query.with_extension("expected.json")).unwrap(),
+        )
+        .unwrap();
+        let (status, actual) = post(
+            &graph.gateway,
+            &json!({"query": text, "variables": variables}),
+        )
+        .await;
         if status != 200 || comparable(actual.clone()) != comparable(expected.clone()) {
             failures.push(format!(
                 "{}: status {status}\n  expected {}\n  actual   {}",
@@ -131,7 +148,13 @@ async fn check_graph(name: &str, supergraph: &str) {
         }
     }
     drop(graph.subgraphs);
-    assert!(failures.is_empty(), "{} of {} queries differ:\n{}", failures.len(), queries.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} queries differ:\n{}",
+        failures.len(),
+        queries.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! an embedded config. No files, no setup.
 
 mod fleet;
+mod graph;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,13 +18,18 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         let talent =
             Backend::start(BackendConfig::named("talent").latency(Duration::from_millis(20))).await;
         let fleet = fleet::Fleet::start().await;
+        let graph = graph::Graph::start().await?;
         let access_log = std::env::temp_dir().join("switchyard-demo-access.log");
         let yaml = DEMO_CONFIG
             .replace("{port}", &port.to_string())
             .replace("{access_log}", &access_log.display().to_string())
             .replace("{movies_a}", &movies_a.address().to_string())
             .replace("{movies_b}", &movies_b.address().to_string())
-            .replace("{talent}", &talent.address().to_string());
+            .replace("{talent}", &talent.address().to_string())
+            .replace("{supergraph}", &graph.supergraph.display().to_string())
+            .replace("{graph_movies}", &graph.endpoints("movies"))
+            .replace("{graph_productions}", &graph.endpoints("productions"))
+            .replace("{graph_talent}", &graph.endpoints("talent"));
         let config = switchyard_config::parse(
             &yaml.replace("{fleet_endpoints}", &fleet.endpoints(false)),
             "demo.yaml",
@@ -43,6 +49,7 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         ));
         tokio::signal::ctrl_c().await?;
         crate::serve::drain(gateway).await;
+        drop(graph);
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -64,6 +71,10 @@ fn print_tour(address: std::net::SocketAddr, access_log: &std::path::Path) {
     );
     println!("  curl -s -H 'x-canary: 1' {base}/movies/1 # header match: goes to movies-b only");
     println!("  curl -s {base}/healthz                   # direct response from the gateway");
+    println!(
+        "  curl -s {base}/graphql -H 'content-type: application/json' \\\n      -d '{{\"query\": \"{}\"}}'\n      # federated GraphQL: one answer from the movies, productions and talent subgraphs",
+        graph::DEMO_QUERY
+    );
     println!("  curl -si {base}/old/movies/9             # redirect to /movies/9");
     println!("  curl -s {base}/nope                      # 404 as application/problem+json");
     println!("  curl -s --http2-prior-knowledge {base}/movies/3   # h2c on the same port");

@@ -215,6 +215,20 @@ async fn demo_serves_its_tour_with_no_setup() {
     );
     assert_eq!(client.get("/healthz").await.text(), "ok\n");
     assert_eq!(client.get("/nope").await.status, 404);
+    let query = r#"{"query": "{ movie(id: \"2\") { title production { name } cast { name } } }"}"#;
+    let request = client
+        .request(http::Method::POST, "", "/graphql")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(query)))
+        .unwrap();
+    let graph = client.send(request).await.unwrap().json();
+    // One answer from three subgraphs: movies (title), productions, talent.
+    assert_eq!(graph["data"]["movie"]["title"], "The Switchman");
+    assert_eq!(
+        graph["data"]["movie"]["production"]["name"],
+        "Ironhorse Pictures"
+    );
+    assert_eq!(graph["data"]["movie"]["cast"][0]["name"], "Ada Brennan");
     signal(&child, "INT");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
