@@ -117,6 +117,16 @@ pub struct GraphQLAction {
     pub introspection: bool,
     pub timeout: Duration,
     pub subgraph_path: Option<String>,
+    pub limits: GraphQLLimits,
+}
+
+/// Operation limits; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphQLLimits {
+    pub max_depth: Option<u32>,
+    pub max_aliases: Option<u32>,
+    pub max_root_fields: Option<u32>,
+    pub max_cost: Option<u64>,
 }
 
 #[derive(Debug, Clone)]

@@ -187,6 +187,26 @@ pub struct RawGraphQLAction {
     /// Path of each subgraph call (default: the path of the subgraph's URL in the supergraph).
     #[serde(default)]
     pub subgraph_path: Option<Located<String>>,
+    /// Limits checked before planning; 0 turns one off.
+    #[serde(default)]
+    pub limits: RawGraphQLLimits,
+}
+
+/// Operation limits of a GraphQL route (defaults: depth 32, aliases 64, root fields 32,
+/// estimated cost 100000; 0 means no limit).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGraphQLLimits {
+    #[serde(default)]
+    pub max_depth: Option<Located<u32>>,
+    #[serde(default)]
+    pub max_aliases: Option<Located<u32>>,
+    #[serde(default)]
+    pub max_root_fields: Option<Located<u32>>,
+    /// Each field costs 1; everything under a list field counts `first`/`last`/`limit` times
+    /// (10 when the field has none of those arguments).
+    #[serde(default)]
+    pub max_cost: Option<Located<u64>>,
 }
 
 /// Answer with a redirect to `to` (a URL or path; `{params}` from the route are filled in).

@@ -385,5 +385,20 @@ fn graphql(
         introspection: g.introspection.unwrap_or(true),
         timeout,
         subgraph_path: g.subgraph_path.as_ref().map(|p| p.value.clone()),
+        limits: graphql_limits(&g.limits),
     })
+}
+
+/// Given limits, defaults for the others, and 0 for "no limit".
+fn graphql_limits(raw: &RawGraphQLLimits) -> GraphQLLimits {
+    fn pick<T: Copy + PartialEq + Default>(v: Option<&Located<T>>, default: T) -> Option<T> {
+        let value = v.map_or(default, |v| v.value);
+        (value != T::default()).then_some(value)
+    }
+    GraphQLLimits {
+        max_depth: pick(raw.max_depth.as_ref(), 32),
+        max_aliases: pick(raw.max_aliases.as_ref(), 64),
+        max_root_fields: pick(raw.max_root_fields.as_ref(), 32),
+        max_cost: pick(raw.max_cost.as_ref(), 100_000),
+    }
 }

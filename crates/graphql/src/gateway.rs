@@ -10,7 +10,9 @@ use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue};
 use apollo_compiler::validation::Valid;
 
+use crate::apq::{ApqError, PersistedQueries};
 use crate::execute::{self, ExecOptions, State, SubgraphClient};
+use crate::limits::Limits;
 use crate::plan::Plan;
 use crate::planner::Planner;
 use crate::request::Request;
@@ -52,16 +54,39 @@ type CacheKey = (String, Option<String>, BTreeSet<String>);
 pub struct Gateway {
     supergraph: Arc<Supergraph>,
     options: ExecOptions,
+    limits: Limits,
     cache: Mutex<HashMap<CacheKey, Arc<Prepared>>>,
+    persisted: PersistedQueries,
 }
 
 impl Gateway {
-    pub fn new(supergraph: Arc<Supergraph>, options: ExecOptions) -> Self {
+    pub fn new(supergraph: Arc<Supergraph>, options: ExecOptions, limits: Limits) -> Self {
         Gateway {
             supergraph,
             options,
+            limits,
             cache: Mutex::new(HashMap::new()),
+            persisted: PersistedQueries::default(),
         }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Fills in the query of an automatic-persisted-query request (or remembers its query).
+    pub fn resolve_persisted(&self, request: &mut Request) -> Result<(), Response> {
+        self.persisted.resolve(request).map_err(|e| match e {
+            ApqError::NotFound => {
+                let mut r = request_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND");
+                r.status = 200;
+                r
+            }
+            ApqError::HashMismatch => request_error(
+                "provided sha256Hash does not match the query",
+                "PERSISTED_QUERY_HASH_MISMATCH",
+            ),
+        })
     }
 
     pub fn options(&self) -> ExecOptions {
@@ -119,6 +144,9 @@ impl Gateway {
                 "BAD_REQUEST",
             ));
         }
+        self.limits
+            .check(&doc, operation)
+            .map_err(|message| request_error(&message, "OPERATION_LIMIT_EXCEEDED"))?;
         let plan = Planner::plan(sg, &doc, operation, labels)
             .map_err(|e| request_error(&e.to_string(), "QUERY_PLANNING_FAILED"))?;
         Ok(Prepared {

@@ -6,10 +6,12 @@
 //! response.
 
 mod api_schema;
+mod apq;
 mod collect;
 mod error;
 pub mod execute;
 mod gateway;
+mod limits;
 pub mod plan;
 mod planner;
 mod request;
@@ -17,9 +19,11 @@ pub mod sel;
 mod shape;
 mod supergraph;
 
+pub use apq::sha256_hex;
 pub use error::{LoadError, PlanError};
 pub use execute::{ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
 pub use gateway::{Gateway, Prepared, Response, request_error};
+pub use limits::{Limits, Measure, measure};
 pub use plan::{Plan, PlanNode};
 pub use planner::Planner;
 pub use request::{BadRequest, Request};

@@ -41,10 +41,13 @@ pub async fn serve(
 ) -> Result<Response<ProxyBody>, Fault> {
     let media = media_type(req.headers());
     let method = req.method().clone();
-    let request = match read_request(ctx, req).await? {
+    let mut request = match read_request(ctx, req).await? {
         Ok(request) => request,
         Err(message) => return Ok(reply(media, request_error(&message, "BAD_REQUEST"))),
     };
+    if let Err(response) = route.gateway.resolve_persisted(&mut request) {
+        return Ok(reply(media, response));
+    }
     let prepared = match route.gateway.prepare(&request) {
         Ok(p) => p,
         Err(response) => return Ok(reply(media, response)),

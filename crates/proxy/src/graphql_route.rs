@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use switchyard_config::GraphQLAction;
-use switchyard_graphql::{ExecOptions, Gateway, Supergraph};
+use switchyard_graphql::{ExecOptions, Gateway, Limits, Supergraph};
 
 /// Builds the route; `previous` is the gateway already serving the same SDL, kept so its plan
 /// cache survives a reload.
@@ -20,13 +20,19 @@ pub fn build(
         expose_subgraph_errors: action.expose_subgraph_errors,
         introspection: action.introspection,
     };
-    let gateway = match previous.filter(|g| g.options() == options) {
+    let limits = Limits {
+        max_depth: action.limits.max_depth,
+        max_aliases: action.limits.max_aliases,
+        max_root_fields: action.limits.max_root_fields,
+        max_cost: action.limits.max_cost,
+    };
+    let gateway = match previous.filter(|g| g.options() == options && g.limits() == limits) {
         Some(g) => g,
         None => {
             let path = action.supergraph_path.display().to_string();
             let supergraph = Supergraph::parse(&action.supergraph_sdl, &path)
                 .map_err(|e| invalid(&action.origin, &format!("{path}: {e}")))?;
-            Arc::new(Gateway::new(Arc::new(supergraph), options))
+            Arc::new(Gateway::new(Arc::new(supergraph), options, limits))
         }
     };
     let subgraphs = targets(action, clusters, gateway.supergraph())?;

@@ -1,0 +1,317 @@
+//! The GraphQL route's behaviour beyond answering queries: GraphQL over HTTP details, limits,
+//! persisted queries, error masking, subgraph failures, deadlines, balancing and reloads.
+
+use bytes::Bytes;
+use http::Method;
+use http_body_util::Full;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use switchyard_testkit::{Reply, Subgraph, SubgraphOptions, TestGateway};
+
+const DEMO: &str = "{ movie(id: \"2\") { title production { name } cast { name } } }";
+
+fn movies_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../graphql/tests/fixtures/movies")
+}
+
+async fn subgraph(name: &str, options: SubgraphOptions) -> Subgraph {
+    let dir = movies_dir();
+    let sdl = std::fs::read_to_string(dir.join(format!("{name}.graphql"))).unwrap();
+    let data = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    Subgraph::start_with(name, &sdl, serde_json::from_str(&data).unwrap(), options).await
+}
+
+/// The movie graph with `talent` served by the given instances, and extra route settings.
+async fn gateway(talent: &[&Subgraph], others: &[&Subgraph], route_extra: &str) -> TestGateway {
+    let endpoints = |subgraphs: &[&Subgraph]| {
+        subgraphs
+            .iter()
+            .map(|s| format!("{{address: '{}'}}", s.address()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut clusters = vec![format!(
+        "  - {{name: talent, balancer: round_robin, endpoints: [{}]}}",
+        endpoints(talent)
+    )];
+    for s in others {
+        clusters.push(format!(
+            "  - {{name: {}, endpoints: [{}]}}",
+            s.name(),
+            endpoints(&[s])
+        ));
+    }
+    let yaml = format!(
+        "listeners: [{{name: public, address: '127.0.0.1:0'}}]\n\
+         access_log: {{to: 'off'}}\n\
+         routes:\n  - name: graph\n    match: {{path: {{exact: /graphql}}}}\n    graphql: {{supergraph: '{}'{route_extra}}}\n\
+         clusters:\n{}\n",
+        movies_dir().join("supergraph.graphql").display(),
+        clusters.join("\n")
+    );
+    TestGateway::start(&yaml).await
+}
+
+async fn post(gateway: &TestGateway, body: Value, accept: Option<&str>) -> Reply {
+    let client = gateway.client();
+    let mut request = client
+        .request(Method::POST, "", "/graphql")
+        .header("content-type", "application/json");
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    client.send(request).await.unwrap()
+}
+
+struct Movies {
+    movies: Subgraph,
+    productions: Subgraph,
+    talent: Subgraph,
+}
+
+async fn movies() -> Movies {
+    Movies {
+        movies: subgraph("movies", SubgraphOptions::default()).await,
+        productions: subgraph("productions", SubgraphOptions::default()).await,
+        talent: subgraph("talent", SubgraphOptions::default()).await,
+    }
+}
+
+async fn standard(m: &Movies, extra: &str) -> TestGateway {
+    gateway(&[&m.talent], &[&m.movies, &m.productions], extra).await
+}
+
+#[tokio::test]
+async fn get_serves_queries_and_refuses_mutations_and_other_methods() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let reply = gw
+        .get("/graphql?query=%7B%20movies%20%7B%20title%20%7D%20%7D")
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"]["movies"][0]["title"], "Night Freight");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/graphql-response+json")
+    );
+    let client = gw.client();
+    let put = client
+        .request(Method::PUT, "", "/graphql")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = client.send(put).await.unwrap();
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET, POST"));
+}
+
+#[tokio::test]
+async fn request_errors_are_400_for_graphql_response_json_and_200_for_plain_json() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let bad = json!({"query": "{ movies { nope } }"});
+    let reply = post(&gw, bad.clone(), None).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.json()["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    assert!(reply.json().get("data").is_none());
+    let reply = post(&gw, bad, Some("application/json")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let reply = post(&gw, json!({"query": "{ movie(id: $id) { title } }"}), None).await;
+    assert_eq!(reply.status, 400);
+    let not_json = post(&gw, json!("just a string"), None).await;
+    assert_eq!(not_json.status, 400);
+    assert_eq!(
+        not_json.json()["errors"][0]["extensions"]["code"],
+        "BAD_REQUEST"
+    );
+}
+
+#[tokio::test]
+async fn variables_are_coerced_and_checked() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let query = "query($id: ID!) { movie(id: $id) { title } }";
+    let ok = post(&gw, json!({"query": query, "variables": {"id": "1"}}), None).await;
+    assert_eq!(ok.json()["data"]["movie"]["title"], "Night Freight");
+    let missing = post(&gw, json!({"query": query}), None).await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(
+        missing.json()["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+}
+
+#[tokio::test]
+async fn limits_reject_operations_before_any_subgraph_is_asked() {
+    let m = movies().await;
+    let gw = standard(&m, ", limits: {max_depth: 3, max_aliases: 1}").await;
+    let deep = "{ movies { cast { movies { cast { name } } } } }";
+    let reply = post(&gw, json!({"query": deep}), None).await;
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    let error = &reply.json()["errors"][0];
+    assert_eq!(error["extensions"]["code"], "OPERATION_LIMIT_EXCEEDED");
+    assert!(error["message"].as_str().unwrap().contains("depth 5"));
+    let aliases = "{ a: movies { id } b: movies { id } }";
+    let reply = post(&gw, json!({"query": aliases}), None).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(m.movies.request_count(), 0);
+    let fine = post(&gw, json!({"query": "{ movies { cast { name } } }"}), None).await;
+    assert_eq!(fine.status, 200);
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_then_answer_by_hash() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let query = "{ movies { title } }";
+    let hash = switchyard_graphql::sha256_hex(query);
+    let ext = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    let unknown = post(&gw, json!({"extensions": ext}), None).await;
+    assert_eq!(
+        unknown.json()["errors"][0]["message"],
+        "PersistedQueryNotFound"
+    );
+    let register = post(&gw, json!({"query": query, "extensions": ext}), None).await;
+    assert_eq!(
+        register.json()["data"]["movies"][0]["title"],
+        "Night Freight"
+    );
+    let by_hash = post(&gw, json!({"extensions": ext}), None).await;
+    assert_eq!(
+        by_hash.json()["data"]["movies"][0]["title"],
+        "Night Freight"
+    );
+    let wrong = json!({"persistedQuery": {"version": 1, "sha256Hash": "00"}});
+    let mismatch = post(&gw, json!({"query": query, "extensions": wrong}), None).await;
+    assert_eq!(mismatch.status, 400);
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let m = movies().await;
+    let on = standard(&m, "").await;
+    let query = json!({"query": "{ __schema { queryType { name } } }"});
+    let reply = post(&on, query.clone(), None).await;
+    assert_eq!(
+        reply.json()["data"]["__schema"]["queryType"]["name"],
+        "Query"
+    );
+    let off = standard(&m, ", introspection: false").await;
+    let reply = post(&off, query, None).await;
+    assert_eq!(
+        reply.json()["errors"][0]["extensions"]["code"],
+        "INTROSPECTION_DISABLED"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_subgraph_gives_partial_data_with_redacted_errors_at_client_paths() {
+    let m = movies().await;
+    let broken = SubgraphOptions {
+        status: Some(500),
+        ..SubgraphOptions::default()
+    };
+    let productions = subgraph("productions", broken).await;
+    let gw = gateway(&[&m.talent], &[&m.movies, &productions], "").await;
+    let reply = post(&gw, json!({"query": DEMO}), None).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["data"]["movie"]["title"], "The Switchman");
+    assert_eq!(body["data"]["movie"]["cast"][0]["name"], "Ada Brennan");
+    assert!(body["data"]["movie"]["production"].is_null());
+    let error = &body["errors"][0];
+    assert_eq!(error["path"], json!(["movie"]));
+    assert_eq!(error["extensions"]["service"], "productions");
+    assert!(error["message"].as_str().unwrap().contains("productions"));
+}
+
+#[tokio::test]
+async fn subgraph_error_messages_are_redacted_unless_exposed() {
+    let m = movies().await;
+    let query = json!({"query": "{ talent(id: \"t6\") { name born } }"});
+    let masked = standard(&m, "").await;
+    let body = post(&masked, query.clone(), None).await.json();
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().all(|m| *m == "Subgraph errors redacted"),
+        "{body}"
+    );
+    let exposed = standard(&m, ", expose_subgraph_errors: true").await;
+    let body = post(&exposed, query, None).await.json();
+    assert_ne!(
+        body["errors"][0]["message"], "Subgraph errors redacted",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_operation_deadline_cuts_slow_subgraphs_off_and_keeps_the_rest() {
+    let m = movies().await;
+    let slow = SubgraphOptions {
+        latency: Duration::from_millis(2000),
+        ..SubgraphOptions::default()
+    };
+    let talent = subgraph("talent", slow).await;
+    let gw = gateway(&[&talent], &[&m.movies, &m.productions], ", timeout: 200ms").await;
+    // The slow subgraph's fetch fails at the deadline. `cast` is non-null, so the null
+    // propagates to the nullable `movie`; a query not needing talent still answers in full.
+    let reply = post(&gw, json!({"query": DEMO}), None).await;
+    let body = reply.json();
+    assert!(body["data"]["movie"].is_null(), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GATEWAY_TIMEOUT");
+    assert_eq!(body["errors"][0]["path"], json!(["movie"]));
+    let without_talent = json!({"query": "{ movie(id: \"2\") { title production { name } } }"});
+    let body = post(&gw, without_talent, None).await.json();
+    assert_eq!(
+        body["data"]["movie"]["production"]["name"],
+        "Ironhorse Pictures"
+    );
+}
+
+#[tokio::test]
+async fn subgraph_calls_are_balanced_over_the_cluster() {
+    let m = movies().await;
+    let second = subgraph("talent", SubgraphOptions::default()).await;
+    let gw = gateway(&[&m.talent, &second], &[&m.movies, &m.productions], "").await;
+    for _ in 0..10 {
+        let reply = post(&gw, json!({"query": DEMO}), None).await;
+        assert_eq!(
+            reply.json()["data"]["movie"]["cast"][0]["name"],
+            "Ada Brennan"
+        );
+    }
+    assert_eq!(m.talent.request_count(), 5);
+    assert_eq!(second.request_count(), 5);
+}
+
+#[tokio::test]
+async fn entity_representations_are_deduplicated() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    // Every movie's cast lists talent whose movies repeat: each distinct movie is asked once.
+    let query = "{ movies { cast { movies { title } } } }";
+    let reply = post(&gw, json!({"query": query}), None).await;
+    assert_eq!(reply.status, 200);
+    let last = m.movies.requests().last().cloned().unwrap();
+    let reps = last["variables"]["representations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut unique = reps.clone();
+    unique.dedup();
+    unique.sort_by_key(|r| r["id"].as_str().unwrap().to_owned());
+    unique.dedup();
+    assert_eq!(reps.len(), unique.len(), "{reps:?}");
+}
