@@ -24,8 +24,8 @@ pub enum GatewayError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot open the access log: {0}")]
-    AccessLog(std::io::Error),
+    #[error(transparent)]
+    Build(#[from] crate::runtime::BuildError),
     #[error("invalid config:\n{0}")]
     Config(#[from] ConfigErrors),
 }
@@ -40,7 +40,7 @@ impl ReloadHandle {
     /// Builds a runtime for `config` and swaps it in; requests in flight keep the old one.
     pub fn reload(&self, config: &Config) -> Result<u64, GatewayError> {
         let current = self.shared.runtime.load_full();
-        let runtime = Runtime::build(config, Some(&current)).map_err(GatewayError::AccessLog)?;
+        let runtime = Runtime::build(config, Some(&current))?;
         if runtime.listeners != current.listeners {
             tracing::warn!("listener changes take effect at the next restart");
         }
@@ -49,6 +49,12 @@ impl ReloadHandle {
     }
 
     /// Loads, validates and applies the config file; on any error the running config stays.
+    /// Files besides the config that the running config was built from (supergraphs), for
+    /// the file watcher.
+    pub fn source_files(&self) -> Vec<std::path::PathBuf> {
+        self.shared.runtime.load().source_files()
+    }
+
     pub fn reload_file(&self, path: &Path) -> Result<u64, GatewayError> {
         let config = switchyard_config::load(path)?;
         self.reload(&config)
@@ -79,7 +85,7 @@ pub struct Gateway {
 impl Gateway {
     /// Binds every listener and starts serving `config`.
     pub async fn start(config: &Config) -> Result<Self, GatewayError> {
-        let runtime = Runtime::build(config, None).map_err(GatewayError::AccessLog)?;
+        let runtime = Runtime::build(config, None)?;
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(runtime),
             generation: AtomicU64::new(0),

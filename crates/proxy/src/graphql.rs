@@ -21,6 +21,7 @@ pub struct GraphQLRoute {
     pub gateway: Arc<Gateway>,
     /// The supergraph SDL the gateway serves (to keep the gateway over reloads).
     pub sdl: String,
+    pub supergraph_path: std::path::PathBuf,
     pub subgraphs: ClusterSubgraphs,
     pub timeout: Duration,
 }

@@ -2,9 +2,9 @@
 
 use crate::cluster::Cluster;
 use crate::graphql::GraphQLRoute;
+use crate::runtime::BuildError;
 use crate::subgraph::{ClusterSubgraphs, SubgraphTarget};
 use std::collections::HashMap;
-use std::io;
 use std::sync::Arc;
 use switchyard_config::GraphQLAction;
 use switchyard_graphql::{ExecOptions, Gateway, Limits, Supergraph};
@@ -15,7 +15,7 @@ pub fn build(
     action: &GraphQLAction,
     clusters: &HashMap<String, Arc<Cluster>>,
     previous: Option<Arc<Gateway>>,
-) -> io::Result<GraphQLRoute> {
+) -> Result<GraphQLRoute, BuildError> {
     let options = ExecOptions {
         expose_subgraph_errors: action.expose_subgraph_errors,
         introspection: action.introspection,
@@ -39,6 +39,7 @@ pub fn build(
     Ok(GraphQLRoute {
         gateway,
         sdl: action.supergraph_sdl.clone(),
+        supergraph_path: action.supergraph_path.clone(),
         subgraphs,
         timeout: action.timeout,
     })
@@ -48,7 +49,7 @@ fn targets(
     action: &GraphQLAction,
     clusters: &HashMap<String, Arc<Cluster>>,
     supergraph: &Supergraph,
-) -> io::Result<ClusterSubgraphs> {
+) -> Result<ClusterSubgraphs, BuildError> {
     let mut out = ClusterSubgraphs::default();
     for subgraph in &supergraph.subgraphs {
         let cluster_name = action
@@ -95,6 +96,6 @@ fn url_path(url: &str) -> String {
     }
 }
 
-fn invalid(origin: &str, message: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("{origin}: {message}"))
+fn invalid(origin: &str, message: &str) -> BuildError {
+    BuildError::Route(format!("{origin}: {message}"))
 }

@@ -14,6 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_config::{AccessLogTarget, Action, Config, Listener, Segment};
 
+/// Why a config could not be turned into a runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot open the access log: {0}")]
+    AccessLog(std::io::Error),
+    /// A route that validated but cannot be built (e.g. a supergraph that does not load).
+    #[error("{0}")]
+    Route(String),
+}
+
 /// Everything a request needs, for one config generation.
 #[derive(Debug)]
 pub struct Runtime {
@@ -58,7 +68,7 @@ pub struct RespondRoute {
 impl Runtime {
     /// Builds the runtime for `config`, keeping clusters (and their balancer state and pools)
     /// and the log writer from `previous` where their config is unchanged.
-    pub fn build(config: &Config, previous: Option<&Runtime>) -> std::io::Result<Self> {
+    pub fn build(config: &Config, previous: Option<&Runtime>) -> Result<Self, BuildError> {
         let clusters: HashMap<String, Arc<Cluster>> = config
             .clusters
             .iter()
@@ -87,7 +97,7 @@ impl Runtime {
         }
         let access_log = match previous.filter(|p| p.access_log_target == config.access_log) {
             Some(p) => p.access_log.clone(),
-            None => AccessLog::start(&config.access_log)?,
+            None => AccessLog::start(&config.access_log).map_err(BuildError::AccessLog)?,
         };
         Ok(Self {
             routes: RouteTable::new(routes),
@@ -101,6 +111,17 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Supergraph files of the GraphQL routes.
+    pub fn source_files(&self) -> Vec<std::path::PathBuf> {
+        self.routes
+            .actions()
+            .filter_map(|a| match a {
+                RouteAction::GraphQL(g) => Some(g.supergraph_path.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The gateway already serving this supergraph SDL, to keep its plan cache over a reload.
     fn graphql_gateway(&self, sdl: &str) -> Option<Arc<switchyard_graphql::Gateway>> {
         self.routes.actions().find_map(|a| match a {

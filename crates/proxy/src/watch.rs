@@ -5,16 +5,16 @@ use crate::gateway::ReloadHandle;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Watches `path` every `interval` and reloads when its bytes change; errors are logged and
-/// the running config stays.
+/// Watches `path` (and the files it names, such as supergraphs) every `interval` and reloads
+/// when their bytes change; errors are logged and the running config stays.
 pub async fn watch_config_file(path: PathBuf, handle: ReloadHandle, interval: Duration) {
-    let mut last = std::fs::read(&path).ok();
+    let mut last = snapshot(&path, &handle);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let current = std::fs::read(&path).ok();
-        if current.is_none() || current == last {
+        let current = snapshot(&path, &handle);
+        if current.first().is_none_or(Option::is_none) || current == last {
             continue;
         }
         last = current;
@@ -25,4 +25,12 @@ pub async fn watch_config_file(path: PathBuf, handle: ReloadHandle, interval: Du
             }
         }
     }
+}
+
+/// The bytes of the config file, then of each file the running config was built from.
+fn snapshot(path: &PathBuf, handle: &ReloadHandle) -> Vec<Option<Vec<u8>>> {
+    std::iter::once(path.clone())
+        .chain(handle.source_files())
+        .map(|p| std::fs::read(p).ok())
+        .collect()
 }

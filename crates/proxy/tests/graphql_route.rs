@@ -315,3 +315,53 @@ async fn entity_representations_are_deduplicated() {
     unique.dedup();
     assert_eq!(reps.len(), unique.len(), "{reps:?}");
 }
+
+#[tokio::test]
+async fn a_broken_supergraph_is_refused_on_reload_and_the_last_good_one_keeps_serving() {
+    let m = movies().await;
+    let dir = std::env::temp_dir().join(format!("sy-graphql-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let supergraph = dir.join("supergraph.graphql");
+    let good = std::fs::read_to_string(movies_dir().join("supergraph.graphql")).unwrap();
+    std::fs::write(&supergraph, &good).unwrap();
+    let config = dir.join("switchyard.yaml");
+    let clusters = [&m.movies, &m.productions, &m.talent]
+        .iter()
+        .map(|s| format!("  - {{name: {}, endpoints: [{{address: '{}'}}]}}", s.name(), s.address()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let yaml = format!(
+        "listeners: [{{name: public, address: '127.0.0.1:0'}}]\naccess_log: {{to: 'off'}}\n\
+         routes:\n  - name: graph\n    graphql: {{supergraph: supergraph.graphql}}\nclusters:\n{clusters}\n"
+    );
+    std::fs::write(&config, &yaml).unwrap();
+    let gw = TestGateway::start(&yaml.replace(
+        "supergraph.graphql",
+        &supergraph.display().to_string(),
+    ))
+    .await;
+    let handle = gw.reload_handle();
+    let query = json!({"query": "{ movies { title } }"});
+    // Broken: the reload is refused, naming the config file, line and field.
+    std::fs::write(&supergraph, "type Query { broken }").unwrap();
+    let error = handle.reload_file(&config).unwrap_err().to_string();
+    assert!(error.contains("switchyard.yaml:5:"), "{error}");
+    assert!(error.contains("routes[0].graphql.supergraph"), "{error}");
+    let body = post(&gw, query.clone(), None).await.json();
+    assert_eq!(body["data"]["movies"][0]["title"], "Night Freight");
+    // Changed and valid: `Movie.year` made @inaccessible disappears from the API schema.
+    let changed = good.replacen("year: Int", "year: Int @inaccessible", 1);
+    assert_ne!(changed, good, "the fixture has a Movie.year field");
+    let changed = changed.replacen(
+        "@link(url: \"https://specs.apollo.dev/join/v0.4\", for: EXECUTION)",
+        "@link(url: \"https://specs.apollo.dev/join/v0.4\", for: EXECUTION)\n  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)",
+        1,
+    );
+    let changed = format!("{changed}\ndirective @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n");
+    std::fs::write(&supergraph, changed).unwrap();
+    handle.reload_file(&config).unwrap();
+    let year = json!({"query": "{ movies { year } }"});
+    let body = post(&gw, year, None).await.json();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
