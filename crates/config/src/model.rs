@@ -118,6 +118,16 @@ pub struct GraphQLAction {
     pub timeout: Duration,
     pub subgraph_path: Option<String>,
     pub limits: GraphQLLimits,
+    pub headers: GraphQLHeaders,
+    pub subgraph_headers: std::collections::BTreeMap<String, GraphQLHeaders>,
+}
+
+/// Header rules of a GraphQL route; names are lower-case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GraphQLHeaders {
+    pub propagate: Vec<String>,
+    pub set: Vec<(String, String)>,
+    pub response: Vec<String>,
 }
 
 /// Operation limits; `None` is no limit.

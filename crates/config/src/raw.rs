@@ -190,6 +190,28 @@ pub struct RawGraphQLAction {
     /// Limits checked before planning; 0 turns one off.
     #[serde(default)]
     pub limits: RawGraphQLLimits,
+    /// Header rules for every subgraph call.
+    #[serde(default)]
+    pub headers: RawGraphQLHeaders,
+    /// More header rules for the calls to one subgraph (added to `headers`).
+    #[serde(default)]
+    pub subgraph_headers: BTreeMap<String, RawGraphQLHeaders>,
+}
+
+/// Which headers travel between the client and the subgraphs.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGraphQLHeaders {
+    /// Client request headers passed on to subgraphs (e.g. `authorization`).
+    #[serde(default)]
+    pub propagate: Vec<Located<String>>,
+    /// Headers set on subgraph requests.
+    #[serde(default)]
+    pub set: BTreeMap<String, Located<String>>,
+    /// Subgraph response headers passed back to the client, every value of every subgraph
+    /// (e.g. `set-cookie`).
+    #[serde(default)]
+    pub response: Vec<Located<String>>,
 }
 
 /// Operation limits of a GraphQL route (defaults: depth 32, aliases 64, root fields 32,

@@ -386,7 +386,38 @@ fn graphql(
         timeout,
         subgraph_path: g.subgraph_path.as_ref().map(|p| p.value.clone()),
         limits: graphql_limits(&g.limits),
+        headers: graphql_headers(c, &g.headers, &format!("{path}.headers")),
+        subgraph_headers: g
+            .subgraph_headers
+            .iter()
+            .map(|(name, h)| {
+                let at = format!("{path}.subgraph_headers.{name}");
+                (name.clone(), graphql_headers(c, h, &at))
+            })
+            .collect(),
     })
+}
+
+fn graphql_headers(c: &mut Checker, raw: &RawGraphQLHeaders, path: &str) -> GraphQLHeaders {
+    let mut names = |list: &[Located<String>], field: &str| -> Vec<String> {
+        list.iter()
+            .enumerate()
+            .map(|(i, name)| {
+                if !is_header_name(name) {
+                    let msg = format!("`{}` is not a valid header name", name.value);
+                    c.error(name, &format!("{path}.{field}[{i}]"), &msg);
+                }
+                name.value.to_ascii_lowercase()
+            })
+            .collect()
+    };
+    let propagate = names(&raw.propagate, "propagate");
+    let response = names(&raw.response, "response");
+    GraphQLHeaders {
+        propagate,
+        set: header_map(c, &raw.set, &format!("{path}.set")),
+        response,
+    }
 }
 
 /// Given limits, defaults for the others, and 0 for "no limit".

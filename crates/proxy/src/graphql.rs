@@ -42,6 +42,7 @@ pub async fn serve(
 ) -> Result<Response<ProxyBody>, Fault> {
     let media = media_type(req.headers());
     let method = req.method().clone();
+    let client_headers = req.headers().clone();
     let mut request = match read_request(ctx, req).await? {
         Ok(request) => request,
         Err(message) => return Ok(reply(media, request_error(&message, "BAD_REQUEST"))),
@@ -60,10 +61,22 @@ pub async fn serve(
     let client = DeadlineClient {
         subgraphs: &route.subgraphs,
         deadline,
+        client_headers: &client_headers,
+        collected: std::sync::Mutex::new(Vec::new()),
     };
     let run = route.gateway.run(&prepared, &request.variables, &client);
     match tokio::time::timeout_at(deadline, run).await {
-        Ok(response) => Ok(reply(media, response)),
+        Ok(response) => {
+            let mut out = reply(media, response);
+            let collected = client
+                .collected
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner());
+            for (name, value) in collected {
+                out.headers_mut().append(name, value);
+            }
+            Ok(out)
+        }
         Err(_) => {
             let mut response = request_error("the operation timed out", "GATEWAY_TIMEOUT");
             response.status = 504;

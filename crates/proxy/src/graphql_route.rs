@@ -3,7 +3,7 @@
 use crate::cluster::Cluster;
 use crate::graphql::GraphQLRoute;
 use crate::runtime::BuildError;
-use crate::subgraph::{ClusterSubgraphs, SubgraphTarget};
+use crate::subgraph::{ClusterSubgraphs, HeaderRules, SubgraphTarget};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_config::GraphQLAction;
@@ -75,8 +75,15 @@ fn targets(
             SubgraphTarget {
                 cluster: cluster.clone(),
                 path,
+                headers: header_rules(action, &subgraph.name),
             },
         );
+    }
+    for name in action.subgraph_headers.keys() {
+        if supergraph.graph_named(name).is_none() {
+            let msg = format!("subgraph_headers: `{name}` is not a subgraph of this supergraph");
+            return Err(invalid(&action.origin, &msg));
+        }
     }
     for name in action.subgraphs.keys() {
         if supergraph.graph_named(name).is_none() {
@@ -85,6 +92,27 @@ fn targets(
         }
     }
     Ok(out)
+}
+
+/// The route's header rules plus those for `subgraph` (names and values validated by config).
+fn header_rules(action: &GraphQLAction, subgraph: &str) -> HeaderRules {
+    let own = action.subgraph_headers.get(subgraph);
+    let all = std::iter::once(&action.headers).chain(own);
+    let mut rules = HeaderRules::default();
+    for h in all {
+        rules
+            .propagate
+            .extend(h.propagate.iter().filter_map(|n| n.parse().ok()));
+        rules
+            .response
+            .extend(h.response.iter().filter_map(|n| n.parse().ok()));
+        rules.set.extend(
+            h.set
+                .iter()
+                .filter_map(|(n, v)| Some((n.parse().ok()?, http::HeaderValue::from_str(v).ok()?))),
+        );
+    }
+    rules
 }
 
 /// The path of a subgraph routing URL (`http://host:4001/graphql` -> `/graphql`).

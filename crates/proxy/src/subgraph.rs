@@ -4,10 +4,10 @@
 use crate::body::{BodyWatch, RequestBody};
 use crate::cluster::Cluster;
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Uri, Version, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version, header};
 use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use switchyard_balance::{Outcome, OutcomeKind, PickContext};
 use switchyard_graphql::{FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
 use tokio::time::Instant;
@@ -20,6 +20,15 @@ const MAX_RESPONSE_BYTES: usize = 64 << 20;
 pub struct SubgraphTarget {
     pub cluster: Arc<Cluster>,
     pub path: http::uri::PathAndQuery,
+    pub headers: HeaderRules,
+}
+
+/// Which headers travel between the client and this subgraph.
+#[derive(Debug, Default)]
+pub struct HeaderRules {
+    pub propagate: Vec<HeaderName>,
+    pub set: Vec<(HeaderName, HeaderValue)>,
+    pub response: Vec<HeaderName>,
 }
 
 /// The subgraphs of one GraphQL route, by name.
@@ -28,10 +37,13 @@ pub struct ClusterSubgraphs {
     pub targets: HashMap<String, SubgraphTarget>,
 }
 
-/// A [`ClusterSubgraphs`] with the deadline of one client request.
+/// A [`ClusterSubgraphs`] with what one client request brings: its deadline and headers, and
+/// the subgraph response headers to pass back.
 pub struct DeadlineClient<'a> {
     pub subgraphs: &'a ClusterSubgraphs,
     pub deadline: Instant,
+    pub client_headers: &'a HeaderMap,
+    pub collected: Mutex<Vec<(HeaderName, HeaderValue)>>,
 }
 
 impl SubgraphClient for DeadlineClient<'_> {
@@ -42,16 +54,34 @@ impl SubgraphClient for DeadlineClient<'_> {
                 code: "SUBREQUEST_HTTP_ERROR",
             })?;
             let body = Bytes::from(request.to_json().to_string());
-            call(target, body, self.deadline).await
+            let mut headers = HeaderMap::new();
+            for name in &target.headers.propagate {
+                for value in self.client_headers.get_all(name) {
+                    headers.append(name.clone(), value.clone());
+                }
+            }
+            for (name, value) in &target.headers.set {
+                headers.insert(name.clone(), value.clone());
+            }
+            let (answer, passed_back) = call(target, body, headers, self.deadline).await?;
+            if !passed_back.is_empty() {
+                let mut collected = self.collected.lock().unwrap_or_else(|p| p.into_inner());
+                collected.extend(passed_back);
+            }
+            Ok(answer)
         })
     }
 }
 
+/// Headers to pass back to the client, per the target's `response` rule.
+type PassedBack = Vec<(HeaderName, HeaderValue)>;
+
 async fn call(
     target: &SubgraphTarget,
     body: Bytes,
+    headers: HeaderMap,
     deadline: Instant,
-) -> Result<serde_json_bytes::Value, FetchError> {
+) -> Result<(serde_json_bytes::Value, PassedBack), FetchError> {
     let cluster = &target.cluster;
     let _permit = tokio::time::timeout_at(deadline, cluster.admit())
         .await
@@ -74,7 +104,10 @@ async fn call(
         let authority = membership
             .authority(endpoint)
             .ok_or_else(|| failed("endpoint vanished", "SUBREQUEST_HTTP_ERROR"))?;
-        let request = build(cluster, authority, &target.path, body.clone())?;
+        let mut request = build(cluster, authority, &target.path, body.clone())?;
+        for (name, value) in &headers {
+            request.headers_mut().append(name.clone(), value.clone());
+        }
         let sent = tokio::time::timeout_at(deadline, cluster.client.request(request)).await;
         let response = match sent {
             Err(_) => {
@@ -101,6 +134,18 @@ async fn call(
             Ok(Ok(response)) => response,
         };
         let status = response.status().as_u16();
+        let passed_back: PassedBack = target
+            .headers
+            .response
+            .iter()
+            .flat_map(|name| {
+                response
+                    .headers()
+                    .get_all(name)
+                    .iter()
+                    .map(move |v| (name.clone(), v.clone()))
+            })
+            .collect();
         let utilization = response
             .headers()
             .get(&cluster.config.balancing.utilization_header)
@@ -121,7 +166,7 @@ async fn call(
             Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        return decode(status, &bytes);
+        return decode(status, &bytes).map(|answer| (answer, passed_back));
     }
 }
 

@@ -327,7 +327,13 @@ async fn a_broken_supergraph_is_refused_on_reload_and_the_last_good_one_keeps_se
     let config = dir.join("switchyard.yaml");
     let clusters = [&m.movies, &m.productions, &m.talent]
         .iter()
-        .map(|s| format!("  - {{name: {}, endpoints: [{{address: '{}'}}]}}", s.name(), s.address()))
+        .map(|s| {
+            format!(
+                "  - {{name: {}, endpoints: [{{address: '{}'}}]}}",
+                s.name(),
+                s.address()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let yaml = format!(
@@ -335,11 +341,9 @@ async fn a_broken_supergraph_is_refused_on_reload_and_the_last_good_one_keeps_se
          routes:\n  - name: graph\n    graphql: {{supergraph: supergraph.graphql}}\nclusters:\n{clusters}\n"
     );
     std::fs::write(&config, &yaml).unwrap();
-    let gw = TestGateway::start(&yaml.replace(
-        "supergraph.graphql",
-        &supergraph.display().to_string(),
-    ))
-    .await;
+    let gw =
+        TestGateway::start(&yaml.replace("supergraph.graphql", &supergraph.display().to_string()))
+            .await;
     let handle = gw.reload_handle();
     let query = json!({"query": "{ movies { title } }"});
     // Broken: the reload is refused, naming the config file, line and field.
@@ -357,11 +361,56 @@ async fn a_broken_supergraph_is_refused_on_reload_and_the_last_good_one_keeps_se
         "@link(url: \"https://specs.apollo.dev/join/v0.4\", for: EXECUTION)\n  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)",
         1,
     );
-    let changed = format!("{changed}\ndirective @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n");
+    let changed = format!(
+        "{changed}\ndirective @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n"
+    );
     std::fs::write(&supergraph, changed).unwrap();
     handle.reload_file(&config).unwrap();
     let year = json!({"query": "{ movies { year } }"});
     let body = post(&gw, year, None).await.json();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{body}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn headers_are_propagated_per_rule_and_every_set_cookie_comes_back() {
+    let cookie = |value: &str| SubgraphOptions {
+        response_headers: vec![("set-cookie".into(), value.into())],
+        ..SubgraphOptions::default()
+    };
+    let movies = subgraph("movies", cookie("a=1")).await;
+    let productions = subgraph("productions", SubgraphOptions::default()).await;
+    let talent = subgraph("talent", cookie("b=2")).await;
+    let rules = ", headers: {propagate: [authorization], set: {x-gateway: sy}, response: [set-cookie]}, \
+                 subgraph_headers: {talent: {set: {x-talent: '1'}}}";
+    let gw = gateway(&[&talent], &[&movies, &productions], rules).await;
+    let client = gw.client();
+    let request = client
+        .request(Method::POST, "", "/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer token")
+        .header("x-private", "not for subgraphs")
+        .body(Full::new(Bytes::from(json!({"query": DEMO}).to_string())))
+        .unwrap();
+    let response = client.send(request).await.unwrap();
+    assert_eq!(response.status, 200);
+    let mut cookies: Vec<&str> = response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    cookies.sort_unstable();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    let sent = &talent.request_headers()[0];
+    assert_eq!(sent["authorization"], "Bearer token");
+    assert_eq!(sent["x-gateway"], "sy");
+    assert_eq!(sent["x-talent"], "1");
+    assert!(sent.get("x-private").is_none());
+    let to_movies = &movies.request_headers()[0];
+    assert!(to_movies.get("x-talent").is_none());
+    assert_eq!(to_movies["authorization"], "Bearer token");
 }

@@ -62,6 +62,7 @@ struct Shared {
     data: Value,
     options: SubgraphOptions,
     requests: Mutex<Vec<Value>>,
+    headers: Mutex<Vec<http::HeaderMap>>,
 }
 
 /// A running subgraph; stops accepting and closes its connections when dropped.
@@ -106,6 +107,7 @@ impl Subgraph {
             data,
             options,
             requests: Mutex::new(Vec::new()),
+            headers: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Subgraph {
@@ -133,6 +135,12 @@ impl Subgraph {
     /// `{"query", "variables", "operationName"}`.
     pub fn requests(&self) -> Vec<Value> {
         self.shared.recorded().clone()
+    }
+
+    /// The headers of every request received, in order.
+    pub fn request_headers(&self) -> Vec<http::HeaderMap> {
+        let headers = self.shared.headers.lock();
+        headers.unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn request_count(&self) -> usize {
@@ -192,6 +200,10 @@ async fn answer(
     let get = parts.method == Method::GET;
     let recorded = request::recorded(get, parts.uri.query(), &body);
     shared.recorded().push(recorded.clone());
+    let headers = shared.headers.lock();
+    headers
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(parts.headers.clone());
     if !shared.options.latency.is_zero() {
         tokio::time::sleep(shared.options.latency).await;
     }
