@@ -28,8 +28,8 @@ pub async fn watch_config_file(path: PathBuf, handle: ReloadHandle, interval: Du
 }
 
 /// The bytes of the config file, then of each file the running config was built from.
-fn snapshot(path: &PathBuf, handle: &ReloadHandle) -> Vec<Option<Vec<u8>>> {
-    std::iter::once(path.clone())
+fn snapshot(path: &std::path::Path, handle: &ReloadHandle) -> Vec<Option<Vec<u8>>> {
+    std::iter::once(path.to_path_buf())
         .chain(handle.source_files())
         .map(|p| std::fs::read(p).ok())
         .collect()
