@@ -120,6 +120,15 @@ pub struct GraphQLAction {
     pub limits: GraphQLLimits,
     pub headers: GraphQLHeaders,
     pub subgraph_headers: std::collections::BTreeMap<String, GraphQLHeaders>,
+    pub persisted_queries: Option<PersistedQueryManifest>,
+}
+
+/// A persisted query manifest read with the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedQueryManifest {
+    pub path: std::path::PathBuf,
+    pub json: String,
+    pub only: bool,
 }
 
 /// Header rules of a GraphQL route; names are lower-case.

@@ -196,6 +196,19 @@ pub struct RawGraphQLAction {
     /// More header rules for the calls to one subgraph (added to `headers`).
     #[serde(default)]
     pub subgraph_headers: BTreeMap<String, RawGraphQLHeaders>,
+    /// Known operations, and whether only they may run.
+    #[serde(default)]
+    pub persisted_queries: Option<RawPersistedQueries>,
+}
+
+/// A persisted query manifest (Apollo's format or `{id: body}`), relative to this config file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPersistedQueries {
+    pub manifest: Located<String>,
+    /// Allow-list mode: refuse every operation not in the manifest (default false).
+    #[serde(default)]
+    pub only: bool,
 }
 
 /// Which headers travel between the client and the subgraphs.

@@ -372,6 +372,31 @@ fn graphql(
             return None;
         }
     };
+    let persisted_queries = match &g.persisted_queries {
+        None => None,
+        Some(p) => {
+            let file = c.resolve_path(&p.manifest.value);
+            match std::fs::read_to_string(&file) {
+                Ok(json) => Some(PersistedQueryManifest {
+                    path: file,
+                    json,
+                    only: p.only,
+                }),
+                Err(e) => {
+                    let msg = format!(
+                        "cannot read persisted query manifest {}: {e}",
+                        file.display()
+                    );
+                    c.error(
+                        &p.manifest,
+                        &format!("{path}.persisted_queries.manifest"),
+                        &msg,
+                    );
+                    return None;
+                }
+            }
+        }
+    };
     Some(GraphQLAction {
         supergraph_path: file,
         supergraph_sdl: sdl,
@@ -386,6 +411,7 @@ fn graphql(
         timeout,
         subgraph_path: g.subgraph_path.as_ref().map(|p| p.value.clone()),
         limits: graphql_limits(&g.limits),
+        persisted_queries,
         headers: graphql_headers(c, &g.headers, &format!("{path}.headers")),
         subgraph_headers: g
             .subgraph_headers

@@ -70,6 +70,12 @@ impl Gateway {
         }
     }
 
+    /// Uses `persisted` (a manifest, maybe in allow-list mode) for persisted queries.
+    pub fn with_persisted_queries(mut self, persisted: PersistedQueries) -> Self {
+        self.persisted = persisted;
+        self
+    }
+
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -85,6 +91,10 @@ impl Gateway {
             ApqError::HashMismatch => request_error(
                 "provided sha256Hash does not match the query",
                 "PERSISTED_QUERY_HASH_MISMATCH",
+            ),
+            ApqError::NotAllowed => request_error(
+                "operation is not in the persisted query list",
+                "PERSISTED_QUERY_NOT_IN_LIST",
             ),
         })
     }

@@ -19,7 +19,7 @@ pub mod sel;
 mod shape;
 mod supergraph;
 
-pub use apq::sha256_hex;
+pub use apq::{ManifestError, PersistedQueries, sha256_hex};
 pub use error::{LoadError, PlanError};
 pub use execute::{ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
 pub use gateway::{Gateway, Prepared, Response, request_error};

@@ -22,6 +22,7 @@ pub struct GraphQLRoute {
     /// The supergraph SDL the gateway serves (to keep the gateway over reloads).
     pub sdl: String,
     pub supergraph_path: std::path::PathBuf,
+    pub persisted_queries: Option<switchyard_config::PersistedQueryManifest>,
     pub subgraphs: ClusterSubgraphs,
     pub timeout: Duration,
 }

@@ -6,15 +6,15 @@ use crate::runtime::BuildError;
 use crate::subgraph::{ClusterSubgraphs, HeaderRules, SubgraphTarget};
 use std::collections::HashMap;
 use std::sync::Arc;
-use switchyard_config::GraphQLAction;
-use switchyard_graphql::{ExecOptions, Gateway, Limits, Supergraph};
+use switchyard_config::{GraphQLAction, PersistedQueryManifest};
+use switchyard_graphql::{ExecOptions, Gateway, Limits, PersistedQueries, Supergraph};
 
 /// Builds the route; `previous` is the gateway already serving the same SDL, kept so its plan
 /// cache survives a reload.
 pub fn build(
     action: &GraphQLAction,
     clusters: &HashMap<String, Arc<Cluster>>,
-    previous: Option<Arc<Gateway>>,
+    previous: Option<(Arc<Gateway>, Option<PersistedQueryManifest>)>,
 ) -> Result<GraphQLRoute, BuildError> {
     let options = ExecOptions {
         expose_subgraph_errors: action.expose_subgraph_errors,
@@ -26,13 +26,23 @@ pub fn build(
         max_root_fields: action.limits.max_root_fields,
         max_cost: action.limits.max_cost,
     };
-    let gateway = match previous.filter(|g| g.options() == options && g.limits() == limits) {
+    let same_manifest = previous.as_ref().map(|p| &p.1) == Some(&action.persisted_queries);
+    let reusable = previous
+        .map(|p| p.0)
+        .filter(|g| g.options() == options && g.limits() == limits && same_manifest);
+    let gateway = match reusable {
         Some(g) => g,
         None => {
             let path = action.supergraph_path.display().to_string();
             let supergraph = Supergraph::parse(&action.supergraph_sdl, &path)
                 .map_err(|e| invalid(&action.origin, &format!("{path}: {e}")))?;
-            Arc::new(Gateway::new(Arc::new(supergraph), options, limits))
+            let mut gateway = Gateway::new(Arc::new(supergraph), options, limits);
+            if let Some(m) = &action.persisted_queries {
+                let persisted = PersistedQueries::with_manifest(&m.json, m.only)
+                    .map_err(|e| invalid(&action.origin, &format!("{}: {e}", m.path.display())))?;
+                gateway = gateway.with_persisted_queries(persisted);
+            }
+            Arc::new(gateway)
         }
     };
     let subgraphs = targets(action, clusters, gateway.supergraph())?;
@@ -40,6 +50,7 @@ pub fn build(
         gateway,
         sdl: action.supergraph_sdl.clone(),
         supergraph_path: action.supergraph_path.clone(),
+        persisted_queries: action.persisted_queries.clone(),
         subgraphs,
         timeout: action.timeout,
     })

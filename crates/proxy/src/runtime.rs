@@ -115,17 +115,27 @@ impl Runtime {
     pub fn source_files(&self) -> Vec<std::path::PathBuf> {
         self.routes
             .actions()
-            .filter_map(|a| match a {
-                RouteAction::GraphQL(g) => Some(g.supergraph_path.clone()),
-                _ => None,
+            .flat_map(|a| match a {
+                RouteAction::GraphQL(g) => std::iter::once(g.supergraph_path.clone())
+                    .chain(g.persisted_queries.as_ref().map(|m| m.path.clone()))
+                    .collect(),
+                _ => Vec::new(),
             })
             .collect()
     }
 
     /// The gateway already serving this supergraph SDL, to keep its plan cache over a reload.
-    fn graphql_gateway(&self, sdl: &str) -> Option<Arc<switchyard_graphql::Gateway>> {
+    fn graphql_gateway(
+        &self,
+        sdl: &str,
+    ) -> Option<(
+        Arc<switchyard_graphql::Gateway>,
+        Option<switchyard_config::PersistedQueryManifest>,
+    )> {
         self.routes.actions().find_map(|a| match a {
-            RouteAction::GraphQL(g) if g.sdl == sdl => Some(g.gateway.clone()),
+            RouteAction::GraphQL(g) if g.sdl == sdl => {
+                Some((g.gateway.clone(), g.persisted_queries.clone()))
+            }
             _ => None,
         })
     }

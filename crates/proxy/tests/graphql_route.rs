@@ -414,3 +414,37 @@ async fn headers_are_propagated_per_rule_and_every_set_cookie_comes_back() {
     assert!(to_movies.get("x-talent").is_none());
     assert_eq!(to_movies["authorization"], "Bearer token");
 }
+
+#[tokio::test]
+async fn allow_list_mode_runs_only_the_manifest_operations() {
+    let m = movies().await;
+    let allowed = "{ movies { title } }";
+    let id = switchyard_graphql::sha256_hex(allowed);
+    let manifest = json!({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": id, "body": allowed, "name": "Titles", "type": "query"}]
+    });
+    let file = std::env::temp_dir().join(format!("sy-manifest-{}.json", std::process::id()));
+    std::fs::write(&file, manifest.to_string()).unwrap();
+    let extra = format!(
+        ", persisted_queries: {{manifest: '{}', only: true}}",
+        file.display()
+    );
+    let gw = standard(&m, &extra).await;
+    let by_id = json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": id}}});
+    let body = post(&gw, by_id, None).await.json();
+    assert_eq!(
+        body["data"]["movies"][0]["title"], "Night Freight",
+        "{body}"
+    );
+    let by_text = post(&gw, json!({"query": allowed}), None).await.json();
+    assert_eq!(by_text["data"]["movies"][0]["title"], "Night Freight");
+    let other = post(&gw, json!({"query": "{ movies { id } }"}), None).await;
+    assert_eq!(other.status, 400);
+    assert_eq!(
+        other.json()["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_IN_LIST"
+    );
+    let _ = std::fs::remove_file(file);
+}
