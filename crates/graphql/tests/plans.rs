@@ -34,13 +34,12 @@ fn queries(graph: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn plan_text(sg: &Supergraph, query: &Path) -> String {
+fn plan_text(sg: &Supergraph, query: &Path, labels: &BTreeSet<String>) -> String {
     let text = fs::read_to_string(query).unwrap();
     let doc = ExecutableDocument::parse_and_validate(&sg.api, text, query)
         .unwrap_or_else(|e| panic!("{}: {}", query.display(), e.errors));
     let operation = doc.operations.iter().next().unwrap();
-    let labels = BTreeSet::new();
-    match Planner::plan(sg, &doc, operation, &labels) {
+    match Planner::plan(sg, &doc, operation, labels) {
         Ok(plan) => plan.to_string(),
         Err(e) => format!("error: {e}\n"),
     }
@@ -54,16 +53,23 @@ fn plans_match_snapshots() {
         let sdl = fs::read_to_string(graph.join("supergraph.graphql")).unwrap();
         let sg = Supergraph::parse(&sdl, "supergraph.graphql")
             .unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
+        let all_labels: BTreeSet<String> = sg.override_labels().map(str::to_owned).collect();
         for query in queries(&graph) {
-            let actual = plan_text(&sg, &query);
-            let snapshot = query.with_extension("plan.txt");
-            if update {
-                fs::write(&snapshot, &actual).unwrap();
-                continue;
+            let mut cases = vec![("plan.txt", BTreeSet::new())];
+            if query.with_extension("apollo-plan.labels-on.txt").exists() {
+                cases.push(("plan.labels-on.txt", all_labels.clone()));
             }
-            let expected = fs::read_to_string(&snapshot).unwrap_or_default();
-            if expected != actual {
-                mismatches.push(format!("{}:\n{actual}", snapshot.display()));
+            for (extension, labels) in cases {
+                let actual = plan_text(&sg, &query, &labels);
+                let snapshot = query.with_extension(extension);
+                if update {
+                    fs::write(&snapshot, &actual).unwrap();
+                    continue;
+                }
+                let expected = fs::read_to_string(&snapshot).unwrap_or_default();
+                if expected != actual {
+                    mismatches.push(format!("{}:\n{actual}", snapshot.display()));
+                }
             }
         }
     }
@@ -72,4 +78,21 @@ fn plans_match_snapshots() {
         "plans differ from snapshots (UPDATE_PLANS=1 to accept):\n{}",
         mismatches.join("\n")
     );
+}
+
+/// `@override(label: "percent(50)")`: the label switched on moves the field to the overriding
+/// subgraph; off, it stays with the original.
+#[test]
+fn progressive_override_labels_choose_the_subgraph() {
+    let dir = fixtures().join("products");
+    let sdl = fs::read_to_string(dir.join("supergraph.graphql")).unwrap();
+    let sg = Supergraph::parse(&sdl, "supergraph.graphql").unwrap();
+    let query = "{ me { reviewCount } }";
+    let doc = ExecutableDocument::parse_and_validate(&sg.api, query, "q.graphql").unwrap();
+    let operation = doc.operations.iter().next().unwrap();
+    let off = Planner::plan(&sg, &doc, operation, &BTreeSet::new()).unwrap().to_string();
+    let on_labels: BTreeSet<String> = BTreeSet::from(["percent(50)".to_owned()]);
+    let on = Planner::plan(&sg, &doc, operation, &on_labels).unwrap().to_string();
+    assert!(!off.contains("service: \"reviews\""), "{off}");
+    assert!(on.contains("service: \"reviews\""), "{on}");
 }
