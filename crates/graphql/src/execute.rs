@@ -87,6 +87,16 @@ pub async fn run(
                 Box::pin(run(n, state, client, variables, options)).await;
             }
         }
+        PlanNode::Condition {
+            variable,
+            include,
+            node,
+        } => {
+            let value = variables.get(variable.as_str()).and_then(|v| v.as_bool());
+            if value.unwrap_or(false) == *include {
+                Box::pin(run(node, state, client, variables, options)).await;
+            }
+        }
         PlanNode::Parallel(nodes) => {
             join_all(
                 nodes

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use apollo_compiler::Name;
 use apollo_compiler::executable::Operation;
 
-use crate::planner::Group;
+use crate::planner::{Condition, Group};
 use crate::sel::SelSet;
 use crate::supergraph::{GraphId, Supergraph};
 
@@ -48,6 +48,12 @@ pub enum PlanNode {
     Fetch(Arc<Fetch>),
     Sequence(Vec<PlanNode>),
     Parallel(Vec<PlanNode>),
+    /// Runs `node` only when boolean `variable` is `include` (`@include`/`@skip` on a variable).
+    Condition {
+        variable: Name,
+        include: bool,
+        node: Box<PlanNode>,
+    },
 }
 
 /// A query plan; `None` root when no subgraph is needed (introspection only).
@@ -63,6 +69,7 @@ impl Plan {
             match node {
                 PlanNode::Fetch(_) => 1,
                 PlanNode::Sequence(n) | PlanNode::Parallel(n) => n.iter().map(count).sum(),
+                PlanNode::Condition { node, .. } => count(node),
             }
         }
         self.root.as_ref().map_or(0, count)
@@ -81,6 +88,7 @@ pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) 
         let roots: Vec<PlanNode> = (0..groups.len())
             .filter(|g| groups[*g].deps.is_empty())
             .filter_map(|g| subtree(g, &groups, &fetches))
+            .map(|(g, node)| conditioned(node, &groups[g].conditions, &[]))
             .collect();
         let root = (!roots.is_empty()).then(|| collapse(roots, PlanNode::Parallel));
         return Plan { root };
@@ -88,18 +96,33 @@ pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) 
     leveled(groups, fetches)
 }
 
-/// A fetch followed by (in parallel) the fetches that depend on it alone.
-fn subtree(g: usize, groups: &[Group], fetches: &[Arc<Fetch>]) -> Option<PlanNode> {
+/// A fetch followed by (in parallel) the fetches that depend on it alone, each child wrapped in
+/// the conditions it adds to its parent's.
+fn subtree(g: usize, groups: &[Group], fetches: &[Arc<Fetch>]) -> Option<(usize, PlanNode)> {
     let children: Vec<PlanNode> = (0..groups.len())
         .filter(|c| *c != g && groups[*c].deps.contains(&g))
         .filter_map(|c| subtree(c, groups, fetches))
+        .map(|(c, node)| conditioned(node, &groups[c].conditions, &groups[g].conditions))
         .collect();
     let own = (!groups[g].sel.is_empty_fetch()).then(|| PlanNode::Fetch(fetches[g].clone()));
     let mut nodes: Vec<PlanNode> = own.into_iter().collect();
     if !children.is_empty() {
         nodes.push(collapse(children, PlanNode::Parallel));
     }
-    (!nodes.is_empty()).then(|| collapse(nodes, PlanNode::Sequence))
+    (!nodes.is_empty()).then(|| (g, collapse(nodes, PlanNode::Sequence)))
+}
+
+/// `node` inside a `Condition` for each of `conditions` not already in `outer`.
+fn conditioned(node: PlanNode, conditions: &[Condition], outer: &[Condition]) -> PlanNode {
+    conditions
+        .iter()
+        .rev()
+        .filter(|c| !outer.contains(c))
+        .fold(node, |node, c| PlanNode::Condition {
+            variable: c.variable.clone(),
+            include: c.include,
+            node: Box::new(node),
+        })
 }
 
 /// Fetches in dependency levels: each level in parallel, levels in sequence (any DAG).
@@ -231,6 +254,16 @@ fn write_node(f: &mut dyn fmt::Write, node: &PlanNode, indent: usize) -> fmt::Re
             for n in nodes {
                 write_node(f, n, indent + 2)?;
             }
+            writeln!(f, "{pad}}},")
+        }
+        PlanNode::Condition {
+            variable,
+            include,
+            node,
+        } => {
+            let word = if *include { "Include" } else { "Skip" };
+            writeln!(f, "{pad}{word}(if: ${variable}) {{")?;
+            write_node(f, node, indent + 2)?;
             writeln!(f, "{pad}}},")
         }
         PlanNode::Fetch(fetch) => match &fetch.entity {

@@ -53,6 +53,8 @@ pub(crate) struct Group {
     pub entity: Option<EntityFetch>,
     pub sel: SelSet,
     pub deps: BTreeSet<usize>,
+    /// Conditions under which the fetch is needed at all.
+    pub conditions: Vec<Condition>,
 }
 
 /// A place in a fetch's selection and in the response.
@@ -65,6 +67,15 @@ struct Pos {
     /// True at the top of an entity fetch, where `@requires` fields can be representation inputs.
     entity_root: bool,
     depth: usize,
+    /// `@skip`/`@include` conditions on variables that hold along the path to here.
+    conditions: Vec<Condition>,
+}
+
+/// A variable a fetch is conditioned on: run when it is `include` (true for `@include`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Condition {
+    pub variable: Name,
+    pub include: bool,
 }
 
 /// Plans one operation of a document against a supergraph.
@@ -121,6 +132,7 @@ impl<'a> Planner<'a> {
                 provided: None,
                 entity_root: false,
                 depth: 0,
+                conditions: Vec::new(),
             };
             self.plan_field(&pos, &root, &field, &[])?;
         }
@@ -188,6 +200,7 @@ impl<'a> Planner<'a> {
             entity: None,
             sel: SelSet::default(),
             deps: after.into_iter().collect(),
+            conditions: Vec::new(),
         });
         self.groups.len() - 1
     }
@@ -263,6 +276,7 @@ impl<'a> Planner<'a> {
             provided: None,
             entity_root: true,
             depth: pos.depth + 1,
+            conditions: pos.conditions.clone(),
         };
         let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
         produced.insert(group);
@@ -326,6 +340,11 @@ impl<'a> Planner<'a> {
         child.provided = provided;
         child.entity_root = false;
         child.depth += 1;
+        for condition in conditions_of(&field.directives) {
+            if !child.conditions.contains(&condition) {
+                child.conditions.push(condition);
+            }
+        }
         produced.extend(self.plan_selection(&child, field.ty.inner_named_type(), selection)?);
         Ok(produced)
     }
@@ -414,6 +433,7 @@ impl<'a> Planner<'a> {
             provided: None,
             entity_root: true,
             depth: pos.depth + 1,
+            conditions: pos.conditions.clone(),
         };
         produced.extend(self.plan_selection(&entity_pos, ty, &concrete)?);
         produced.insert(group);
@@ -454,7 +474,14 @@ impl<'a> Planner<'a> {
         avoid: &[GraphId],
     ) -> Result<BTreeSet<usize>, PlanError> {
         let (graph, entity_ty) = self.jump_target(pos, parent, field, avoid)?;
-        let group = self.entity_group(pos, graph, &entity_ty, parent)?;
+        // The fetch is needed only when the field is (its own `@skip`/`@include` included).
+        let mut conditioned = pos.clone();
+        for condition in conditions_of(&field.directives) {
+            if !conditioned.conditions.contains(&condition) {
+                conditioned.conditions.push(condition);
+            }
+        }
+        let group = self.entity_group(&conditioned, graph, &entity_ty, parent)?;
         let entity_pos = Pos {
             group,
             steps: vec![Step::On(entity_ty.clone())],
@@ -462,6 +489,7 @@ impl<'a> Planner<'a> {
             provided: None,
             entity_root: true,
             depth: pos.depth + 1,
+            conditions: pos.conditions.clone(),
         };
         // An `@interfaceObject` subgraph knows the field on the interface, not on `parent`.
         let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
@@ -552,6 +580,10 @@ impl<'a> Planner<'a> {
     ) -> Result<usize, PlanError> {
         let id = (pos.group, graph, pos.path.clone(), entity_ty.clone());
         if let Some(group) = self.entity_groups.get(&id).copied() {
+            // Needed when any of the fields sharing it is: only common conditions remain.
+            self.groups[group]
+                .conditions
+                .retain(|c| pos.conditions.contains(c));
             // Another object type at the same place (a fragment of an abstract type) joins the
             // fetch; its objects need the same inputs.
             if self.inputs_planned.insert((group, pos.steps.clone())) {
@@ -585,6 +617,7 @@ impl<'a> Planner<'a> {
                 SelSet::default(),
             )]),
             deps: BTreeSet::new(),
+            conditions: pos.conditions.clone(),
         });
         let group = self.groups.len() - 1;
         self.entity_groups.insert(id, group);
@@ -729,6 +762,27 @@ fn to_sel(planner: &Planner<'_>, set: &SelectionSet, ty: &Name) -> SelSet {
         });
     }
     out
+}
+
+/// The variable conditions of `@skip(if: $v)` / `@include(if: $v)` directives.
+fn conditions_of(directives: &DirectiveList) -> Vec<Condition> {
+    directives
+        .iter()
+        .filter_map(|d| {
+            let include = match d.name.as_str() {
+                "include" => true,
+                "skip" => false,
+                _ => return None,
+            };
+            match d.specified_argument_by_name("if")?.as_ref() {
+                apollo_compiler::ast::Value::Variable(v) => Some(Condition {
+                    variable: v.clone(),
+                    include,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Whether a `@provides` selection at this level holds `field`.

@@ -448,3 +448,21 @@ async fn allow_list_mode_runs_only_the_manifest_operations() {
     );
     let _ = std::fs::remove_file(file);
 }
+
+#[tokio::test]
+async fn a_fetch_under_a_false_condition_is_never_sent() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let query = "query($skip: Boolean!, $cast: Boolean!) { movie(id: \"2\") { title \
+                 production @skip(if: $skip) { name } cast @include(if: $cast) { name } } }";
+    let vars = json!({"skip": true, "cast": false});
+    let body = post(&gw, json!({"query": query, "variables": vars}), None).await.json();
+    assert_eq!(body, json!({"data": {"movie": {"title": "The Switchman"}}}));
+    assert_eq!(m.productions.request_count(), 0);
+    assert_eq!(m.talent.request_count(), 0);
+    let vars = json!({"skip": false, "cast": true});
+    let body = post(&gw, json!({"query": query, "variables": vars}), None).await.json();
+    assert_eq!(body["data"]["movie"]["production"]["name"], "Ironhorse Pictures");
+    assert_eq!(m.productions.request_count(), 1);
+    assert_eq!(m.talent.request_count(), 1);
+}

@@ -36,6 +36,8 @@ pub enum Command {
     Backend(crate::backend_cmd::BackendArgs),
     /// Benchmarking: open-loop HTTP/1.1 load at a fixed rate; every request's latency to CSV.
     Loadgen(crate::loadgen::LoadgenArgs),
+    /// Benchmarking: one federation subgraph (SDL + JSON data) served over GraphQL over HTTP.
+    Subgraph(crate::subgraph_cmd::SubgraphArgs),
 }
 
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {

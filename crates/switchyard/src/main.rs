@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod loadgen;
 mod serve;
+mod subgraph_cmd;
 
 use clap::Parser;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Demo { port } => demo::run(port),
         cli::Command::Backend(args) => backend_cmd::run(args),
         cli::Command::Loadgen(args) => loadgen::run(args),
+        cli::Command::Subgraph(args) => subgraph_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,5 @@
 //! The binary end to end: `check`, `schema`, `--version`, `run` with reload on file change and
-//! SIGHUP and drain on SIGTERM, and `demo`.
+//! SIGHUP and drain on SIGTERM, `demo`, and `subgraph`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -230,6 +230,54 @@ async fn demo_serves_its_tour_with_no_setup() {
     );
     assert_eq!(graph["data"]["movie"]["cast"][0]["name"], "Ada Brennan");
     signal(&child, "INT");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subgraph_serves_a_fixture_until_sigterm() {
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../graphql/tests/fixtures/movies"
+    );
+    let mut child = Command::new(BIN)
+        .arg("subgraph")
+        .arg("--sdl")
+        .arg(format!("{fixtures}/movies.graphql"))
+        .arg("--data")
+        .arg(format!("{fixtures}/movies.json"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = lines(child.stdout.take().unwrap());
+    let address = find(&stdout, "listening ").parse().unwrap();
+    let client = Client::http1(address);
+    let query = r#"{"query": "{ movies { id title } _service { sdl } }"}"#;
+    let request = client
+        .request(http::Method::POST, "", "/graphql")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(query)))
+        .unwrap();
+    let reply = client.send(request).await.unwrap();
+    assert_eq!(reply.status, 200);
+    let answer = reply.json();
+    assert_eq!(answer["data"]["movies"][1]["id"], "2");
+    assert_eq!(answer["data"]["movies"][1]["title"], "The Switchman");
+    assert_eq!(answer["data"]["movies"].as_array().unwrap().len(), 4);
+    assert!(
+        answer["data"]["_service"]["sdl"]
+            .as_str()
+            .unwrap()
+            .contains("type Movie @key(fields: \"id\")")
+    );
+    signal(&child, "TERM");
+    let counters: serde_json::Value = serde_json::from_str(&find(&stdout, "")).unwrap();
+    assert_eq!(counters["name"], "movies");
+    assert_eq!(counters["requests"], 1);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
