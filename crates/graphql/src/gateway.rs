@@ -49,6 +49,10 @@ pub struct Response {
 
 type CacheKey = (String, Option<String>, BTreeSet<String>);
 
+/// The plan cache key of one request (see [`Gateway::plan_key`]).
+#[derive(Debug, Clone)]
+pub struct PlanKey(CacheKey);
+
 /// One supergraph served: shared by all requests, rebuilt when the supergraph changes.
 #[derive(Debug)]
 pub struct Gateway {
@@ -109,29 +113,42 @@ impl Gateway {
 
     /// Validates and plans `request` (from the cache when seen before).
     pub fn prepare(&self, request: &Request) -> Result<Arc<Prepared>, Response> {
+        let key = self.plan_key(request)?;
+        match self.cached(&key) {
+            Some(hit) => Ok(hit),
+            None => self.prepare_uncached(key),
+        }
+    }
+
+    /// What a request's plan is cached under: its text, operation name and the progressive
+    /// override labels drawn for it.
+    pub fn plan_key(&self, request: &Request) -> Result<PlanKey, Response> {
         let query = request
             .query
             .as_deref()
             .ok_or_else(|| request_error("request has no query", "BAD_REQUEST"))?;
-        let key = (
+        Ok(PlanKey((
             query.to_owned(),
             request.operation_name.clone(),
             self.active_labels(),
-        );
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Ok(hit.clone());
-        }
-        let prepared = Arc::new(self.plan(query, request.operation_name.clone(), &key.2)?);
+        )))
+    }
+
+    /// The prepared operation for `key`, if planned before.
+    pub fn cached(&self, key: &PlanKey) -> Option<Arc<Prepared>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&key.0).cloned()
+    }
+
+    /// Validates and plans (CPU work: callers on an async runtime run it on a blocking thread).
+    pub fn prepare_uncached(&self, key: PlanKey) -> Result<Arc<Prepared>, Response> {
+        let (query, operation_name, labels) = &key.0;
+        let prepared = Arc::new(self.plan(query, operation_name.clone(), labels)?);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= PLAN_CACHE_SIZE {
             cache.clear();
         }
-        cache.insert(key, prepared.clone());
+        cache.insert(key.0, prepared.clone());
         Ok(prepared)
     }
 

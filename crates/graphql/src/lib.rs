@@ -22,7 +22,7 @@ mod supergraph;
 pub use apq::{ManifestError, PersistedQueries, sha256_hex};
 pub use error::{LoadError, PlanError};
 pub use execute::{ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
-pub use gateway::{Gateway, Prepared, Response, request_error};
+pub use gateway::{Gateway, PlanKey, Prepared, Response, request_error};
 pub use limits::{Limits, Measure, measure};
 pub use plan::{Plan, PlanNode};
 pub use planner::Planner;

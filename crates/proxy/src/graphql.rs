@@ -51,7 +51,7 @@ pub async fn serve(
     if let Err(response) = route.gateway.resolve_persisted(&mut request) {
         return Ok(reply(media, response));
     }
-    let prepared = match route.gateway.prepare(&request) {
+    let prepared = match prepare(&route.gateway, &request).await {
         Ok(p) => p,
         Err(response) => return Ok(reply(media, response)),
     };
@@ -83,6 +83,23 @@ pub async fn serve(
             response.status = 504;
             Ok(reply(media, response))
         }
+    }
+}
+
+/// The request's validated operation and plan: from the cache, or planned on a blocking thread
+/// so that a large operation never stalls the reactor.
+async fn prepare(
+    gateway: &Arc<Gateway>,
+    request: &GraphQLRequest,
+) -> Result<Arc<switchyard_graphql::Prepared>, switchyard_graphql::Response> {
+    let key = gateway.plan_key(request)?;
+    if let Some(hit) = gateway.cached(&key) {
+        return Ok(hit);
+    }
+    let gateway = Arc::clone(gateway);
+    match tokio::task::spawn_blocking(move || gateway.prepare_uncached(key)).await {
+        Ok(result) => result,
+        Err(_) => Err(request_error("query planning failed", "QUERY_PLANNING_FAILED")),
     }
 }
 
