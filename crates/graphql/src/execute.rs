@@ -304,7 +304,7 @@ fn merge_answer(
     let Some(JsonValue::Array(entities)) = data.get("_entities").cloned() else {
         return;
     };
-    let abstract_name = fetch.entity.as_ref().map(|e| e.ty.as_str());
+    let asked: &[apollo_compiler::Name] = fetch.entity.as_ref().map_or(&[], |e| &e.tys);
     for (entity, paths) in entities.into_iter().zip(targets) {
         let JsonValue::Object(entity) = entity else {
             continue;
@@ -313,7 +313,8 @@ fn merge_answer(
             if let Some(target) = object_at(&mut state.data, path) {
                 // An interface's name (from an `@interfaceObject`) gives way to the concrete type.
                 let known = target.get("__typename").and_then(|t| t.as_str());
-                if known == abstract_name && entity.contains_key("__typename") {
+                let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
+                if abstract_name && entity.contains_key("__typename") {
                     target.remove("__typename");
                 }
                 deep_merge(target, entity.clone());

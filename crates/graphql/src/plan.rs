@@ -22,8 +22,8 @@ pub enum PathSeg {
 #[derive(Debug)]
 pub struct EntityStep {
     pub path: Vec<PathSeg>,
-    /// The type asked of the subgraph (an interface for an interface entity).
-    pub ty: Name,
+    /// The types asked of the subgraph (an interface for an interface entity).
+    pub tys: Vec<Name>,
     /// Objects at `path` whose `__typename` is one of these take part.
     pub types: BTreeSet<Name>,
     pub inputs: SelSet,
@@ -218,12 +218,12 @@ fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
         selection: group.sel.clone(),
         entity: group.entity.as_ref().map(|e| EntityStep {
             path: e.path.clone(),
-            ty: e.ty.clone(),
+            tys: e.tys.clone(),
             // Objects may still carry the interface's name (from an `@interfaceObject`).
-            types: sg
-                .all_possible_types(&e.ty)
-                .into_iter()
-                .chain([e.ty.clone()])
+            types: e
+                .tys
+                .iter()
+                .flat_map(|t| sg.all_possible_types(t).into_iter().chain([t.clone()]))
                 .collect(),
             inputs: e.inputs.clone(),
             typename_as: e.typename_as.clone(),
@@ -282,15 +282,7 @@ fn write_fetch(f: &mut dyn fmt::Write, fetch: &Fetch, indent: usize) -> fmt::Res
     writeln!(f, "{pad}Fetch(service: \"{}\") {{", fetch.service)?;
     if let Some(entity) = &fetch.entity {
         write!(f, "{pad}  ")?;
-        let on = match fetch.selection.0.first() {
-            Some(crate::sel::Sel::On(ty, _)) => ty.clone(),
-            _ => apollo_compiler::name!("_Entity"),
-        };
-        let mut inputs = SelSet::default();
-        inputs
-            .0
-            .push(crate::sel::Sel::On(on, entity.inputs.clone()));
-        inputs.write_pretty(f, indent + 2)?;
+        entity.inputs.write_pretty(f, indent + 2)?;
         writeln!(f, "{pad}  =>")?;
     }
     write!(f, "{pad}  ")?;

@@ -17,7 +17,7 @@ use apollo_compiler::{Name, Node};
 use crate::collect::{self, Conditions};
 use crate::error::PlanError;
 use crate::plan::{self, PathSeg, Plan};
-use crate::sel::{FieldSel, SelSet, Step};
+use crate::sel::{FieldSel, Sel, SelSet, Step};
 use crate::supergraph::{GraphId, Supergraph, name};
 
 const MAX_DEPTH: usize = 32;
@@ -37,13 +37,16 @@ struct Collected {
 #[derive(Debug, Clone)]
 pub(crate) struct EntityFetch {
     pub path: Vec<PathSeg>,
-    /// The type named in `... on T` inside `_entities`, and in each representation's `__typename`.
-    pub ty: Name,
+    /// The types named in `... on T` inside `_entities` (several when objects of different
+    /// types at the same place go to the same subgraph).
+    pub tys: Vec<Name>,
     /// Set when representations must carry another `__typename` (an `@interfaceObject`).
     pub typename_as: Option<Name>,
+    /// `... on <object type> { __typename key requires }` for each type of object at `path`.
     pub inputs: SelSet,
-    key: SelectionSet,
-    origin: Pos,
+    keys: HashMap<Name, SelectionSet>,
+    /// Where the objects of each type are in the parent fetch (to plan their `@requires`).
+    origins: HashMap<Name, Pos>,
 }
 
 /// One fetch to one subgraph.
@@ -85,7 +88,7 @@ pub struct Planner<'a> {
     labels: &'a BTreeSet<String>,
     groups: Vec<Group>,
     /// (origin group, graph, path, type) -> group, so sibling fields share one entity fetch.
-    entity_groups: HashMap<(usize, GraphId, Vec<PathSeg>, Name), usize>,
+    entity_groups: HashMap<(usize, GraphId, Vec<PathSeg>, Option<Name>), usize>,
     /// (entity fetch, position) pairs whose representation inputs are planned.
     inputs_planned: HashSet<(usize, Vec<Step>)>,
 }
@@ -242,8 +245,16 @@ impl<'a> Planner<'a> {
         let here = self.local_share(graph, field);
         self.entity_groups
             .iter()
-            .filter(|((origin, g, path, ty), _)| {
-                *origin == pos.group && *g != graph && *path == pos.path && ty == parent
+            .filter(|((origin, g, path, rewrite), group)| {
+                let has_type = self.groups[**group]
+                    .entity
+                    .as_ref()
+                    .is_some_and(|e| e.tys.contains(parent));
+                *origin == pos.group
+                    && *g != graph
+                    && *path == pos.path
+                    && rewrite.is_none()
+                    && has_type
             })
             .filter(|((_, g, _, _), _)| {
                 self.sg
@@ -263,12 +274,11 @@ impl<'a> Planner<'a> {
         parent: &Name,
         field: &Collected,
     ) -> Result<BTreeSet<usize>, PlanError> {
-        let entity_ty = self.groups[group]
-            .entity
-            .as_ref()
-            .expect("entity")
-            .ty
-            .clone();
+        let entity = self.groups[group].entity.as_ref().expect("entity");
+        let entity_ty = match &entity.typename_as {
+            Some(iface) => iface.clone(),
+            None => parent.clone(),
+        };
         let entity_pos = Pos {
             group,
             steps: vec![Step::On(entity_ty.clone())],
@@ -280,7 +290,6 @@ impl<'a> Planner<'a> {
         };
         let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
         produced.insert(group);
-        let _ = parent;
         Ok(produced)
     }
 
@@ -529,8 +538,9 @@ impl<'a> Planner<'a> {
             });
         }
         let existing = candidates.iter().find(|(g, t)| {
+            let rewrite = (t != parent).then(|| t.clone());
             self.entity_groups
-                .contains_key(&(pos.group, *g, pos.path.clone(), t.clone()))
+                .contains_key(&(pos.group, *g, pos.path.clone(), rewrite))
         });
         let direct = candidates.iter().find(|(g, t)| {
             self.sg.keys(*g, t).any(|k| {
@@ -570,7 +580,8 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// The entity fetch to `graph` for objects at `pos` (shared by sibling fields).
+    /// The entity fetch to `graph` for objects at `pos` (shared by sibling fields, and by
+    /// objects of other types at the same place).
     fn entity_group(
         &mut self,
         pos: &Pos,
@@ -578,54 +589,75 @@ impl<'a> Planner<'a> {
         entity_ty: &Name,
         parent: &Name,
     ) -> Result<usize, PlanError> {
-        let id = (pos.group, graph, pos.path.clone(), entity_ty.clone());
-        if let Some(group) = self.entity_groups.get(&id).copied() {
-            // Needed when any of the fields sharing it is: only common conditions remain.
-            self.groups[group]
-                .conditions
-                .retain(|c| pos.conditions.contains(c));
-            // Another object type at the same place (a fragment of an abstract type) joins the
-            // fetch; its objects need the same inputs.
-            if self.inputs_planned.insert((group, pos.steps.clone())) {
-                let key = self.groups[group]
-                    .entity
-                    .as_ref()
-                    .expect("entity")
-                    .key
-                    .clone();
-                self.plan_key_inputs(pos, parent, &key, graph, group)?;
-            }
-            return Ok(group);
-        }
-        let key = self.choose_key(pos, graph, entity_ty, parent)?;
         let typename_as = (entity_ty != parent).then(|| entity_ty.clone());
+        let id = (pos.group, graph, pos.path.clone(), typename_as.clone());
+        let group = match self.entity_groups.get(&id).copied() {
+            Some(group) => {
+                // Needed when any of the fields sharing it is: only common conditions remain.
+                self.groups[group]
+                    .conditions
+                    .retain(|c| pos.conditions.contains(c));
+                group
+            }
+            None => {
+                self.groups.push(Group {
+                    graph,
+                    entity: Some(EntityFetch {
+                        path: pos.path.clone(),
+                        tys: Vec::new(),
+                        typename_as,
+                        inputs: SelSet::default(),
+                        keys: HashMap::new(),
+                        origins: HashMap::new(),
+                    }),
+                    sel: SelSet::default(),
+                    deps: BTreeSet::new(),
+                    conditions: pos.conditions.clone(),
+                });
+                let group = self.groups.len() - 1;
+                self.entity_groups.insert(id, group);
+                group
+            }
+        };
+        self.add_entity_type(group, pos, graph, entity_ty, parent)?;
+        Ok(group)
+    }
+
+    /// Makes entity fetch `group` ask for `entity_ty` and take objects of type `parent` at `pos`.
+    fn add_entity_type(
+        &mut self,
+        group: usize,
+        pos: &Pos,
+        graph: GraphId,
+        entity_ty: &Name,
+        parent: &Name,
+    ) -> Result<(), PlanError> {
+        let entity = self.groups[group].entity.as_ref().expect("entity group");
+        if !entity.tys.contains(entity_ty) {
+            let key = self.choose_key(pos, graph, entity_ty, parent)?;
+            self.groups[group].sel.add_on(entity_ty);
+            let entity = self.groups[group].entity.as_mut().expect("entity group");
+            entity.tys.push(entity_ty.clone());
+            entity.keys.insert(entity_ty.clone(), key);
+        }
+        if !self.inputs_planned.insert((group, pos.steps.clone())) {
+            return Ok(());
+        }
+        let entity = self.groups[group].entity.as_ref().expect("entity group");
+        let key = entity.keys[entity_ty].clone();
+        self.plan_key_inputs(pos, parent, &key, graph, group)?;
         let mut inputs = SelSet::default();
         inputs.add_field(FieldSel::leaf(name("__typename")));
         inputs.merge(&to_sel(self, &key, parent));
-        self.groups.push(Group {
-            graph,
-            entity: Some(EntityFetch {
-                path: pos.path.clone(),
-                ty: entity_ty.clone(),
-                typename_as,
-                inputs: SelSet::default(),
-                key: key.clone(),
-                origin: pos.clone(),
-            }),
-            sel: SelSet(vec![crate::sel::Sel::On(
-                entity_ty.clone(),
-                SelSet::default(),
-            )]),
-            deps: BTreeSet::new(),
-            conditions: pos.conditions.clone(),
-        });
-        let group = self.groups.len() - 1;
-        self.entity_groups.insert(id, group);
-        self.inputs_planned.insert((group, pos.steps.clone()));
-        self.plan_key_inputs(pos, parent, &key, graph, group)?;
         let entity = self.groups[group].entity.as_mut().expect("entity group");
-        entity.inputs.merge(&inputs);
-        Ok(group)
+        entity
+            .origins
+            .entry(parent.clone())
+            .or_insert_with(|| pos.clone());
+        entity
+            .inputs
+            .merge(&SelSet(vec![Sel::On(parent.clone(), inputs)]));
+        Ok(())
     }
 
     /// Plans `__typename` and the key at `pos` for entity fetch `group`.
@@ -710,13 +742,21 @@ impl<'a> Planner<'a> {
     ) -> Result<(), PlanError> {
         let entity = self.groups[group]
             .entity
-            .clone()
+            .as_ref()
             .expect("requires at an entity root");
+        let origin = entity
+            .origins
+            .get(parent)
+            .or_else(|| entity.origins.values().next())
+            .cloned()
+            .expect("an entity fetch has an origin");
         let graph = self.groups[group].graph;
-        let deps = self.plan_inputs(&entity.origin, parent, requires, graph)?;
+        let deps = self.plan_inputs(&origin, parent, requires, graph)?;
         let fields = to_sel(self, requires, parent);
         let entity = self.groups[group].entity.as_mut().expect("entity group");
-        entity.inputs.merge(&fields);
+        entity
+            .inputs
+            .merge(&SelSet(vec![Sel::On(parent.clone(), fields)]));
         self.groups[group].deps.extend(deps);
         Ok(())
     }

@@ -90,9 +90,13 @@ fn progressive_override_labels_choose_the_subgraph() {
     let query = "{ me { reviewCount } }";
     let doc = ExecutableDocument::parse_and_validate(&sg.api, query, "q.graphql").unwrap();
     let operation = doc.operations.iter().next().unwrap();
-    let off = Planner::plan(&sg, &doc, operation, &BTreeSet::new()).unwrap().to_string();
+    let off = Planner::plan(&sg, &doc, operation, &BTreeSet::new())
+        .unwrap()
+        .to_string();
     let on_labels: BTreeSet<String> = BTreeSet::from(["percent(50)".to_owned()]);
-    let on = Planner::plan(&sg, &doc, operation, &on_labels).unwrap().to_string();
+    let on = Planner::plan(&sg, &doc, operation, &on_labels)
+        .unwrap()
+        .to_string();
     assert!(!off.contains("service: \"reviews\""), "{off}");
     assert!(on.contains("service: \"reviews\""), "{on}");
 }
