@@ -466,3 +466,17 @@ async fn a_fetch_under_a_false_condition_is_never_sent() {
     assert_eq!(m.productions.request_count(), 1);
     assert_eq!(m.talent.request_count(), 1);
 }
+
+#[tokio::test]
+async fn the_operation_name_selects_one_of_several_operations() {
+    let m = movies().await;
+    let gw = standard(&m, "").await;
+    let doc = "query Titles { movies { title } } query Count { __typename movies { id } }";
+    let body = post(&gw, json!({"query": doc, "operationName": "Count"}), None).await.json();
+    assert_eq!(body["data"]["__typename"], "Query");
+    assert_eq!(body["data"]["movies"][0], json!({"id": "1"}));
+    let unnamed = post(&gw, json!({"query": doc}), None).await;
+    assert_eq!(unnamed.status, 400);
+    let unknown = post(&gw, json!({"query": doc, "operationName": "Nope"}), None).await;
+    assert_eq!(unknown.status, 400);
+}
