@@ -332,7 +332,7 @@ impl EndpointSet {
         let stats = &self.endpoints[index].stats;
         let now = self.time.now_ns();
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        stats.requests.fetch_add(1, Ordering::Relaxed);
+        crate::decay::bump(&stats.requests, 1);
         stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
             index,

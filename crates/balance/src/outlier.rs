@@ -35,7 +35,7 @@ pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns
     let state = &set.stats(index).outlier;
     let p = &set.params().outlier;
     if matches!(kind, OutcomeKind::Success | OutcomeKind::Overloaded) {
-        state.window.fetch_add((1 << 32) | 1, Ordering::Relaxed);
+        crate::decay::bump(&state.window, (1 << 32) | 1);
         // Plain loads first: stores only when a streak is actually running.
         if state.consecutive_5xx.load(Ordering::Relaxed) != 0 {
             state.consecutive_5xx.store(0, Ordering::Relaxed);
@@ -45,7 +45,7 @@ pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns
         }
         return false;
     }
-    state.window.fetch_add(1, Ordering::Relaxed);
+    crate::decay::bump(&state.window, 1);
     let (c5xx, cgw) = match kind {
         OutcomeKind::ServerError => {
             state.consecutive_gateway.store(0, Ordering::Relaxed);

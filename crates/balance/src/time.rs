@@ -1,14 +1,15 @@
 //! A shared timebase: nanoseconds since the cluster was created, from an injected clock.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchyard_core::Clock;
 
 /// Converts the injected clock's instants to `u64` nanoseconds, so stats fit in atomics.
 #[derive(Clone)]
 pub struct Timebase {
     clock: Arc<dyn Clock>,
-    origin: Instant,
+    /// The clock's `now_nanos()` when this timebase began.
+    origin_nanos: u64,
 }
 
 impl std::fmt::Debug for Timebase {
@@ -19,15 +20,18 @@ impl std::fmt::Debug for Timebase {
 
 impl Timebase {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        let origin = clock.now();
-        Self { clock, origin }
+        let origin_nanos = clock.now_nanos();
+        Self {
+            clock,
+            origin_nanos,
+        }
     }
 
     /// Nanoseconds since this timebase began; starts at 1 so 0 can mean "never".
     pub fn now_ns(&self) -> u64 {
-        let elapsed = self.clock.now().saturating_duration_since(self.origin);
-        u64::try_from(elapsed.as_nanos())
-            .unwrap_or(u64::MAX)
+        self.clock
+            .now_nanos()
+            .saturating_sub(self.origin_nanos)
             .saturating_add(1)
     }
 }

@@ -63,7 +63,11 @@ struct Shared {
     options: SubgraphOptions,
     requests: Mutex<Vec<Value>>,
     headers: Mutex<Vec<http::HeaderMap>>,
+    count: std::sync::atomic::AtomicUsize,
 }
+
+/// Requests a subgraph keeps for inspection (all of them are counted).
+pub const KEPT_REQUESTS: usize = 4096;
 
 /// A running subgraph; stops accepting and closes its connections when dropped.
 pub struct Subgraph {
@@ -108,6 +112,7 @@ impl Subgraph {
             options,
             requests: Mutex::new(Vec::new()),
             headers: Mutex::new(Vec::new()),
+            count: std::sync::atomic::AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Subgraph {
@@ -132,19 +137,21 @@ impl Subgraph {
 
     /// Every request received, in order, recorded on arrival (before any latency): a `POST`
     /// body as JSON (its text as a JSON string when it is not JSON), a `GET`'s parameters as
-    /// `{"query", "variables", "operationName"}`.
+    /// `{"query", "variables", "operationName"}`. Only the first [`KEPT_REQUESTS`] are kept,
+    /// so a long-running subgraph (the demo, benchmarks) does not grow without bound.
     pub fn requests(&self) -> Vec<Value> {
         self.shared.recorded().clone()
     }
 
-    /// The headers of every request received, in order.
+    /// The headers of the requests kept by [`Subgraph::requests`], in order.
     pub fn request_headers(&self) -> Vec<http::HeaderMap> {
         let headers = self.shared.headers.lock();
         headers.unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Every request received, kept or not.
     pub fn request_count(&self) -> usize {
-        self.shared.recorded().len()
+        self.shared.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -199,11 +206,16 @@ async fn answer(
         .unwrap_or_default();
     let get = parts.method == Method::GET;
     let recorded = request::recorded(get, parts.uri.query(), &body);
-    shared.recorded().push(recorded.clone());
-    let headers = shared.headers.lock();
-    headers
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(parts.headers.clone());
+    let seen = shared
+        .count
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if seen < KEPT_REQUESTS {
+        shared.recorded().push(recorded.clone());
+        let headers = shared.headers.lock();
+        headers
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(parts.headers.clone());
+    }
     if !shared.options.latency.is_zero() {
         tokio::time::sleep(shared.options.latency).await;
     }
