@@ -54,7 +54,33 @@ pub fn decay_factor(elapsed_ns: u64, half_life_ns: u64) -> f64 {
     if half_life_ns == 0 {
         return 0.0;
     }
-    (-(elapsed_ns as f64) / half_life_ns as f64 * std::f64::consts::LN_2).exp()
+    exp2_neg(elapsed_ns as f64 / half_life_ns as f64)
+}
+
+/// `2^-x` for `x >= 0`, without libm: the integer part scales the exponent bits, the fraction
+/// goes through a degree-8 Taylor polynomial (relative error under 1e-6, exact at integers).
+/// A third of the cost of `exp()`, which `edge` would otherwise call per candidate per pick.
+pub(crate) fn exp2_neg(x: f64) -> f64 {
+    if !(x > 0.0) {
+        return 1.0;
+    }
+    if x >= 1022.0 {
+        return 0.0;
+    }
+    let whole = x.floor();
+    let y = (x - whole) * std::f64::consts::LN_2;
+    // e^-y, y in [0, ln 2)
+    let mut poly = 1.0;
+    for k in (1..=8).rev() {
+        poly = 1.0 - y / f64::from(k) * poly;
+    }
+    let scale = f64::from_bits((1023 - whole as u64) << 52);
+    poly * scale
+}
+
+/// `e^-x` for `x >= 0`, through [`exp2_neg`].
+fn exp_neg(x: f64) -> f64 {
+    exp2_neg(x * std::f64::consts::LOG2_E)
 }
 
 /// A sample with the time it was taken (e.g. reported utilization).
@@ -96,7 +122,7 @@ impl PeakEwma {
             Some((current, _)) if sample_ns > current => sample_ns,
             Some((current, 0)) => current,
             Some((current, elapsed)) => {
-                let w = (-(elapsed as f64) / tau_ns.max(1) as f64).exp();
+                let w = exp_neg(elapsed as f64 / tau_ns.max(1) as f64);
                 current * w + sample_ns * (1.0 - w)
             }
         };
@@ -108,7 +134,7 @@ impl PeakEwma {
         match self.value.get(now_ns) {
             None => default_ns,
             Some((current, elapsed)) => {
-                let w = (-(elapsed as f64) / tau_ns.max(1) as f64).exp();
+                let w = exp_neg(elapsed as f64 / tau_ns.max(1) as f64);
                 current * w + default_ns * (1.0 - w)
             }
         }
@@ -132,6 +158,19 @@ mod tests {
             (d.get(31 * SEC, 10 * SEC) - 2.0).abs() < 1e-9,
             "halfway from 1 to 3"
         );
+    }
+
+    #[test]
+    fn fast_exponential_matches_libm() {
+        for i in 0..20_000 {
+            let x = f64::from(i) / 500.0;
+            let want = (-x * std::f64::consts::LN_2).exp();
+            let got = exp2_neg(x);
+            assert!((got / want - 1.0).abs() < 1e-6, "2^-{x}: {got} vs {want}");
+        }
+        assert_eq!(exp2_neg(0.0), 1.0);
+        assert_eq!(exp2_neg(3.0), 0.125);
+        assert_eq!(exp2_neg(5000.0), 0.0);
     }
 
     #[test]

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Per-endpoint outlier counters.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub struct OutlierState {
+    /// Read by every pick: first.
+    ejected_until_ns: AtomicU64,
     consecutive_5xx: AtomicU32,
     consecutive_gateway: AtomicU32,
-    ejected_until_ns: AtomicU64,
     times_ejected: AtomicU32,
     /// This interval's attempts: successes in the high 32 bits, all in the low 32 (one atomic
     /// add per outcome).
