@@ -28,6 +28,10 @@ pub struct EdgeParams {
     /// An endpoint not picked for this long is admitted first, once, so stale bad stats get
     /// refreshed by a real answer (3 s; 0 turns probing off).
     pub probe_after_ns: u64,
+    /// Score by projected utilization, `(in flight + 1) / estimated capacity`, where reports
+    /// allow an estimate, and filter endpoints it would push past 1 (true; docs/balancing.md
+    /// has the simulator's numbers).
+    pub capacity_aware: bool,
     /// Ablation switches, for the simulator: each turns one factor off.
     pub use_utilization: bool,
     pub use_client_health: bool,
@@ -45,6 +49,7 @@ impl Default for EdgeParams {
             utilization_threshold: 0.95,
             attempts: 5,
             probe_after_ns: 3_000_000_000,
+            capacity_aware: true,
             use_utilization: true,
             use_client_health: true,
             use_probation: true,
@@ -75,7 +80,17 @@ impl Edge {
         }
     }
 
-    fn judge(&self, view: &View<'_>, i: usize) -> Verdict {
+    /// The capacity estimate of `i`, when scoring by projected utilization.
+    fn capacity(&self, view: &View<'_>, i: usize) -> Option<f64> {
+        let p = &self.params;
+        (p.capacity_aware && p.use_utilization)
+            .then(|| view.set.stats(i).capacity())
+            .flatten()
+    }
+
+    /// `assumed`: the capacity to use when `i` has no estimate of its own yet (a new endpoint
+    /// takes its rival's, so it is neither starved nor flooded before its first reports).
+    fn judge(&self, view: &View<'_>, i: usize, assumed: Option<f64>) -> Verdict {
         let p = &self.params;
         let sp = view.set.params();
         let stats = view.set.stats(i);
@@ -101,11 +116,20 @@ impl Edge {
             true => stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns),
             false => None,
         };
-        let score = (f64::from(in_flight) + 1.0)
-            * (1.0 + p.k_util * util.unwrap_or(0.0))
-            * (1.0 + p.k_err * err)
-            / f64::from(view.set.weight(i));
-        let over = err > p.error_threshold || util.is_some_and(|u| u > p.utilization_threshold);
+        let capacity = self.capacity(view, i).or(assumed);
+        let load = match capacity {
+            Some(c) => (f64::from(in_flight) + 1.0) / c,
+            None => {
+                (f64::from(in_flight) + 1.0) * (1.0 + p.k_util * util.unwrap_or(0.0))
+                    / f64::from(view.set.weight(i))
+            }
+        };
+        let score = load * (1.0 + p.k_err * err);
+        let full = match capacity {
+            Some(_) => load > 1.0,
+            None => util.is_some_and(|u| u > p.utilization_threshold),
+        };
+        let over = err > p.error_threshold || full;
         if over || !self.warm_admits(view, i) {
             return Verdict::Filtered(score);
         }
@@ -128,7 +152,7 @@ impl Edge {
     fn scan(&self, view: &View<'_>) -> Option<usize> {
         let scored = (0..view.set.len())
             .filter(|&i| view.usable(i))
-            .filter_map(|i| match self.judge(view, i) {
+            .filter_map(|i| match self.judge(view, i, None) {
                 Verdict::Admit(score) | Verdict::Filtered(score) => Some((score, i)),
                 Verdict::Full => None,
             });
@@ -143,9 +167,13 @@ impl Balancer for Edge {
         let mut last_resort: Option<usize> = None;
         for _ in 0..self.params.attempts.max(1) {
             let (a, b) = self.draw.two(&view);
+            let known = [a, b]
+                .into_iter()
+                .flatten()
+                .find_map(|i| self.capacity(&view, i));
             let mut best: Option<(f64, usize)> = None;
             for i in [a, b].into_iter().flatten() {
-                match self.judge(&view, i) {
+                match self.judge(&view, i, known) {
                     Verdict::Admit(score) => {
                         if best.is_none_or(|(s, _)| score < s) {
                             best = Some((score, i));

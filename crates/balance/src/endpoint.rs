@@ -71,6 +71,9 @@ pub struct EndpointStats {
     pub(crate) first_seen_ns: u64,
     pub(crate) errors: Decaying,
     pub(crate) utilization: Sample,
+    /// Requests the endpoint serves at once, estimated from reported utilization (an EWMA of
+    /// `others in flight / utilization`); 0 until a report allows an estimate.
+    pub(crate) capacity: AtomicU64,
     pub(crate) outlier: OutlierState,
     pub(crate) latency: PeakEwma,
     pub(crate) requests: AtomicU64,
@@ -86,6 +89,7 @@ impl EndpointStats {
             errors: Decaying::default(),
             latency: PeakEwma::default(),
             utilization: Sample::default(),
+            capacity: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             outlier: OutlierState::default(),
             active_healthy: AtomicBool::new(true),
@@ -115,6 +119,28 @@ impl EndpointStats {
     pub fn utilization(&self, now_ns: u64, half_life_ns: u64, stale_ns: u64) -> Option<f64> {
         let (value, age) = self.utilization.get(now_ns)?;
         (age <= stale_ns).then(|| value * crate::decay::decay_factor(age, half_life_ns))
+    }
+
+    /// Estimated concurrency capacity (requests served at once), if reports allowed one.
+    pub fn capacity(&self) -> Option<f64> {
+        let bits = self.capacity.load(Ordering::Relaxed);
+        (bits != 0).then(|| f64::from_bits(bits))
+    }
+
+    /// Folds one utilization report into the capacity estimate: the requests this balancer
+    /// had in flight besides the one answering, over the utilization they produced.
+    fn learn_capacity(&self, utilization: f64) {
+        let others = f64::from(self.in_flight().saturating_sub(1));
+        if utilization < 0.05 || others < 1.0 {
+            return;
+        }
+        let sample = others / utilization;
+        let next = match self.capacity() {
+            None => sample,
+            Some(current) => current + 0.1 * (sample - current),
+        };
+        self.capacity
+            .store(next.max(1.0).to_bits(), Ordering::Relaxed);
     }
 
     /// Outlier-detection state (ejections so far).
@@ -397,7 +423,9 @@ impl Pick {
             stats.latency.observe(latency, now, params.ewma_tau_ns);
         }
         if let Some(u) = outcome.utilization.filter(|u| u.is_finite()) {
-            stats.utilization.set(u.clamp(0.0, 1.0), now);
+            let u = u.clamp(0.0, 1.0);
+            stats.utilization.set(u, now);
+            stats.learn_capacity(u);
         }
         crate::outlier::observe(&self.set, self.index, outcome.kind, now)
     }
@@ -421,6 +449,24 @@ impl Drop for Pick {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_is_learned_from_utilization_reports() {
+        let set = EndpointSet::with_weights(&[1]);
+        assert_eq!(set.stats(0).capacity(), None);
+        // Four requests in flight, the server reports half its workers busy: about 6-8 slots.
+        for _ in 0..200 {
+            let others: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
+            set.pick(0).record(Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.5),
+            });
+            drop(others);
+        }
+        // Three others in flight at each report, over 0.5 utilization: capacity 6.
+        let capacity = set.stats(0).capacity().unwrap();
+        assert!((capacity - 6.0).abs() < 0.01, "{capacity}");
+    }
 
     #[test]
     fn pick_counts_in_flight_until_dropped() {

@@ -31,6 +31,7 @@ pub struct EdgeSettings {
     pub utilization_threshold: f64,
     pub k_util: f64,
     pub k_err: f64,
+    pub capacity_aware: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +209,7 @@ fn edge(c: &mut Checker, raw: Option<&RawEdge>, path: &str) -> EdgeSettings {
         ),
         k_util: non_negative(c, e.k_util.as_ref(), &format!("{path}.k_util"), 2.0),
         k_err: non_negative(c, e.k_err.as_ref(), &format!("{path}.k_err"), 10.0),
+        capacity_aware: e.capacity_aware.as_ref().is_none_or(|v| v.value),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct RawEdge {
     pub k_util: Option<Located<f64>>,
     /// Weight of the error score in the score (default 10).
     pub k_err: Option<Located<f64>>,
+    /// Where endpoints report utilization, score by projected utilization (in flight + 1 over
+    /// the capacity the reports imply) instead of in flight x (1 + k_util x utilization)
+    /// (default true).
+    pub capacity_aware: Option<Located<bool>>,
 }
 
 /// Passive outlier detection.

@@ -844,7 +844,9 @@ routes:
 ";
     assert_eq!(
         errors(yaml),
-        ["cfg.yaml:5:11: routes[0]: a route needs exactly one of proxy, respond or redirect"]
+        [
+            "cfg.yaml:5:11: routes[0]: a route needs exactly one of proxy, respond, redirect or graphql"
+        ]
     );
 }
 
@@ -861,7 +863,9 @@ routes:
 ";
     assert_eq!(
         errors(yaml),
-        ["cfg.yaml:5:11: routes[0]: a route needs exactly one of proxy, respond or redirect"]
+        [
+            "cfg.yaml:5:11: routes[0]: a route needs exactly one of proxy, respond, redirect or graphql"
+        ]
     );
 }
 

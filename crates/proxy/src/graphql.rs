@@ -99,7 +99,10 @@ async fn prepare(
     let gateway = Arc::clone(gateway);
     match tokio::task::spawn_blocking(move || gateway.prepare_uncached(key)).await {
         Ok(result) => result,
-        Err(_) => Err(request_error("query planning failed", "QUERY_PLANNING_FAILED")),
+        Err(_) => Err(request_error(
+            "query planning failed",
+            "QUERY_PLANNING_FAILED",
+        )),
     }
 }
 

@@ -40,6 +40,7 @@ pub fn policy(b: &Balancing) -> Policy {
             k_err: b.edge.k_err,
             error_threshold: b.edge.error_threshold,
             utilization_threshold: b.edge.utilization_threshold,
+            capacity_aware: b.edge.capacity_aware,
             ..EdgeParams::default()
         }),
     }

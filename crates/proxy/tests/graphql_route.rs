@@ -456,13 +456,20 @@ async fn a_fetch_under_a_false_condition_is_never_sent() {
     let query = "query($skip: Boolean!, $cast: Boolean!) { movie(id: \"2\") { title \
                  production @skip(if: $skip) { name } cast @include(if: $cast) { name } } }";
     let vars = json!({"skip": true, "cast": false});
-    let body = post(&gw, json!({"query": query, "variables": vars}), None).await.json();
+    let body = post(&gw, json!({"query": query, "variables": vars}), None)
+        .await
+        .json();
     assert_eq!(body, json!({"data": {"movie": {"title": "The Switchman"}}}));
     assert_eq!(m.productions.request_count(), 0);
     assert_eq!(m.talent.request_count(), 0);
     let vars = json!({"skip": false, "cast": true});
-    let body = post(&gw, json!({"query": query, "variables": vars}), None).await.json();
-    assert_eq!(body["data"]["movie"]["production"]["name"], "Ironhorse Pictures");
+    let body = post(&gw, json!({"query": query, "variables": vars}), None)
+        .await
+        .json();
+    assert_eq!(
+        body["data"]["movie"]["production"]["name"],
+        "Ironhorse Pictures"
+    );
     assert_eq!(m.productions.request_count(), 1);
     assert_eq!(m.talent.request_count(), 1);
 }
@@ -472,7 +479,9 @@ async fn the_operation_name_selects_one_of_several_operations() {
     let m = movies().await;
     let gw = standard(&m, "").await;
     let doc = "query Titles { movies { title } } query Count { __typename movies { id } }";
-    let body = post(&gw, json!({"query": doc, "operationName": "Count"}), None).await.json();
+    let body = post(&gw, json!({"query": doc, "operationName": "Count"}), None)
+        .await
+        .json();
     assert_eq!(body["data"]["__typename"], "Query");
     assert_eq!(body["data"]["movies"][0], json!({"id": "1"}));
     let unnamed = post(&gw, json!({"query": doc}), None).await;
