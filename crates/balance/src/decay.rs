@@ -61,7 +61,7 @@ pub fn decay_factor(elapsed_ns: u64, half_life_ns: u64) -> f64 {
 /// goes through a degree-8 Taylor polynomial (relative error under 1e-6, exact at integers).
 /// A third of the cost of `exp()`, which `edge` would otherwise call per candidate per pick.
 pub(crate) fn exp2_neg(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 1.0;
     }
     if x >= 1022.0 {
