@@ -353,3 +353,41 @@ fn an_endpoint_left_alone_is_probed_again() {
     set.pick(1).record(Outcome::of(OutcomeKind::Success));
     assert_eq!(picks(50), 1, "after 3 s alone it is tried exactly once");
 }
+
+/// In a small cluster `edge` scans every endpoint: a request always goes to the least loaded
+/// one, where choice of two would often miss it.
+#[test]
+fn edge_scans_small_clusters_for_the_least_loaded() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 6);
+    let params = |scan_up_to| EdgeParams {
+        warm_up: None,
+        scan_up_to,
+        ..EdgeParams::default()
+    };
+    // Every endpoint answered once (no probation); five of them then hold requests.
+    for i in 0..6 {
+        set.pick(i).record(Outcome::of(OutcomeKind::Success));
+    }
+    let held: Vec<Pick> = (0..5).flat_map(|i| [set.pick(i), set.pick(i)]).collect();
+    let scanning = Policy::Edge(params(8)).build(&set, 3);
+    let two = Policy::Edge(params(0)).build(&set, 3);
+    let free = |balancer: &dyn Balancer| {
+        (0..300)
+            .filter(|_| {
+                balancer
+                    .pick(&set, &PickContext::default())
+                    .unwrap()
+                    .index()
+                    == 5
+            })
+            .count()
+    };
+    assert_eq!(free(scanning.as_ref()), 300);
+    let by_two = free(two.as_ref());
+    assert!(
+        by_two < 200,
+        "choice of two finds it only when drawn: {by_two}"
+    );
+    drop(held);
+}

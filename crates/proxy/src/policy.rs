@@ -41,6 +41,7 @@ pub fn policy(b: &Balancing) -> Policy {
             error_threshold: b.edge.error_threshold,
             utilization_threshold: b.edge.utilization_threshold,
             capacity_aware: b.edge.capacity_aware,
+            scan_up_to: b.edge.scan_up_to as usize,
             ..EdgeParams::default()
         }),
     }

@@ -64,12 +64,20 @@ fn main() {
     };
     let policies: Vec<(&str, Policy)> = vec![
         ("edge (defaults)", Policy::default()),
-        ("edge capacity-aware", edge(|p| p.capacity_aware = true)),
+        ("edge previous scoring", edge(|p| p.capacity_aware = false)),
         (
             "edge capacity-aware k_err=1",
             edge(|p| {
                 p.capacity_aware = true;
                 p.k_err = 1.0;
+            }),
+        ),
+        ("edge scan up to 8", edge(|p| p.scan_up_to = 8)),
+        (
+            "edge scan up to 8, previous scoring",
+            edge(|p| {
+                p.scan_up_to = 8;
+                p.capacity_aware = false;
             }),
         ),
         ("edge k_err=1", edge(|p| p.k_err = 1.0)),
