@@ -287,22 +287,48 @@ fn merge_answer(
         state.errors.push(fetch_failed(fetch, &e, targets));
         return;
     };
-    if let Some(JsonValue::Array(errors)) = body.remove("errors") {
+    let errors = body.remove("errors");
+    let data = body.remove("data");
+    if errors.is_none() && data.is_none() {
+        let e = FetchError {
+            message: "subgraph response has neither `data` nor `errors`".into(),
+            code: "SUBREQUEST_MALFORMED_RESPONSE",
+        };
+        state.errors.push(fetch_failed(fetch, &e, targets));
+        return;
+    }
+    if let Some(JsonValue::Array(errors)) = errors {
         for error in errors {
             state
                 .errors
                 .extend(rewrite_error(fetch, targets, error, options));
         }
     }
-    let Some(JsonValue::Object(data)) = body.remove("data") else {
-        return;
+    let malformed = |message: &str, state: &mut State| {
+        let e = FetchError {
+            message: message.into(),
+            code: "SUBREQUEST_MALFORMED_RESPONSE",
+        };
+        state.errors.push(fetch_failed(fetch, &e, targets));
+    };
+    let data = match data {
+        None | Some(JsonValue::Null) => return,
+        Some(JsonValue::Object(data)) => data,
+        Some(_) => return malformed("subgraph `data` is not an object", state),
     };
     if fetch.entity.is_none() {
         deep_merge(&mut state.data, data);
         return;
     }
-    let Some(JsonValue::Array(entities)) = data.get("_entities").cloned() else {
-        return;
+    let entities = match data.get("_entities") {
+        Some(JsonValue::Array(entities)) if entities.len() == targets.len() => entities.clone(),
+        Some(JsonValue::Null) => return,
+        _ => {
+            return malformed(
+                "subgraph `_entities` is not a list with one entry per representation",
+                state,
+            );
+        }
     };
     let asked: &[apollo_compiler::Name] = fetch.entity.as_ref().map_or(&[], |e| &e.tys);
     for (entity, paths) in entities.into_iter().zip(targets) {

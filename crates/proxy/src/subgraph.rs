@@ -209,9 +209,13 @@ fn decode(status: u16, bytes: &[u8]) -> Result<serde_json_bytes::Value, FetchErr
         Some(value @ serde_json::Value::Object(_)) if status < 500 || has_graphql_keys(&value) => {
             Ok(serde_json_bytes::Value::from(value))
         }
-        _ => Err(failed(
+        _ if status >= 300 => Err(failed(
             &format!("subgraph answered with HTTP status {status}"),
             "SUBREQUEST_HTTP_ERROR",
+        )),
+        _ => Err(failed(
+            "subgraph answered with something other than a JSON object",
+            "SUBREQUEST_MALFORMED_RESPONSE",
         )),
     }
 }

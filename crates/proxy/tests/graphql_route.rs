@@ -489,3 +489,77 @@ async fn the_operation_name_selects_one_of_several_operations() {
     let unknown = post(&gw, json!({"query": doc, "operationName": "Nope"}), None).await;
     assert_eq!(unknown.status, 400);
 }
+
+/// A "subgraph" that answers every request with 200 and `body`.
+async fn garbage_server(body: &'static str) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if socket.write_all(head.as_bytes()).await.is_err()
+                        || socket.write_all(body.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (address, task)
+}
+
+#[tokio::test]
+async fn malformed_subgraph_answers_become_errors_not_panics() {
+    let m = movies().await;
+    for body in [
+        "not json at all",
+        "[1, 2, 3]",
+        "{\"neither\": true}",
+        "{\"data\": 7}",
+    ] {
+        let (address, task) = garbage_server(body).await;
+        let yaml = format!(
+            "listeners: [{{name: public, address: '127.0.0.1:0'}}]\naccess_log: {{to: 'off'}}\n\
+             routes:\n  - name: graph\n    graphql: {{supergraph: '{}'}}\n\
+             clusters:\n  - {{name: movies, endpoints: [{{address: '{}'}}]}}\n  \
+             - {{name: productions, endpoints: [{{address: '{address}'}}]}}\n  \
+             - {{name: talent, endpoints: [{{address: '{}'}}]}}\n",
+            movies_dir().join("supergraph.graphql").display(),
+            m.movies.address(),
+            m.talent.address(),
+        );
+        let gw = TestGateway::start(&yaml).await;
+        let reply = post(&gw, json!({"query": DEMO}), None).await;
+        assert_eq!(reply.status, 200, "{body}");
+        let answer = reply.json();
+        assert_eq!(
+            answer["data"]["movie"]["title"], "The Switchman",
+            "{body}: {answer}"
+        );
+        assert!(
+            answer["data"]["movie"]["production"].is_null(),
+            "{body}: {answer}"
+        );
+        assert_eq!(
+            answer["errors"][0]["path"],
+            json!(["movie"]),
+            "{body}: {answer}"
+        );
+        assert_eq!(answer["errors"][0]["extensions"]["service"], "productions");
+        task.abort();
+    }
+}
