@@ -160,21 +160,21 @@ fn representations(
     data: &JsonMap,
     entity: &crate::plan::EntityStep,
 ) -> (Vec<JsonValue>, Vec<Vec<Path>>) {
-    let mut objects = Vec::new();
+    // Only each object's representation is copied out, never the object itself.
+    let mut selected = Vec::new();
     let mut path = Vec::new();
     collect_objects(data, &entity.path, &mut path, &mut |p, object| {
         let typename = object.get("__typename").and_then(|t| t.as_str());
-        if typename.is_some_and(|t| entity.types.iter().any(|x| x == t)) {
-            objects.push((p.clone(), object.clone()));
+        if typename.is_some_and(|t| entity.types.iter().any(|x| x == t))
+            && let Some(rep) = select(object, &entity.inputs)
+        {
+            selected.push((p.clone(), rep));
         }
     });
     let mut reps: Vec<JsonValue> = Vec::new();
     let mut targets: Vec<Vec<Path>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (p, object) in objects {
-        let Some(mut rep) = select(&object, &entity.inputs) else {
-            continue;
-        };
+    for (p, mut rep) in selected {
         if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
             map.insert("__typename", JsonValue::String(name.as_str().into()));
         }
@@ -320,8 +320,9 @@ fn merge_answer(
         deep_merge(&mut state.data, data);
         return;
     }
-    let entities = match data.get("_entities") {
-        Some(JsonValue::Array(entities)) if entities.len() == targets.len() => entities.clone(),
+    let mut data = data;
+    let entities = match data.remove("_entities") {
+        Some(JsonValue::Array(entities)) if entities.len() == targets.len() => entities,
         Some(JsonValue::Null) => return,
         _ => {
             return malformed(
@@ -335,15 +336,23 @@ fn merge_answer(
         let JsonValue::Object(entity) = entity else {
             continue;
         };
-        for path in paths {
+        let last = paths.len().saturating_sub(1);
+        let mut entity = Some(entity);
+        for (k, path) in paths.iter().enumerate() {
+            // The last object takes the answer itself; the others a copy.
+            let answer = if k == last {
+                entity.take().unwrap_or_default()
+            } else {
+                entity.clone().unwrap_or_default()
+            };
             if let Some(target) = object_at(&mut state.data, path) {
                 // An interface's name (from an `@interfaceObject`) gives way to the concrete type.
                 let known = target.get("__typename").and_then(|t| t.as_str());
                 let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
-                if abstract_name && entity.contains_key("__typename") {
+                if abstract_name && answer.contains_key("__typename") {
                     target.remove("__typename");
                 }
-                deep_merge(target, entity.clone());
+                deep_merge(target, answer);
             }
         }
     }

@@ -19,8 +19,7 @@ pub struct BadRequest(pub String);
 impl Request {
     /// Reads a POST body: a JSON object with `query` (or only `extensions` for a persisted query).
     pub fn from_json(body: &[u8]) -> Result<Self, BadRequest> {
-        let value: JsonValue = serde_json::from_slice::<serde_json::Value>(body)
-            .map(serde_json_bytes::Value::from)
+        let value: JsonValue = serde_json::from_slice(body)
             .map_err(|e| BadRequest(format!("request body is not JSON: {e}")))?;
         let JsonValue::Object(mut map) = value else {
             return Err(BadRequest("request body must be a JSON object".into()));

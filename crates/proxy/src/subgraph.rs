@@ -204,10 +204,12 @@ fn build(
 /// A subgraph's answer: any JSON object is a GraphQL response (errors included); anything
 /// else is an HTTP failure.
 fn decode(status: u16, bytes: &[u8]) -> Result<serde_json_bytes::Value, FetchError> {
-    let parsed = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    let parsed = serde_json::from_slice::<serde_json_bytes::Value>(bytes).ok();
     match parsed {
-        Some(value @ serde_json::Value::Object(_)) if status < 500 || has_graphql_keys(&value) => {
-            Ok(serde_json_bytes::Value::from(value))
+        Some(value @ serde_json_bytes::Value::Object(_))
+            if status < 500 || has_graphql_keys(&value) =>
+        {
+            Ok(value)
         }
         _ if status >= 300 => Err(failed(
             &format!("subgraph answered with HTTP status {status}"),
@@ -220,7 +222,7 @@ fn decode(status: u16, bytes: &[u8]) -> Result<serde_json_bytes::Value, FetchErr
     }
 }
 
-fn has_graphql_keys(value: &serde_json::Value) -> bool {
+fn has_graphql_keys(value: &serde_json_bytes::Value) -> bool {
     value.get("data").is_some_and(|d| !d.is_null())
 }
 
