@@ -1,5 +1,7 @@
 //! GraphQL's CollectFields: the fields a selection set asks of an object of one runtime type.
 
+use std::borrow::Cow;
+
 use apollo_compiler::ast::{DirectiveList, Value};
 use apollo_compiler::executable::{ExecutableDocument, Field, Selection, SelectionSet};
 use apollo_compiler::response::JsonMap;
@@ -17,11 +19,15 @@ impl Collected<'_> {
         self.fields[0]
     }
 
-    /// All sub-selections of the merged fields, as one selection set.
-    pub fn selection(&self) -> Option<SelectionSet> {
+    /// All sub-selections of the merged fields, as one selection set (borrowed when there is
+    /// only one field, the common case, so shaping a large response copies no selections).
+    pub fn selection(&self) -> Option<Cow<'_, SelectionSet>> {
         let first = &self.first().selection_set;
         if first.selections.is_empty() {
             return None;
+        }
+        if self.fields.len() == 1 {
+            return Some(Cow::Borrowed(first));
         }
         let mut merged = first.clone();
         for f in &self.fields[1..] {
@@ -29,7 +35,7 @@ impl Collected<'_> {
                 .selections
                 .extend(f.selection_set.selections.iter().cloned());
         }
-        Some(merged)
+        Some(Cow::Owned(merged))
     }
 }
 

@@ -8,6 +8,7 @@
 //! subgraphs, become further fetches. Abstract types expand into one fragment per possible type in the
 //! subgraph. The fetch groups form a DAG that [`crate::plan`] turns into `Sequence`/`Parallel` nodes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use apollo_compiler::ast::{DirectiveList, Type};
@@ -437,7 +438,7 @@ impl<'a> Planner<'a> {
                 arguments: c.first().arguments.clone(),
                 directives: c.conditions.clone(),
                 ty: c.first().definition.ty.clone(),
-                selection: c.selection(),
+                selection: c.selection().map(Cow::into_owned),
             })
             .collect()
     }

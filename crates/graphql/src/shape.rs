@@ -62,7 +62,7 @@ impl Shaper<'_> {
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
             let selection = field.selection();
-            let value = self.value(&first.definition.ty, raw, selection.as_ref(), path);
+            let value = self.value(&first.definition.ty, raw, selection.as_deref(), path);
             path.pop();
             out.insert(key.as_str(), value?);
         }
