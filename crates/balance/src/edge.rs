@@ -32,6 +32,9 @@ pub struct EdgeParams {
     /// allow an estimate, and filter endpoints it would push past 1 (true; docs/balancing.md
     /// has the simulator's numbers).
     pub capacity_aware: bool,
+    /// Weight of relative latency in the score: `1 + k_latency * (latency / fastest - 1)` among
+    /// the endpoints compared (peak-EWMA latency; 0, off: see docs/balancing.md).
+    pub k_latency: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
     /// than the better of two: cheap at this size, and fewer load errors); 0 never scans (8).
     pub scan_up_to: usize,
@@ -53,6 +56,7 @@ impl Default for EdgeParams {
             attempts: 5,
             probe_after_ns: 3_000_000_000,
             capacity_aware: true,
+            k_latency: 0.0,
             scan_up_to: 8,
             use_utilization: true,
             use_client_health: true,
@@ -65,6 +69,16 @@ impl Default for EdgeParams {
 pub struct Edge {
     params: EdgeParams,
     draw: Draw,
+}
+
+/// What the candidates of one round know of each other.
+#[derive(Default)]
+struct Peers {
+    capacity: Option<f64>,
+    fastest: Option<f64>,
+    /// What an endpoint without a latency estimate is taken to have: new endpoints are
+    /// presumed as slow as the slowest compared (they are usually cold).
+    slowest: Option<f64>,
 }
 
 /// Whether a candidate may take this request, and its score if so.
@@ -92,9 +106,35 @@ impl Edge {
             .flatten()
     }
 
-    /// `assumed`: the capacity to use when `i` has no estimate of its own yet (a new endpoint
-    /// takes its rival's, so it is neither starved nor flooded before its first reports).
-    fn judge(&self, view: &View<'_>, i: usize, assumed: Option<f64>) -> Verdict {
+    /// The latency estimate of `i`, when latency counts and it has answered.
+    fn latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
+        let stats = view.set.stats(i);
+        (self.params.k_latency > 0.0 && stats.answered()).then(|| {
+            let tau = view.set.params().ewma_tau_ns;
+            stats.latency.get(view.now_ns, tau, 0.0)
+        })
+    }
+
+    /// What the candidates compared in one round tell about each other.
+    fn peers(&self, view: &View<'_>, candidates: impl Iterator<Item = usize> + Clone) -> Peers {
+        let latencies = || {
+            candidates
+                .clone()
+                .filter_map(|i| self.latency(view, i))
+                .filter(|l| *l > 0.0)
+        };
+        Peers {
+            capacity: candidates.clone().find_map(|i| self.capacity(view, i)),
+            fastest: latencies().min_by(f64::total_cmp),
+            slowest: latencies().max_by(f64::total_cmp),
+        }
+    }
+
+    /// `peers.capacity`: the capacity to use when `i` has no estimate of its own yet (a new
+    /// endpoint takes its rival's, so it is neither starved nor flooded before its first
+    /// reports); `peers.fastest`: the latency relative latency is measured against.
+    fn judge(&self, view: &View<'_>, i: usize, peers: &Peers) -> Verdict {
+        let assumed = peers.capacity;
         let p = &self.params;
         let sp = view.set.params();
         let stats = view.set.stats(i);
@@ -128,7 +168,12 @@ impl Edge {
                     / f64::from(view.set.weight(i))
             }
         };
-        let score = load * (1.0 + p.k_err * err);
+        let own = self.latency(view, i).filter(|l| *l > 0.0).or(peers.slowest);
+        let slowness = match (own, peers.fastest) {
+            (Some(own), Some(fastest)) => 1.0 + p.k_latency * (own / fastest - 1.0).max(0.0),
+            _ => 1.0,
+        };
+        let score = load * (1.0 + p.k_err * err) * slowness;
         let full = match capacity {
             Some(_) => load > 1.0,
             None => util.is_some_and(|u| u > p.utilization_threshold),
@@ -138,6 +183,14 @@ impl Edge {
             return Verdict::Filtered(score);
         }
         Verdict::Admit(score)
+    }
+
+    /// Whether `i` is still in its warm-up window.
+    fn warming(&self, view: &View<'_>, i: usize) -> bool {
+        self.params.warm_up.is_some_and(|w| {
+            let age = view.set.stats(i).age_ns(view.now_ns);
+            ramp(age, w.window_ns, w.min_weight, w.aggression) < 1.0
+        })
     }
 
     fn warm_admits(&self, view: &View<'_>, i: usize) -> bool {
@@ -156,7 +209,7 @@ impl Edge {
     fn scan(&self, view: &View<'_>) -> Option<usize> {
         let scored = (0..view.set.len())
             .filter(|&i| view.usable(i))
-            .filter_map(|i| match self.judge(view, i, None) {
+            .filter_map(|i| match self.judge(view, i, &Peers::default()) {
                 Verdict::Admit(score) | Verdict::Filtered(score) => Some((score, i)),
                 Verdict::Full => None,
             });
@@ -170,12 +223,17 @@ impl Edge {
     fn pick_by_scan(&self, view: &View<'_>) -> Option<usize> {
         let n = view.set.len();
         let start = self.draw.below(n.max(1));
-        let known = (0..n).find_map(|i| self.capacity(view, i));
+        let peers = self.peers(view, (0..n).filter(|&i| view.usable(i)));
         let mut admitted: Option<(f64, usize)> = None;
         let mut filtered: Option<(f64, usize)> = None;
         let mut full = None;
         for i in (0..n).map(|k| (start + k) % n).filter(|&i| view.usable(i)) {
-            let (slot, score) = match self.judge(view, i, known) {
+            // A warming endpoint is seen as often as choice of two would draw it (2 in n), so
+            // the scan gives it no more than its ramp allows.
+            if self.warming(view, i) && self.draw.below(n) >= 2 {
+                continue;
+            }
+            let (slot, score) = match self.judge(view, i, &peers) {
                 Verdict::Admit(score) => (&mut admitted, score),
                 Verdict::Filtered(score) => (&mut filtered, score),
                 Verdict::Full => {
@@ -201,13 +259,10 @@ impl Balancer for Edge {
         let mut last_resort: Option<usize> = None;
         for _ in 0..self.params.attempts.max(1) {
             let (a, b) = self.draw.two(&view);
-            let known = [a, b]
-                .into_iter()
-                .flatten()
-                .find_map(|i| self.capacity(&view, i));
+            let peers = self.peers(&view, [a, b].into_iter().flatten());
             let mut best: Option<(f64, usize)> = None;
             for i in [a, b].into_iter().flatten() {
-                match self.judge(&view, i, known) {
+                match self.judge(&view, i, &peers) {
                     Verdict::Admit(score) => {
                         if best.is_none_or(|(s, _)| score < s) {
                             best = Some((score, i));

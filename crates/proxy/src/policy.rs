@@ -42,6 +42,7 @@ pub fn policy(b: &Balancing) -> Policy {
             utilization_threshold: b.edge.utilization_threshold,
             capacity_aware: b.edge.capacity_aware,
             scan_up_to: b.edge.scan_up_to as usize,
+            k_latency: b.edge.k_latency,
             ..EdgeParams::default()
         }),
     }

@@ -72,14 +72,10 @@ fn main() {
                 p.k_err = 1.0;
             }),
         ),
-        ("edge scan up to 8", edge(|p| p.scan_up_to = 8)),
-        (
-            "edge scan up to 8, previous scoring",
-            edge(|p| {
-                p.scan_up_to = 8;
-                p.capacity_aware = false;
-            }),
-        ),
+        ("edge k_latency=1", edge(|p| p.k_latency = 1.0)),
+        ("edge k_latency=2", edge(|p| p.k_latency = 2.0)),
+        ("edge k_latency=3", edge(|p| p.k_latency = 3.0)),
+        ("edge no scan", edge(|p| p.scan_up_to = 0)),
         ("edge k_err=1", edge(|p| p.k_err = 1.0)),
         ("edge k_err=0", edge(|p| p.k_err = 0.0)),
         ("edge no utilization", edge(|p| p.use_utilization = false)),
