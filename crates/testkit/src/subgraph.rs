@@ -67,7 +67,7 @@ struct Shared {
 }
 
 /// Requests a subgraph keeps for inspection (all of them are counted).
-pub const KEPT_REQUESTS: usize = 4096;
+pub const KEPT_REQUESTS: usize = 1024;
 
 /// A running subgraph; stops accepting and closes its connections when dropped.
 pub struct Subgraph {
