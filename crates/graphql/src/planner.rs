@@ -81,6 +81,21 @@ struct Pos {
     conditions: Vec<Condition>,
 }
 
+impl Pos {
+    /// The top of entity fetch `group`, inside its `... on ty`, for the objects at this position.
+    fn at_entity_root(&self, group: usize, ty: &Name) -> Pos {
+        Pos {
+            group,
+            steps: vec![Step::On(ty.clone())],
+            path: self.path.clone(),
+            provided: None,
+            entity_root: true,
+            depth: self.depth + 1,
+            conditions: self.conditions.clone(),
+        }
+    }
+}
+
 /// A variable a fetch is conditioned on: run when it is `include` (true for `@include`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Condition {
@@ -286,15 +301,7 @@ impl<'a> Planner<'a> {
             Some(iface) => iface.clone(),
             None => parent.clone(),
         };
-        let entity_pos = Pos {
-            group,
-            steps: vec![Step::On(entity_ty.clone())],
-            path: pos.path.clone(),
-            provided: None,
-            entity_root: true,
-            depth: pos.depth + 1,
-            conditions: pos.conditions.clone(),
-        };
+        let entity_pos = pos.at_entity_root(group, &entity_ty);
         let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
         produced.insert(group);
         Ok(produced)

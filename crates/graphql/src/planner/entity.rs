@@ -28,15 +28,7 @@ impl Planner<'_> {
             }
         }
         let group = self.entity_group(&conditioned, graph, &entity_ty, parent)?;
-        let entity_pos = Pos {
-            group,
-            steps: vec![Step::On(entity_ty.clone())],
-            path: pos.path.clone(),
-            provided: None,
-            entity_root: true,
-            depth: pos.depth + 1,
-            conditions: pos.conditions.clone(),
-        };
+        let entity_pos = pos.at_entity_root(group, &entity_ty);
         // An `@interfaceObject` subgraph knows the field on the interface, not on `parent`.
         let mut produced = self.plan_field(&entity_pos, &entity_ty, field, &[])?;
         produced.insert(group);

@@ -31,15 +31,7 @@ impl Planner<'_> {
             .find(|g| self.sg.has_type(*g, ty) && self.sg.keys(*g, ty).any(|k| k.resolvable))
             .ok_or_else(|| PlanError::Unresolvable(format!("concrete type of {ty}")))?;
         let group = self.entity_group(pos, target, ty, ty)?;
-        let entity_pos = Pos {
-            group,
-            steps: vec![Step::On(ty.clone())],
-            path: pos.path.clone(),
-            provided: None,
-            entity_root: true,
-            depth: pos.depth + 1,
-            conditions: pos.conditions.clone(),
-        };
+        let entity_pos = pos.at_entity_root(group, ty);
         produced.extend(self.plan_selection(&entity_pos, ty, &concrete)?);
         produced.insert(group);
         Ok(produced)
