@@ -228,7 +228,7 @@ pub struct RawGraphQLHeaders {
 }
 
 /// Operation limits of a GraphQL route (defaults: depth 32, aliases 64, root fields 32,
-/// estimated cost 100000; 0 means no limit).
+/// estimated cost off; 0 means no limit).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGraphQLLimits {

@@ -21,7 +21,7 @@ impl Default for Limits {
             max_depth: Some(32),
             max_aliases: Some(64),
             max_root_fields: Some(32),
-            max_cost: Some(100_000),
+            max_cost: None,
         }
     }
 }

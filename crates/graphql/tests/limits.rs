@@ -51,3 +51,20 @@ fn check_names_the_first_limit_exceeded() {
     assert!(tight.check(&doc, op).unwrap_err().contains("depth 3"));
     assert!(Limits::default().check(&doc, op).is_ok());
 }
+
+#[test]
+fn cost_is_limited_only_when_set() {
+    let sg = supergraph();
+    let query = "{ movies { title cast { name } } }";
+    let doc = ExecutableDocument::parse_and_validate(&sg.api, query, "q").unwrap();
+    let op = doc.operations.iter().next().unwrap();
+    assert!(
+        Limits::default().check(&doc, op).is_ok(),
+        "no cost limit by default"
+    );
+    let capped = Limits {
+        max_cost: Some(100),
+        ..Limits::default()
+    };
+    assert!(capped.check(&doc, op).unwrap_err().contains("cost 121"));
+}
