@@ -244,7 +244,7 @@ impl Supergraph {
                 let graph = enum_arg(d, "graph", &graphs)?;
                 in_graphs.push(TypeInGraph {
                     graph,
-                    keys: self.keys_of(d, type_name, graph)?,
+                    keys: self.keys_of(d, type_name)?,
                     interface_object: bool_arg(d, "isInterfaceObject"),
                 });
             }
@@ -340,7 +340,6 @@ impl Supergraph {
         &self,
         d: &Node<apollo_compiler::ast::Directive>,
         ty: &Name,
-        _graph: GraphId,
     ) -> Result<Vec<Key>, LoadError> {
         let Some(fields) = str_arg(d, "key") else {
             return Ok(Vec::new());

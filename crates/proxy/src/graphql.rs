@@ -24,6 +24,8 @@ pub struct GraphQLRoute {
     pub supergraph_path: std::path::PathBuf,
     pub persisted_queries: Option<switchyard_config::PersistedQueryManifest>,
     pub subgraphs: ClusterSubgraphs,
+    /// `subgraphs.propagates_headers()`, computed once.
+    pub propagates_headers: bool,
     pub timeout: Duration,
 }
 
@@ -43,7 +45,12 @@ pub async fn serve(
 ) -> Result<Response<ProxyBody>, Fault> {
     let media = media_type(req.headers());
     let method = req.method().clone();
-    let client_headers = req.headers().clone();
+    // Copied only when some subgraph call propagates client headers (decided per config).
+    let client_headers = if route.propagates_headers {
+        req.headers().clone()
+    } else {
+        http::HeaderMap::new()
+    };
     let mut request = match read_request(ctx, req).await? {
         Ok(request) => request,
         Err(message) => return Ok(reply(media, request_error(&message, "BAD_REQUEST"))),

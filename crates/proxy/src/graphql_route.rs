@@ -47,6 +47,7 @@ pub fn build(
     };
     let subgraphs = targets(action, clusters, gateway.supergraph())?;
     Ok(GraphQLRoute {
+        propagates_headers: subgraphs.propagates_headers(),
         gateway,
         sdl: action.supergraph_sdl.clone(),
         supergraph_path: action.supergraph_path.clone(),

@@ -37,6 +37,15 @@ pub struct ClusterSubgraphs {
     pub targets: HashMap<String, SubgraphTarget>,
 }
 
+impl ClusterSubgraphs {
+    /// Whether any subgraph call carries client headers (else requests need not keep them).
+    pub fn propagates_headers(&self) -> bool {
+        self.targets
+            .values()
+            .any(|t| !t.headers.propagate.is_empty())
+    }
+}
+
 /// A [`ClusterSubgraphs`] with what one client request brings: its deadline and headers, and
 /// the subgraph response headers to pass back.
 pub struct DeadlineClient<'a> {
