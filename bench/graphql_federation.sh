@@ -3,7 +3,7 @@
 # Hive Gateway on four subgraphs (accounts, inventory, products, reviews) and one deeply nested
 # query with an ~80 KB answer, in the shape of The Guild's graphql-gateways-benchmark.
 #
-# The graph: bench/graphql/federation/ (SDLs, data from generate.py, supergraph.graphql composed
+# The graph: crates/graphql/tests/fixtures/federation/ (SDLs, data from generate.py, supergraph.graphql composed
 # with crates/graphql/tests/fixtures/tools/compose.mjs, the query and its expected answer).
 # Each subgraph is a `switchyard subgraph` process; every gateway gets its OWN four subgraph
 # processes (all on the load core, idle while another gateway is measured), so that the
@@ -31,7 +31,7 @@
 # the placeholder URLs (http://NAME.invalid/graphql) replaced by their subgraphs' addresses.
 #
 # Before measuring, the query goes to every gateway and each answer must be exactly
-# bench/graphql/federation/queries/federation.expected.json (same JSON, same key order, no
+# crates/graphql/tests/fixtures/federation/queries/federation.expected.json (same JSON, same key order, no
 # errors), else the script stops and keeps both.
 #
 # Load: h2load --h1 with a fixed number of connections (CONNS), one request in flight on each,
@@ -90,7 +90,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 BENCH="$REPO/bench"
 NODE_DIR="$BENCH/graphql"
-GRAPH="$BENCH/graphql/federation"
+GRAPH="$REPO/crates/graphql/tests/fixtures/federation"
 QUERY_FILE="$GRAPH/queries/federation.graphql"
 EXPECTED="$GRAPH/queries/federation.expected.json"
 SUBGRAPH_NAMES=(accounts inventory products reviews)
@@ -649,7 +649,7 @@ report() {
         [[ -z $NOISE_NOTES ]] || echo "- **Noise warning:**$NOISE_NOTES"
         echo "- Pinning: gateway under test on core $GATEWAY_CPU; h2load and the subgraph processes (\`switchyard subgraph\`, four per gateway) on core $LOAD_CPU"
         for name in "${GATEWAYS[@]}"; do echo "- $name: ${GW_DESC[$name]}"; done
-        echo "- Query: bench/graphql/federation/queries/federation.graphql (\`TestQuery\`), answer $ANSWER_BYTES bytes of compact JSON, checked equal to the expected answer for every gateway before measuring"
+        echo "- Query: crates/graphql/tests/fixtures/federation/queries/federation.graphql (\`TestQuery\`), answer $ANSWER_BYTES bytes of compact JSON, checked equal to the expected answer for every gateway before measuring"
         echo "- Load: h2load $H2LOAD_VERSION \`--h1 -cN -t1 -D $DURATION\` with N = ${CONNS// /, } connections, POST JSON (p50/p99 from --log-file); ${WARMUP}s warm-up per gateway; medians of $REPEAT runs; subgraph latency ${LATENCY_MS} ms"
         echo
         python3 "$NODE_DIR/report_federation.py" "$RUNS_TSV" "$GATEWAYS_TSV"

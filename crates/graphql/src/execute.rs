@@ -163,14 +163,16 @@ fn representations(
     // Only each object's representation is copied out, never the object itself.
     let mut selected = Vec::new();
     let mut path = Vec::new();
-    collect_objects(data, &entity.path, &mut path, &mut |p, object| {
-        let typename = object.get("__typename").and_then(|t| t.as_str());
-        if typename.is_some_and(|t| entity.types.iter().any(|x| x == t))
-            && let Some(rep) = select(object, &entity.inputs)
-        {
-            selected.push((p.clone(), rep));
-        }
-    });
+    for source in &entity.sources {
+        collect_objects(data, &source.path, &mut path, &mut |p, object| {
+            let typename = object.get("__typename").and_then(|t| t.as_str());
+            if typename.is_some_and(|t| source.types.iter().any(|x| x == t))
+                && let Some(rep) = select(object, &entity.inputs)
+            {
+                selected.push((p.clone(), rep));
+            }
+        });
+    }
     let mut reps: Vec<JsonValue> = Vec::new();
     let mut targets: Vec<Vec<Path>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();

@@ -11,6 +11,8 @@ use crate::planner::{Condition, Group};
 use crate::sel::SelSet;
 use crate::supergraph::{GraphId, Supergraph};
 
+mod batch;
+
 /// One step of a response path where an entity fetch merges: a key, or every item of a list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathSeg {
@@ -19,15 +21,23 @@ pub enum PathSeg {
 }
 
 /// What an entity fetch reads from and writes to the response.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EntityStep {
-    pub path: Vec<PathSeg>,
+    /// Where its objects are: one place, or several when a plan step's fetches to one subgraph
+    /// were batched into one request.
+    pub sources: Vec<EntitySource>,
     /// The types asked of the subgraph (an interface for an interface entity).
     pub tys: Vec<Name>,
-    /// Objects at `path` whose `__typename` is one of these take part.
-    pub types: BTreeSet<Name>,
     pub inputs: SelSet,
     pub typename_as: Option<Name>,
+}
+
+/// One place in the response whose objects an entity fetch represents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySource {
+    pub path: Vec<PathSeg>,
+    /// Objects at `path` whose `__typename` is one of these take part.
+    pub types: BTreeSet<Name>,
 }
 
 /// One request to one subgraph.
@@ -91,9 +101,14 @@ pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) 
             .map(|(g, node)| conditioned(node, &groups[g].conditions, &[]))
             .collect();
         let root = (!roots.is_empty()).then(|| collapse(roots, PlanNode::Parallel));
-        return Plan { root };
+        return Plan {
+            root: root.map(|r| batch::batch(r, operation)),
+        };
     }
-    leveled(groups, fetches)
+    let plan = leveled(groups, fetches);
+    Plan {
+        root: plan.root.map(|r| batch::batch(r, operation)),
+    }
 }
 
 /// A fetch followed by (in parallel) the fetches that depend on it alone, each child wrapped in
@@ -179,37 +194,7 @@ fn levels(groups: &[Group]) -> Vec<usize> {
 }
 
 fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
-    let mut variables = Vec::new();
-    group.sel.variables(&mut variables);
-    let definitions: Vec<String> = operation
-        .variables
-        .iter()
-        .filter(|v| variables.contains(&v.name))
-        .map(|v| v.to_string())
-        .collect();
-    let mut text = String::new();
-    let kind = if group.entity.is_none() && operation.is_mutation() {
-        "mutation"
-    } else {
-        "query"
-    };
-    text.push_str(kind);
-    let mut params = Vec::new();
-    if group.entity.is_some() {
-        params.push("$representations: [_Any!]!".to_owned());
-    }
-    params.extend(definitions);
-    if !params.is_empty() {
-        let _ = write!(text, "({})", params.join(", "));
-    }
-    text.push(' ');
-    if group.entity.is_some() {
-        text.push_str("{ _entities(representations: $representations) ");
-        group.sel.write(&mut text);
-        text.push_str(" }");
-    } else {
-        group.sel.write(&mut text);
-    }
+    let (text, variables) = operation_text(operation, &group.sel, group.entity.is_some());
     Fetch {
         graph: group.graph,
         service: sg.subgraphs[group.graph].name.clone(),
@@ -217,18 +202,57 @@ fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
         variables,
         selection: group.sel.clone(),
         entity: group.entity.as_ref().map(|e| EntityStep {
-            path: e.path.clone(),
+            sources: vec![EntitySource {
+                path: e.path.clone(),
+                // Objects may still carry the interface's name (from an `@interfaceObject`).
+                types: e
+                    .tys
+                    .iter()
+                    .flat_map(|t| sg.all_possible_types(t).into_iter().chain([t.clone()]))
+                    .collect(),
+            }],
             tys: e.tys.clone(),
-            // Objects may still carry the interface's name (from an `@interfaceObject`).
-            types: e
-                .tys
-                .iter()
-                .flat_map(|t| sg.all_possible_types(t).into_iter().chain([t.clone()]))
-                .collect(),
             inputs: e.inputs.clone(),
             typename_as: e.typename_as.clone(),
         }),
     }
+}
+
+/// The subgraph operation for `sel` (inside `_entities` for an entity fetch), and the client
+/// variables it uses.
+fn operation_text(operation: &Operation, sel: &SelSet, entity: bool) -> (String, Vec<Name>) {
+    let mut variables = Vec::new();
+    sel.variables(&mut variables);
+    let definitions: Vec<String> = operation
+        .variables
+        .iter()
+        .filter(|v| variables.contains(&v.name))
+        .map(|v| v.to_string())
+        .collect();
+    let mut text = String::new();
+    let kind = if !entity && operation.is_mutation() {
+        "mutation"
+    } else {
+        "query"
+    };
+    text.push_str(kind);
+    let mut params = Vec::new();
+    if entity {
+        params.push("$representations: [_Any!]!".to_owned());
+    }
+    params.extend(definitions);
+    if !params.is_empty() {
+        let _ = write!(text, "({})", params.join(", "));
+    }
+    text.push(' ');
+    if entity {
+        text.push_str("{ _entities(representations: $representations) ");
+        sel.write(&mut text);
+        text.push_str(" }");
+    } else {
+        sel.write(&mut text);
+    }
+    (text, variables)
 }
 
 impl fmt::Display for Plan {
@@ -269,7 +293,15 @@ fn write_node(f: &mut dyn fmt::Write, node: &PlanNode, indent: usize) -> fmt::Re
         PlanNode::Fetch(fetch) => match &fetch.entity {
             None => write_fetch(f, fetch, indent),
             Some(entity) => {
-                writeln!(f, "{pad}Flatten(path: \"{}\") {{", path_text(&entity.path))?;
+                let paths: Vec<String> = entity
+                    .sources
+                    .iter()
+                    .map(|s| format!("\"{}\"", path_text(&s.path)))
+                    .collect();
+                match paths.as_slice() {
+                    [one] => writeln!(f, "{pad}Flatten(path: {one}) {{")?,
+                    many => writeln!(f, "{pad}Flatten(paths: [{}]) {{", many.join(", "))?,
+                }
                 write_fetch(f, fetch, indent + 2)?;
                 writeln!(f, "{pad}}},")
             }

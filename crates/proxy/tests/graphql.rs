@@ -191,3 +191,33 @@ async fn federation_1_graph_answers_every_fixture_query() {
 async fn join_v0_1_supergraph_answers_every_fixture_query() {
     check_graph("fed1", "supergraph-join-v0.1.graphql").await;
 }
+
+#[tokio::test]
+async fn federation_benchmark_graph_answers_every_fixture_query() {
+    check_graph("federation", "supergraph.graphql").await;
+}
+
+/// A plan step asks each subgraph once: sibling entity fetches to one subgraph are batched.
+#[tokio::test]
+async fn a_plan_step_sends_one_request_per_subgraph() {
+    let dir = fixtures().join("federation");
+    let graph = start_graph(&dir, "supergraph.graphql").await;
+    let text = fs::read_to_string(dir.join("queries/federation.graphql")).unwrap();
+    let (status, answer) = post(&graph.gateway, &json!({"query": text})).await;
+    assert_eq!(status, 200);
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let counts: Vec<(String, usize)> = graph
+        .subgraphs
+        .iter()
+        .map(|s| (s.name().to_owned(), s.request_count()))
+        .collect();
+    let expected = [
+        ("accounts", 2),
+        ("inventory", 2),
+        ("products", 2),
+        ("reviews", 1),
+    ];
+    let expected: Vec<(String, usize)> =
+        expected.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+    assert_eq!(counts, expected);
+}
