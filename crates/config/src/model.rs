@@ -121,6 +121,8 @@ pub struct GraphQLAction {
     pub headers: GraphQLHeaders,
     pub subgraph_headers: std::collections::BTreeMap<String, GraphQLHeaders>,
     pub persisted_queries: Option<PersistedQueryManifest>,
+    /// Share one subgraph call among concurrent identical ones (queries only).
+    pub dedupe: bool,
 }
 
 /// A persisted query manifest read with the config.

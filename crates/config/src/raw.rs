@@ -178,6 +178,11 @@ pub struct RawGraphQLAction {
     /// Show subgraph error messages to clients (default: redacted).
     #[serde(default)]
     pub expose_subgraph_errors: bool,
+    /// Concurrent client requests that need the very same subgraph call (same subgraph, query,
+    /// variables and headers) share one call (default true). Never for mutations, nor for a
+    /// subgraph whose response headers are passed back to clients.
+    #[serde(default)]
+    pub dedupe: Option<bool>,
     /// Answer `__schema` / `__type` introspection (default true).
     #[serde(default)]
     pub introspection: Option<bool>,

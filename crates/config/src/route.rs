@@ -407,6 +407,7 @@ fn graphql(
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect(),
         expose_subgraph_errors: g.expose_subgraph_errors,
+        dedupe: g.dedupe.unwrap_or(true),
         introspection: g.introspection.unwrap_or(true),
         timeout,
         subgraph_path: g.subgraph_path.as_ref().map(|p| p.value.clone()),

@@ -20,6 +20,11 @@ pub struct SubgraphRequest {
 }
 
 impl SubgraphRequest {
+    /// Whether the operation is a mutation (the planner writes `mutation` first for those).
+    pub fn is_mutation(&self) -> bool {
+        self.query.starts_with("mutation")
+    }
+
     /// The request body: `{"query": ..., "variables": ...}`.
     pub fn to_json(&self) -> JsonValue {
         let mut body = JsonMap::new();

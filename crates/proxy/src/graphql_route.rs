@@ -62,7 +62,10 @@ fn targets(
     clusters: &HashMap<String, Arc<Cluster>>,
     supergraph: &Supergraph,
 ) -> Result<ClusterSubgraphs, BuildError> {
-    let mut out = ClusterSubgraphs::default();
+    let mut out = ClusterSubgraphs {
+        dedupe: action.dedupe,
+        ..ClusterSubgraphs::default()
+    };
     for subgraph in &supergraph.subgraphs {
         let cluster_name = action
             .subgraphs

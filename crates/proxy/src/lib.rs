@@ -29,6 +29,7 @@ mod graphql;
 mod graphql_route;
 mod headers;
 mod health;
+mod inflight;
 mod membership;
 mod pipeline;
 mod policy;

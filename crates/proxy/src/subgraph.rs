@@ -3,6 +3,7 @@
 
 use crate::body::{BodyWatch, RequestBody};
 use crate::cluster::Cluster;
+use crate::inflight::{CallKey, Inflight, Role, follow};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version, header};
 use http_body_util::{BodyExt, Limited};
@@ -35,6 +36,9 @@ pub struct HeaderRules {
 #[derive(Debug, Default)]
 pub struct ClusterSubgraphs {
     pub targets: HashMap<String, SubgraphTarget>,
+    /// Whether identical concurrent query calls share one (`dedupe` in the config).
+    pub dedupe: bool,
+    pub inflight: Inflight,
 }
 
 impl ClusterSubgraphs {
@@ -62,6 +66,9 @@ impl SubgraphClient for DeadlineClient<'_> {
                 message: format!("no cluster serves subgraph `{service}`"),
                 code: "SUBREQUEST_HTTP_ERROR",
             })?;
+            let shareable = self.subgraphs.dedupe
+                && !request.is_mutation()
+                && target.headers.response.is_empty();
             let body = Bytes::from(request.to_json().to_string());
             let mut headers = HeaderMap::new();
             for name in &target.headers.propagate {
@@ -72,6 +79,9 @@ impl SubgraphClient for DeadlineClient<'_> {
             for (name, value) in &target.headers.set {
                 headers.insert(name.clone(), value.clone());
             }
+            if shareable {
+                return self.shared_call(service, target, body, headers).await;
+            }
             let (answer, passed_back) = call(target, body, headers, self.deadline).await?;
             if !passed_back.is_empty() {
                 let mut collected = self.collected.lock().unwrap_or_else(|p| p.into_inner());
@@ -79,6 +89,42 @@ impl SubgraphClient for DeadlineClient<'_> {
             }
             Ok(answer)
         })
+    }
+}
+
+impl DeadlineClient<'_> {
+    /// The call made once for all concurrent identical requests (no headers pass back).
+    async fn shared_call(
+        &self,
+        service: &str,
+        target: &SubgraphTarget,
+        body: Bytes,
+        headers: HeaderMap,
+    ) -> Result<serde_json_bytes::Value, FetchError> {
+        let key = CallKey {
+            service: service.to_owned(),
+            body: body.clone(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+        };
+        match self.subgraphs.inflight.join(key) {
+            Role::Follower(answer) => match follow(answer, self.deadline).await {
+                Some(answer) => answer,
+                // The leader's client went away before the answer: make the call after all.
+                None => call(target, body, headers, self.deadline)
+                    .await
+                    .map(|a| a.0),
+            },
+            Role::Leader(leader) => {
+                let answer = call(target, body, headers, self.deadline)
+                    .await
+                    .map(|a| a.0);
+                leader.finish(&answer);
+                answer
+            }
+        }
     }
 }
 

@@ -563,3 +563,39 @@ async fn malformed_subgraph_answers_become_errors_not_panics() {
         task.abort();
     }
 }
+
+/// Subgraph calls made by 8 concurrent DEMO requests (the subgraphs answer in 300 ms, so the
+/// requests overlap), and by one request alone.
+async fn calls_for_concurrent_requests(route_extra: &str) -> (usize, usize) {
+    let slow = SubgraphOptions {
+        latency: Duration::from_millis(300),
+        ..SubgraphOptions::default()
+    };
+    let (movies, productions, talent) = (
+        subgraph("movies", slow.clone()).await,
+        subgraph("productions", slow.clone()).await,
+        subgraph("talent", slow).await,
+    );
+    let gw = gateway(&[&talent], &[&movies, &productions], route_extra).await;
+    let calls = || movies.request_count() + productions.request_count() + talent.request_count();
+    let reply = post(&gw, json!({"query": DEMO}), None).await;
+    let expected = reply.json();
+    let alone = calls();
+    let replies =
+        futures_util::future::join_all((0..8).map(|_| post(&gw, json!({"query": DEMO}), None)))
+            .await;
+    for reply in replies {
+        assert_eq!(reply.json(), expected);
+    }
+    (calls() - alone, alone)
+}
+
+#[tokio::test]
+async fn concurrent_identical_subgraph_calls_are_made_once() {
+    let (concurrent, alone) = calls_for_concurrent_requests("").await;
+    assert_eq!(alone, 3);
+    // Ideally 3; a request that arrives after a shared call ended makes its own.
+    assert!(concurrent <= 2 * alone, "{concurrent} calls for 8 requests");
+    let (concurrent, alone) = calls_for_concurrent_requests(", dedupe: false").await;
+    assert_eq!(concurrent, 8 * alone);
+}

@@ -1,0 +1,192 @@
+//! De-duplication of identical in-flight subgraph calls: concurrent client requests that need
+//! the same call (same subgraph, body and headers) share one, and each gets its answer.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use switchyard_graphql::FetchError;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// A subgraph call's answer as shared with the requests waiting for it.
+type Answer = Result<serde_json_bytes::Value, FetchError>;
+
+/// What makes two subgraph calls the same call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    pub service: String,
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The calls in flight on one GraphQL route, by key.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    calls: Mutex<HashMap<CallKey, watch::Receiver<Option<Answer>>>>,
+}
+
+/// Whether this request makes the call or waits for another's.
+pub enum Role<'a> {
+    Leader(Leader<'a>),
+    Follower(watch::Receiver<Option<Answer>>),
+}
+
+impl Inflight {
+    /// Joins the call for `key`: the first request in leads, the others follow.
+    pub fn join(&self, key: CallKey) -> Role<'_> {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = calls.get(&key) {
+            return Role::Follower(answer.clone());
+        }
+        let (sender, receiver) = watch::channel(None);
+        calls.insert(key.clone(), receiver);
+        Role::Leader(Leader {
+            inflight: self,
+            key: Some(key),
+            sender,
+        })
+    }
+
+    /// Number of calls in flight.
+    pub fn len(&self) -> usize {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no call is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn forget(&self, key: &CallKey) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.remove(key);
+    }
+}
+
+/// The request making a shared call. Dropped without [`Leader::finish`] (its client went
+/// away), it leaves the followers to make the call themselves.
+pub struct Leader<'a> {
+    inflight: &'a Inflight,
+    key: Option<CallKey>,
+    sender: watch::Sender<Option<Answer>>,
+}
+
+impl Leader<'_> {
+    /// Hands `answer` to every follower; later requests make a new call.
+    pub fn finish(mut self, answer: &Answer) {
+        if let Some(key) = self.key.take() {
+            self.inflight.forget(&key);
+        }
+        if self.sender.receiver_count() > 0 {
+            self.sender.send_replace(Some(answer.clone()));
+        }
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.inflight.forget(&key);
+        }
+    }
+}
+
+/// Waits for the leader's answer until `deadline`; `None` when the leader went away without
+/// one (the follower then makes the call itself).
+pub async fn follow(
+    mut answer: watch::Receiver<Option<Answer>>,
+    deadline: Instant,
+) -> Option<Answer> {
+    loop {
+        if let Some(a) = answer.borrow_and_update().as_ref() {
+            return Some(a.clone());
+        }
+        match tokio::time::timeout_at(deadline, answer.changed()).await {
+            Err(_) => {
+                return Some(Err(FetchError {
+                    message: "subgraph did not answer in time".into(),
+                    code: "GATEWAY_TIMEOUT",
+                }));
+            }
+            Ok(Err(_)) => return None,
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key() -> CallKey {
+        CallKey {
+            service: "talent".into(),
+            body: Bytes::from_static(b"{\"query\":\"{ a }\"}"),
+            headers: Vec::new(),
+        }
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    #[tokio::test]
+    async fn followers_get_the_leaders_answer_and_later_calls_lead_again() {
+        let inflight = Inflight::default();
+        let Role::Leader(leader) = inflight.join(key()) else {
+            panic!("the first call leads");
+        };
+        let Role::Follower(waiting) = inflight.join(key()) else {
+            panic!("an identical call follows");
+        };
+        leader.finish(&Ok(serde_json_bytes::json!({"data": {"a": 1}})));
+        let answer = follow(waiting, later()).await.unwrap().unwrap();
+        assert_eq!(answer, serde_json_bytes::json!({"data": {"a": 1}}));
+        assert!(inflight.is_empty());
+        assert!(matches!(inflight.join(key()), Role::Leader(_)));
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_goes_away_lets_its_followers_call_themselves() {
+        let inflight = Inflight::default();
+        let leader = inflight.join(key());
+        let Role::Follower(waiting) = inflight.join(key()) else {
+            panic!("an identical call follows");
+        };
+        drop(leader);
+        assert!(follow(waiting, later()).await.is_none());
+        assert!(inflight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_follower_waits_no_longer_than_its_own_deadline() {
+        let inflight = Inflight::default();
+        let _leader = inflight.join(key());
+        let Role::Follower(waiting) = inflight.join(key()) else {
+            panic!("an identical call follows");
+        };
+        let answer = follow(waiting, Instant::now() + Duration::from_millis(20)).await;
+        assert_eq!(answer.unwrap().unwrap_err().code, "GATEWAY_TIMEOUT");
+    }
+
+    #[test]
+    fn different_bodies_or_headers_are_different_calls() {
+        let inflight = Inflight::default();
+        let _a = inflight.join(key());
+        let other_body = CallKey {
+            body: Bytes::from_static(b"{\"query\":\"{ b }\"}"),
+            ..key()
+        };
+        assert!(matches!(inflight.join(other_body), Role::Leader(_)));
+        let other_headers = CallKey {
+            headers: vec![(
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_static("Bearer x"),
+            )],
+            ..key()
+        };
+        assert!(matches!(inflight.join(other_headers), Role::Leader(_)));
+    }
+}
