@@ -8,15 +8,16 @@ use apollo_compiler::response::JsonMap;
 use apollo_compiler::{Name, Node, Schema};
 
 /// The fields sharing one response key, with the `@skip`/`@include` conditions still open.
+/// Fields are shared nodes of the document (cloning one is a reference count).
 #[derive(Debug, Clone)]
-pub struct Collected<'a> {
-    pub fields: Vec<&'a Node<Field>>,
+pub struct Collected {
+    pub fields: Vec<Node<Field>>,
     pub conditions: DirectiveList,
 }
 
-impl Collected<'_> {
+impl Collected {
     pub fn first(&self) -> &Node<Field> {
-        self.fields[0]
+        &self.fields[0]
     }
 
     /// All sub-selections of the merged fields, as one selection set (borrowed when there is
@@ -49,13 +50,13 @@ pub enum Conditions<'v> {
 }
 
 /// Collects `set` for objects of type `runtime` (an object type, or an abstract type itself).
-pub fn collect<'a>(
+pub fn collect(
     schema: &Schema,
-    doc: &'a ExecutableDocument,
-    set: &'a SelectionSet,
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
     runtime: &Name,
     conditions: Conditions<'_>,
-) -> Vec<Collected<'a>> {
+) -> Vec<Collected> {
     let mut out = Vec::new();
     let cx = Cx {
         schema,
@@ -79,7 +80,7 @@ impl<'a> Cx<'a, '_, '_> {
         &self,
         set: &'a SelectionSet,
         inherited: &DirectiveList,
-        out: &mut Vec<Collected<'a>>,
+        out: &mut Vec<Collected>,
     ) {
         for selection in &set.selections {
             let Some(conditions) = self.conditions_of(inherited, selection.directives()) else {
@@ -148,17 +149,17 @@ impl<'a> Cx<'a, '_, '_> {
     }
 }
 
-fn push<'a>(out: &mut Vec<Collected<'a>>, field: &'a Node<Field>, conditions: DirectiveList) {
+fn push(out: &mut Vec<Collected>, field: &Node<Field>, conditions: DirectiveList) {
     let key = field.response_key();
     match out.iter_mut().find(|c| c.first().response_key() == key) {
         Some(existing) => {
-            existing.fields.push(field);
+            existing.fields.push(field.clone());
             if existing.conditions != conditions {
                 existing.conditions = DirectiveList::default();
             }
         }
         None => out.push(Collected {
-            fields: vec![field],
+            fields: vec![field.clone()],
             conditions,
         }),
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasher as _;
 use std::pin::Pin;
 use std::sync::Mutex;
 
@@ -180,16 +181,18 @@ fn representations(
     }
     let mut reps: Vec<JsonValue> = Vec::new();
     let mut targets: Vec<Vec<Path>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Keyed by the representation's hash; equal hashes are compared in full.
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let hasher = std::hash::RandomState::new();
     for (p, mut rep) in selected {
         if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
             map.insert("__typename", JsonValue::String(name.as_str().into()));
         }
-        let key = rep.to_string();
-        match index.get(&key) {
+        let same = index.entry(hasher.hash_one(&rep)).or_default();
+        match same.iter().find(|i| reps[**i] == rep) {
             Some(i) => targets[*i].push(p),
             None => {
-                index.insert(key, reps.len());
+                same.push(reps.len());
                 reps.push(rep);
                 targets.push(vec![p]);
             }

@@ -241,12 +241,7 @@ impl Gateway {
             execute::run(root, &state, client, &variables, self.options).await;
         }
         let State { data, mut errors } = state.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut shaper = Shaper {
-            schema: &sg.api,
-            doc: &prepared.doc,
-            variables: &variables,
-            errors: &mut errors,
-        };
+        let mut shaper = Shaper::new(&sg.api, &prepared.doc, &variables, &mut errors);
         let shaped = shaper.root(&operation.selection_set, operation.object_type(), &data);
         response(shaped, errors)
     }

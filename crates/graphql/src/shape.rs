@@ -7,20 +7,42 @@ use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPa
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
 
-use crate::collect::{self, Conditions};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::collect::{self, Collected, Conditions};
 
 /// Walks the client's selections over `data`.
 pub struct Shaper<'a> {
-    pub schema: &'a Schema,
-    pub doc: &'a ExecutableDocument,
-    pub variables: &'a JsonMap,
-    pub errors: &'a mut Vec<GraphQLError>,
+    schema: &'a Schema,
+    doc: &'a ExecutableDocument,
+    variables: &'a JsonMap,
+    errors: &'a mut Vec<GraphQLError>,
+    /// Field collection per (selection set of the document, runtime type): done once per
+    /// request, not once per object (a list of 100 objects of one type collects once).
+    collected: HashMap<(usize, Name), Rc<[Collected]>>,
 }
 
 /// A null that must replace the nearest nullable ancestor.
 struct NullBubble;
 
-impl Shaper<'_> {
+impl<'a> Shaper<'a> {
+    pub fn new(
+        schema: &'a Schema,
+        doc: &'a ExecutableDocument,
+        variables: &'a JsonMap,
+        errors: &'a mut Vec<GraphQLError>,
+    ) -> Self {
+        Shaper {
+            schema,
+            doc,
+            variables,
+            errors,
+            collected: HashMap::new(),
+        }
+    }
+
     /// The response `data` for the root selection; `None` when null reached the root.
     pub fn root(
         &mut self,
@@ -29,26 +51,40 @@ impl Shaper<'_> {
         data: &JsonMap,
     ) -> Option<JsonMap> {
         let mut path = Vec::new();
-        self.object(set, root_type, data, &mut path).ok()
+        self.object(&Cow::Borrowed(set), root_type, data, &mut path)
+            .ok()
+    }
+
+    /// The fields `set` asks of a `runtime` object; cached when `set` is the document's own
+    /// (its address is then stable for the whole request), not a merged copy.
+    fn collected(&mut self, set: &Cow<'_, SelectionSet>, runtime: &Name) -> Rc<[Collected]> {
+        let collect = |s: &Self| -> Rc<[Collected]> {
+            let conditions = Conditions::Evaluate(s.variables);
+            collect::collect(s.schema, s.doc, set, runtime, conditions).into()
+        };
+        let Cow::Borrowed(borrowed) = set else {
+            return collect(self);
+        };
+        let key = (std::ptr::from_ref(*borrowed) as usize, runtime.clone());
+        if let Some(fields) = self.collected.get(&key) {
+            return fields.clone();
+        }
+        let fields = collect(self);
+        self.collected.insert(key, fields.clone());
+        fields
     }
 
     fn object(
         &mut self,
-        set: &SelectionSet,
+        set: &Cow<'_, SelectionSet>,
         static_type: &Name,
         data: &JsonMap,
         path: &mut Vec<ResponseDataPathSegment>,
     ) -> Result<JsonMap, NullBubble> {
         let runtime = self.runtime_type(static_type, data);
-        let fields = collect::collect(
-            self.schema,
-            self.doc,
-            set,
-            &runtime,
-            Conditions::Evaluate(self.variables),
-        );
-        let mut out = JsonMap::new();
-        for field in fields {
+        let fields = self.collected(set, &runtime);
+        let mut out = JsonMap::with_capacity(fields.len());
+        for field in fields.iter() {
             let first = field.first();
             let key = first.response_key();
             if first.name == "__typename" {
@@ -62,7 +98,7 @@ impl Shaper<'_> {
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
             let selection = field.selection();
-            let value = self.value(&first.definition.ty, raw, selection.as_deref(), path);
+            let value = self.value(&first.definition.ty, raw, selection.as_ref(), path);
             path.pop();
             out.insert(key.as_str(), value?);
         }
@@ -73,7 +109,7 @@ impl Shaper<'_> {
         &mut self,
         ty: &Type,
         raw: &JsonValue,
-        selection: Option<&SelectionSet>,
+        selection: Option<&Cow<'_, SelectionSet>>,
         path: &mut Vec<ResponseDataPathSegment>,
     ) -> Result<JsonValue, NullBubble> {
         if ty.is_non_null() {
@@ -93,7 +129,7 @@ impl Shaper<'_> {
         &mut self,
         ty: &Type,
         raw: &JsonValue,
-        selection: Option<&SelectionSet>,
+        selection: Option<&Cow<'_, SelectionSet>>,
         path: &mut Vec<ResponseDataPathSegment>,
     ) -> Result<JsonValue, NullBubble> {
         match (ty, raw) {

@@ -69,7 +69,7 @@ impl SubgraphClient for DeadlineClient<'_> {
             let shareable = self.subgraphs.dedupe
                 && !request.is_mutation()
                 && target.headers.response.is_empty();
-            let body = Bytes::from(request.to_json().to_string());
+            let body = Bytes::from(serde_json::to_vec(&request.to_json()).unwrap_or_default());
             let mut headers = HeaderMap::new();
             for name in &target.headers.propagate {
                 for value in self.client_headers.get_all(name) {
@@ -221,7 +221,7 @@ async fn call(
             Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        return decode(status, &bytes).map(|answer| (answer, passed_back));
+        return decode(status, bytes).map(|answer| (answer, passed_back));
     }
 }
 
@@ -258,8 +258,9 @@ fn build(
 
 /// A subgraph's answer: any JSON object is a GraphQL response (errors included); anything
 /// else is an HTTP failure.
-fn decode(status: u16, bytes: &[u8]) -> Result<serde_json_bytes::Value, FetchError> {
-    let parsed = serde_json::from_slice::<serde_json_bytes::Value>(bytes).ok();
+fn decode(status: u16, bytes: Bytes) -> Result<serde_json_bytes::Value, FetchError> {
+    // Strings in the answer stay slices of `bytes`: no copy per string.
+    let parsed = serde_json_bytes::Value::from_bytes(bytes).ok();
     match parsed {
         Some(value @ serde_json_bytes::Value::Object(_))
             if status < 500 || has_graphql_keys(&value) =>
