@@ -24,6 +24,23 @@ pub struct Shaper<'a> {
     collected: HashMap<(usize, Name), Rc<[Collected]>>,
 }
 
+/// A selection set, and whether it is the document's own (then its address is stable for the
+/// whole request and keys the field collection cache) rather than a merged copy.
+#[derive(Clone, Copy)]
+struct SetRef<'s> {
+    set: &'s SelectionSet,
+    in_document: bool,
+}
+
+impl<'s> From<&'s Cow<'_, SelectionSet>> for SetRef<'s> {
+    fn from(set: &'s Cow<'_, SelectionSet>) -> Self {
+        SetRef {
+            set,
+            in_document: matches!(set, Cow::Borrowed(_)),
+        }
+    }
+}
+
 /// A null that must replace the nearest nullable ancestor.
 struct NullBubble;
 
@@ -51,21 +68,23 @@ impl<'a> Shaper<'a> {
         data: &JsonMap,
     ) -> Option<JsonMap> {
         let mut path = Vec::new();
-        self.object(&Cow::Borrowed(set), root_type, data, &mut path)
-            .ok()
+        let set = SetRef {
+            set,
+            in_document: true,
+        };
+        self.object(set, root_type, data, &mut path).ok()
     }
 
-    /// The fields `set` asks of a `runtime` object; cached when `set` is the document's own
-    /// (its address is then stable for the whole request), not a merged copy.
-    fn collected(&mut self, set: &Cow<'_, SelectionSet>, runtime: &Name) -> Rc<[Collected]> {
+    /// The fields `set` asks of a `runtime` object, cached when `set` is the document's own.
+    fn collected(&mut self, set: SetRef<'_>, runtime: &Name) -> Rc<[Collected]> {
         let collect = |s: &Self| -> Rc<[Collected]> {
             let conditions = Conditions::Evaluate(s.variables);
-            collect::collect(s.schema, s.doc, set, runtime, conditions).into()
+            collect::collect(s.schema, s.doc, set.set, runtime, conditions).into()
         };
-        let Cow::Borrowed(borrowed) = set else {
+        if !set.in_document {
             return collect(self);
-        };
-        let key = (std::ptr::from_ref(*borrowed) as usize, runtime.clone());
+        }
+        let key = (std::ptr::from_ref(set.set) as usize, runtime.clone());
         if let Some(fields) = self.collected.get(&key) {
             return fields.clone();
         }
@@ -76,7 +95,7 @@ impl<'a> Shaper<'a> {
 
     fn object(
         &mut self,
-        set: &Cow<'_, SelectionSet>,
+        set: SetRef<'_>,
         static_type: &Name,
         data: &JsonMap,
         path: &mut Vec<ResponseDataPathSegment>,
@@ -98,7 +117,7 @@ impl<'a> Shaper<'a> {
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
             let selection = field.selection();
-            let value = self.value(&first.definition.ty, raw, selection.as_ref(), path);
+            let value = self.value(&first.definition.ty, raw, selection.as_ref().map(SetRef::from), path);
             path.pop();
             out.insert(key.as_str(), value?);
         }
@@ -109,7 +128,7 @@ impl<'a> Shaper<'a> {
         &mut self,
         ty: &Type,
         raw: &JsonValue,
-        selection: Option<&Cow<'_, SelectionSet>>,
+        selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
     ) -> Result<JsonValue, NullBubble> {
         if ty.is_non_null() {
@@ -129,7 +148,7 @@ impl<'a> Shaper<'a> {
         &mut self,
         ty: &Type,
         raw: &JsonValue,
-        selection: Option<&Cow<'_, SelectionSet>>,
+        selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
     ) -> Result<JsonValue, NullBubble> {
         match (ty, raw) {
