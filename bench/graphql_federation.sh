@@ -584,14 +584,14 @@ noise_check() {
     fi
 }
 
-# perf record -g of Switchyard under load at the first CONNS value; top symbols to PERF_TXT.
+# perf record (DWARF call graphs) of Switchyard under load at the first CONNS value; top symbols to PERF_TXT.
 profile_switchyard() {
     local conns pid=${GW_PID[switchyard]}
     read -r conns _ <<<"$CONNS"
     PERF_TXT="$WORK/perf-switchyard.txt"
     settle
     log "perf record -g of switchyard (pid $pid) for $DURATION s under $conns connections"
-    perf record -g -F 999 -o "$WORK/perf.data" -p "$pid" -- sleep "$DURATION" >"$WORK/perf-record.log" 2>&1 &
+    perf record --call-graph dwarf,16384 -F 499 -o "$WORK/perf.data" -p "$pid" -- sleep "$DURATION" >"$WORK/perf-record.log" 2>&1 &
     local perf_pid=$!
     STARTED_PIDS+=("$perf_pid")
     sleep 0.5
@@ -655,12 +655,15 @@ report() {
         python3 "$NODE_DIR/report_federation.py" "$RUNS_TSV" "$GATEWAYS_TSV"
         if [[ -n ${PERF_TXT:-} && -s $PERF_TXT ]]; then
             echo
-            echo "<details><summary>perf record -g of Switchyard (self time by symbol, ≥ 0.7 %)</summary>"
+            echo "<details><summary>perf record --call-graph dwarf of Switchyard (self time by symbol, ≥ 0.7 %)</summary>"
             echo
             echo '```'
             cat "$WORK/perf-dso.txt"
             echo
             cat "$PERF_TXT"
+            echo
+            echo "Inclusive (callees included), Switchyard functions >= 3 %:"
+            cat "$WORK/perf-children.txt" 2>/dev/null || true
             echo '```'
             echo
             echo "</details>"
