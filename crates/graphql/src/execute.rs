@@ -1,17 +1,17 @@
 //! Runs a query plan: fetches in parallel where the plan allows, entity representations de-duplicated
 //! and fanned back out, subgraph errors rewritten to client paths.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::BuildHasher as _;
 use std::pin::Pin;
 use std::sync::Mutex;
 
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use futures_util::future::join_all;
 
-use crate::plan::{Fetch, PathSeg, PlanNode};
-use crate::sel::{Sel, SelSet};
+use crate::plan::{Fetch, PlanNode};
+
+mod entities;
+use entities::Reps;
 
 /// One request to a subgraph, as the GraphQL-over-HTTP JSON body.
 #[derive(Debug, Clone)]
@@ -133,16 +133,16 @@ async fn run_fetch(
                 .map(|x| (v.as_str().into(), x.clone()))
         })
         .collect();
-    let targets = match &fetch.entity {
-        None => Vec::new(),
+    let reps = match &fetch.entity {
+        None => Reps::default(),
         Some(entity) => {
             let data = lock(state);
-            let (reps, targets) = representations(&data.data, entity);
-            if reps.is_empty() {
+            let (list, reps) = Reps::collect(&data.data, entity);
+            if list.is_empty() {
                 return;
             }
-            vars.insert("representations", JsonValue::Array(reps));
-            targets
+            vars.insert("representations", JsonValue::Array(list));
+            reps
         }
     };
     let request = SubgraphRequest {
@@ -152,8 +152,19 @@ async fn run_fetch(
     let answer = client.fetch(&fetch.service, request).await;
     let mut state = lock(state);
     match answer {
-        Ok(body) => merge_answer(fetch, &targets, body, &mut state, options),
-        Err(e) => state.errors.push(fetch_failed(fetch, &e, &targets)),
+        Ok(body) => merge_answer(fetch, &reps, body, &mut state, options),
+        Err(e) => {
+            let targets = targets(fetch, &reps, &state);
+            state.errors.push(fetch_failed(fetch, &e, &targets));
+        }
+    }
+}
+
+/// The client paths of an entity fetch's objects, per representation.
+fn targets(fetch: &Fetch, reps: &Reps, state: &State) -> Vec<Vec<Path>> {
+    match &fetch.entity {
+        Some(entity) => reps.targets(&state.data, entity),
+        None => Vec::new(),
     }
 }
 
@@ -161,231 +172,58 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The de-duplicated representations for an entity fetch, and for each the objects it stands for.
-fn representations(
-    data: &JsonMap,
-    entity: &crate::plan::EntityStep,
-) -> (Vec<JsonValue>, Vec<Vec<Path>>) {
-    // Only each object's representation is copied out, never the object itself.
-    let mut selected = Vec::new();
-    let mut path = Vec::new();
-    for source in &entity.sources {
-        collect_objects(data, &source.path, &mut path, &mut |p, object| {
-            let typename = object.get("__typename").and_then(|t| t.as_str());
-            if typename.is_some_and(|t| source.types.iter().any(|x| x == t))
-                && let Some(rep) = select(object, &entity.inputs)
-            {
-                selected.push((p.clone(), rep));
-            }
-        });
-    }
-    let mut reps: Vec<JsonValue> = Vec::new();
-    let mut targets: Vec<Vec<Path>> = Vec::new();
-    // Keyed by the representation's hash; equal hashes are compared in full.
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-    let hasher = std::hash::RandomState::new();
-    for (p, mut rep) in selected {
-        if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
-            map.insert("__typename", JsonValue::String(name.as_str().into()));
-        }
-        let same = index.entry(hasher.hash_one(&rep)).or_default();
-        match same.iter().find(|i| reps[**i] == rep) {
-            Some(i) => targets[*i].push(p),
-            None => {
-                same.push(reps.len());
-                reps.push(rep);
-                targets.push(vec![p]);
-            }
-        }
-    }
-    (reps, targets)
-}
-
-/// Calls `f` with every object at `segs` below `data`.
-fn collect_objects(
-    data: &JsonMap,
-    segs: &[PathSeg],
-    path: &mut Path,
-    f: &mut dyn FnMut(&Path, &JsonMap),
-) {
-    let Some((first, rest)) = segs.split_first() else {
-        return f(path, data);
-    };
-    let PathSeg::Key(key) = first else {
-        return;
-    };
-    path.push(ResponseDataPathSegment::Field(key.clone()));
-    if let Some(value) = data.get(key.as_str()) {
-        collect_value(value, rest, path, f);
-    }
-    path.pop();
-}
-
-fn collect_value(
-    value: &JsonValue,
-    segs: &[PathSeg],
-    path: &mut Path,
-    f: &mut dyn FnMut(&Path, &JsonMap),
-) {
-    match (value, segs.first()) {
-        (JsonValue::Array(items), Some(PathSeg::List)) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(ResponseDataPathSegment::ListIndex(i));
-                collect_value(item, &segs[1..], path, f);
-                path.pop();
-            }
-        }
-        (JsonValue::Object(map), _) => collect_objects(map, segs, path, f),
-        _ => {}
-    }
-}
-
-/// The part of `object` that `inputs` selects; `None` when a selected field is missing.
-fn select(object: &JsonMap, inputs: &SelSet) -> Option<JsonValue> {
-    let mut out = JsonMap::new();
-    select_into(object, inputs, &mut out)?;
-    Some(JsonValue::Object(out))
-}
-
-fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<()> {
-    for sel in &inputs.0 {
-        match sel {
-            Sel::Field(f) => {
-                let key = f.response_key().as_str();
-                let value = object.get(key)?;
-                let value = match &f.selection {
-                    Some(sub) => select_value(value, sub)?,
-                    None => value.clone(),
-                };
-                out.insert(key, value);
-            }
-            Sel::On(ty, sub) => {
-                let typename = object.get("__typename").and_then(|t| t.as_str());
-                if typename == Some(ty.as_str()) {
-                    select_into(object, sub, out)?;
-                }
-            }
-        }
-    }
-    Some(())
-}
-
-fn select_value(value: &JsonValue, sub: &SelSet) -> Option<JsonValue> {
-    match value {
-        JsonValue::Object(map) => select(map, sub),
-        JsonValue::Array(items) => items
-            .iter()
-            .map(|i| select_value(i, sub))
-            .collect::<Option<Vec<_>>>()
-            .map(JsonValue::Array),
-        other => Some(other.clone()),
-    }
-}
-
 fn merge_answer(
     fetch: &Fetch,
-    targets: &[Vec<Path>],
+    reps: &Reps,
     body: JsonValue,
     state: &mut State,
     options: ExecOptions,
 ) {
-    let JsonValue::Object(mut body) = body else {
-        let e = FetchError {
-            message: "subgraph answered with something other than a JSON object".into(),
-            code: "SUBREQUEST_MALFORMED_RESPONSE",
-        };
-        state.errors.push(fetch_failed(fetch, &e, targets));
-        return;
-    };
-    let errors = body.remove("errors");
-    let data = body.remove("data");
-    if errors.is_none() && data.is_none() {
-        let e = FetchError {
-            message: "subgraph response has neither `data` nor `errors`".into(),
-            code: "SUBREQUEST_MALFORMED_RESPONSE",
-        };
-        state.errors.push(fetch_failed(fetch, &e, targets));
-        return;
-    }
-    if let Some(JsonValue::Array(errors)) = errors {
-        for error in errors {
-            state
-                .errors
-                .extend(rewrite_error(fetch, targets, error, options));
-        }
-    }
-    let malformed = |message: &str, state: &mut State| {
+    let failed = |message: &str, state: &mut State| {
         let e = FetchError {
             message: message.into(),
             code: "SUBREQUEST_MALFORMED_RESPONSE",
         };
-        state.errors.push(fetch_failed(fetch, &e, targets));
+        let targets = targets(fetch, reps, state);
+        state.errors.push(fetch_failed(fetch, &e, &targets));
     };
-    let data = match data {
+    let JsonValue::Object(mut body) = body else {
+        return failed(
+            "subgraph answered with something other than a JSON object",
+            state,
+        );
+    };
+    let errors = body.remove("errors");
+    let data = body.remove("data");
+    if errors.is_none() && data.is_none() {
+        return failed("subgraph response has neither `data` nor `errors`", state);
+    }
+    if let Some(JsonValue::Array(errors)) = errors {
+        let targets = targets(fetch, reps, state);
+        for error in errors {
+            let rewritten = rewrite_error(fetch, &targets, error, options);
+            state.errors.extend(rewritten);
+        }
+    }
+    let mut data = match data {
         None | Some(JsonValue::Null) => return,
         Some(JsonValue::Object(data)) => data,
-        Some(_) => return malformed("subgraph `data` is not an object", state),
+        Some(_) => return failed("subgraph `data` is not an object", state),
     };
-    if fetch.entity.is_none() {
+    let Some(entity) = &fetch.entity else {
         deep_merge(&mut state.data, data);
         return;
-    }
-    let mut data = data;
-    let entities = match data.remove("_entities") {
-        Some(JsonValue::Array(entities)) if entities.len() == targets.len() => entities,
-        Some(JsonValue::Null) => return,
-        _ => {
-            return malformed(
-                "subgraph `_entities` is not a list with one entry per representation",
-                state,
-            );
-        }
     };
-    let asked: &[apollo_compiler::Name] = fetch.entity.as_ref().map_or(&[], |e| &e.tys);
-    for (entity, paths) in entities.into_iter().zip(targets) {
-        let JsonValue::Object(entity) = entity else {
-            continue;
-        };
-        let last = paths.len().saturating_sub(1);
-        let mut entity = Some(entity);
-        for (k, path) in paths.iter().enumerate() {
-            // The last object takes the answer itself; the others a copy.
-            let answer = if k == last {
-                entity.take().unwrap_or_default()
-            } else {
-                entity.clone().unwrap_or_default()
-            };
-            if let Some(target) = object_at(&mut state.data, path) {
-                // An interface's name (from an `@interfaceObject`) gives way to the concrete type.
-                let known = target.get("__typename").and_then(|t| t.as_str());
-                let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
-                if abstract_name && answer.contains_key("__typename") {
-                    target.remove("__typename");
-                }
-                deep_merge(target, answer);
-            }
+    match data.remove("_entities") {
+        Some(JsonValue::Array(answers)) if answers.len() == reps.count => {
+            reps.merge(&mut state.data, entity, answers);
         }
+        Some(JsonValue::Null) => {}
+        _ => failed(
+            "subgraph `_entities` is not a list with one entry per representation",
+            state,
+        ),
     }
-}
-
-fn object_at<'a>(
-    data: &'a mut JsonMap,
-    path: &[ResponseDataPathSegment],
-) -> Option<&'a mut JsonMap> {
-    let mut current = data;
-    let mut iter = path.iter().peekable();
-    while let Some(seg) = iter.next() {
-        let ResponseDataPathSegment::Field(key) = seg else {
-            return None;
-        };
-        let mut value = current.get_mut(key.as_str())?;
-        while let Some(ResponseDataPathSegment::ListIndex(i)) = iter.peek() {
-            value = value.as_array_mut()?.get_mut(*i)?;
-            iter.next();
-        }
-        current = value.as_object_mut()?;
-    }
-    Some(current)
 }
 
 /// Merges `source` into `target`: objects field by field, lists item by item.

@@ -117,7 +117,12 @@ impl<'a> Shaper<'a> {
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
             let selection = field.selection();
-            let value = self.value(&first.definition.ty, raw, selection.as_ref().map(SetRef::from), path);
+            let value = self.value(
+                &first.definition.ty,
+                raw,
+                selection.as_ref().map(SetRef::from),
+                path,
+            );
             path.pop();
             out.insert(key.as_str(), value?);
         }

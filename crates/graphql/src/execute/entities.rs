@@ -1,0 +1,230 @@
+//! Entity fetches against the response tree: the de-duplicated representations of the objects at
+//! a fetch's paths, and the answers merged back into those objects in one walk, without paths.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher as _;
+
+use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
+
+use super::{Path, deep_merge};
+use crate::plan::{EntitySource, EntityStep, PathSeg};
+use crate::sel::{Sel, SelSet};
+
+/// Which representation of an entity fetch each object at its sources stands for.
+#[derive(Debug, Default)]
+pub(super) struct Reps {
+    /// Number of (distinct) representations.
+    pub count: usize,
+    /// For the k-th object met walking the sources (in order, depth first): its representation,
+    /// or `None` when it takes no part (another type, or a key field missing).
+    slots: Vec<Option<usize>>,
+}
+
+impl Reps {
+    /// The representations of the objects at `entity`'s sources in `data`.
+    pub fn collect(data: &JsonMap, entity: &EntityStep) -> (Vec<JsonValue>, Reps) {
+        let mut out = Reps::default();
+        let mut reps: Vec<JsonValue> = Vec::new();
+        // Keyed by the representation's hash; equal hashes are compared in full.
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        let hasher = std::hash::RandomState::new();
+        for source in &entity.sources {
+            visit(data, &source.path, &mut Vec::new(), &mut |_, object| {
+                let slot = representation(object, source, entity).map(|rep| {
+                    let same = index.entry(hasher.hash_one(&rep)).or_default();
+                    match same.iter().find(|i| reps[**i] == rep) {
+                        Some(i) => *i,
+                        None => {
+                            same.push(reps.len());
+                            reps.push(rep);
+                            reps.len() - 1
+                        }
+                    }
+                });
+                out.slots.push(slot);
+            });
+        }
+        out.count = reps.len();
+        (reps, out)
+    }
+
+    /// Merges `answers` (one per representation) into the objects they stand for. The walk
+    /// meets the objects in the order [`Reps::collect`] did: fetches running meanwhile only add
+    /// fields below them, never objects along their paths (the plan orders those first).
+    pub fn merge(&self, data: &mut JsonMap, entity: &EntityStep, answers: Vec<JsonValue>) {
+        let mut uses = vec![0usize; answers.len()];
+        for i in self.slots.iter().flatten() {
+            uses[*i] += 1;
+        }
+        let mut answers: Vec<Option<JsonMap>> = answers
+            .into_iter()
+            .map(|a| match a {
+                JsonValue::Object(map) => Some(map),
+                _ => None,
+            })
+            .collect();
+        let mut k = 0;
+        for source in &entity.sources {
+            visit_mut(data, &source.path, &mut |object| {
+                let slot = self.slots.get(k).copied().flatten();
+                k += 1;
+                let Some(i) = slot else { return };
+                uses[i] -= 1;
+                // The last object takes the answer itself; the others a copy.
+                let answer = if uses[i] == 0 {
+                    answers[i].take()
+                } else {
+                    answers[i].clone()
+                };
+                if let Some(answer) = answer {
+                    merge_entity(object, answer, &entity.tys);
+                }
+            });
+        }
+    }
+
+    /// For each representation, the paths of the objects it stands for (for error paths; only
+    /// computed when a subgraph reports errors or fails).
+    pub fn targets(&self, data: &JsonMap, entity: &EntityStep) -> Vec<Vec<Path>> {
+        let mut targets: Vec<Vec<Path>> = vec![Vec::new(); self.count];
+        let mut k = 0;
+        for source in &entity.sources {
+            visit(data, &source.path, &mut Vec::new(), &mut |path, _| {
+                if let Some(Some(i)) = self.slots.get(k) {
+                    targets[*i].push(path.clone());
+                }
+                k += 1;
+            });
+        }
+        targets
+    }
+}
+
+/// The representation of `object` for this fetch, if it takes part.
+fn representation(
+    object: &JsonMap,
+    source: &EntitySource,
+    entity: &EntityStep,
+) -> Option<JsonValue> {
+    let typename = object.get("__typename").and_then(|t| t.as_str())?;
+    if !source.types.iter().any(|x| x == typename) {
+        return None;
+    }
+    let mut rep = select(object, &entity.inputs)?;
+    if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
+        map.insert("__typename", JsonValue::String(name.as_str().into()));
+    }
+    Some(rep)
+}
+
+/// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
+/// gives way to the concrete type.
+fn merge_entity(target: &mut JsonMap, answer: JsonMap, asked: &[apollo_compiler::Name]) {
+    let known = target.get("__typename").and_then(|t| t.as_str());
+    let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
+    if abstract_name && answer.contains_key("__typename") {
+        target.remove("__typename");
+    }
+    deep_merge(target, answer);
+}
+
+/// Calls `f` with every object at `segs` below `data`, and its path.
+fn visit(data: &JsonMap, segs: &[PathSeg], path: &mut Path, f: &mut dyn FnMut(&Path, &JsonMap)) {
+    let Some((first, rest)) = segs.split_first() else {
+        return f(path, data);
+    };
+    let PathSeg::Key(key) = first else {
+        return;
+    };
+    if let Some(value) = data.get(key.as_str()) {
+        path.push(ResponseDataPathSegment::Field(key.clone()));
+        visit_value(value, rest, path, f);
+        path.pop();
+    }
+}
+
+fn visit_value(
+    value: &JsonValue,
+    segs: &[PathSeg],
+    path: &mut Path,
+    f: &mut dyn FnMut(&Path, &JsonMap),
+) {
+    match (value, segs.first()) {
+        (JsonValue::Array(items), Some(PathSeg::List)) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(ResponseDataPathSegment::ListIndex(i));
+                visit_value(item, &segs[1..], path, f);
+                path.pop();
+            }
+        }
+        (JsonValue::Object(map), _) => visit(map, segs, path, f),
+        _ => {}
+    }
+}
+
+/// [`visit`] for changing the objects (and without their paths).
+fn visit_mut(data: &mut JsonMap, segs: &[PathSeg], f: &mut dyn FnMut(&mut JsonMap)) {
+    let Some((first, rest)) = segs.split_first() else {
+        return f(data);
+    };
+    let PathSeg::Key(key) = first else {
+        return;
+    };
+    if let Some(value) = data.get_mut(key.as_str()) {
+        visit_value_mut(value, rest, f);
+    }
+}
+
+fn visit_value_mut(value: &mut JsonValue, segs: &[PathSeg], f: &mut dyn FnMut(&mut JsonMap)) {
+    match (value, segs.first()) {
+        (JsonValue::Array(items), Some(PathSeg::List)) => {
+            for item in items.iter_mut() {
+                visit_value_mut(item, &segs[1..], f);
+            }
+        }
+        (JsonValue::Object(map), _) => visit_mut(map, segs, f),
+        _ => {}
+    }
+}
+
+/// The part of `object` that `inputs` selects; `None` when a selected field is missing.
+fn select(object: &JsonMap, inputs: &SelSet) -> Option<JsonValue> {
+    let mut out = JsonMap::new();
+    select_into(object, inputs, &mut out)?;
+    Some(JsonValue::Object(out))
+}
+
+fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<()> {
+    for sel in &inputs.0 {
+        match sel {
+            Sel::Field(f) => {
+                let key = f.response_key().as_str();
+                let value = object.get(key)?;
+                let value = match &f.selection {
+                    Some(sub) => select_value(value, sub)?,
+                    None => value.clone(),
+                };
+                out.insert(key, value);
+            }
+            Sel::On(ty, sub) => {
+                let typename = object.get("__typename").and_then(|t| t.as_str());
+                if typename == Some(ty.as_str()) {
+                    select_into(object, sub, out)?;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+fn select_value(value: &JsonValue, sub: &SelSet) -> Option<JsonValue> {
+    match value {
+        JsonValue::Object(map) => select(map, sub),
+        JsonValue::Array(items) => items
+            .iter()
+            .map(|i| select_value(i, sub))
+            .collect::<Option<Vec<_>>>()
+            .map(JsonValue::Array),
+        other => Some(other.clone()),
+    }
+}
