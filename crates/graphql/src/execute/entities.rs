@@ -2,7 +2,7 @@
 //! a fetch's paths, and the answers merged back into those objects in one walk, without paths.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher as _;
+use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
@@ -25,23 +25,28 @@ impl Reps {
     pub fn collect(data: &JsonMap, entity: &EntityStep) -> (Vec<JsonValue>, Reps) {
         let mut out = Reps::default();
         let mut reps: Vec<JsonValue> = Vec::new();
-        // Keyed by the representation's hash; equal hashes are compared in full.
+        // Keyed by the hash of what an object's representation would hold, hashed and compared
+        // in place: a representation is built only for an object unlike all before it.
         let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
         let hasher = std::hash::RandomState::new();
         for source in &entity.sources {
             visit(data, &source.path, &mut Vec::new(), &mut |_, object| {
-                let slot = representation(object, source, entity).map(|rep| {
-                    let same = index.entry(hasher.hash_one(&rep)).or_default();
-                    match same.iter().find(|i| reps[**i] == rep) {
-                        Some(i) => *i,
-                        None => {
-                            same.push(reps.len());
-                            reps.push(rep);
-                            reps.len() - 1
-                        }
+                let slot = taking_part(object, source).then(|| {
+                    let mut h = hasher.build_hasher();
+                    hash_selected(object, &entity.inputs, &mut h)?;
+                    let same = index.entry(h.finish()).or_default();
+                    let known = same.iter().find(|i| {
+                        matches!(&reps[**i], JsonValue::Object(r) if same_selected(object, &entity.inputs, r, entity))
+                    });
+                    if let Some(i) = known {
+                        return Some(*i);
                     }
+                    let rep = representation(object, entity)?;
+                    same.push(reps.len());
+                    reps.push(rep);
+                    Some(reps.len() - 1)
                 });
-                out.slots.push(slot);
+                out.slots.push(slot.flatten());
             });
         }
         out.count = reps.len();
@@ -100,16 +105,14 @@ impl Reps {
     }
 }
 
-/// The representation of `object` for this fetch, if it takes part.
-fn representation(
-    object: &JsonMap,
-    source: &EntitySource,
-    entity: &EntityStep,
-) -> Option<JsonValue> {
-    let typename = object.get("__typename").and_then(|t| t.as_str())?;
-    if !source.types.iter().any(|x| x == typename) {
-        return None;
-    }
+/// Whether `object` is of a type this source takes.
+fn taking_part(object: &JsonMap, source: &EntitySource) -> bool {
+    let typename = object.get("__typename").and_then(|t| t.as_str());
+    typename.is_some_and(|t| source.types.iter().any(|x| x == t))
+}
+
+/// The representation of `object` for this fetch; `None` when a selected field is missing.
+fn representation(object: &JsonMap, entity: &EntityStep) -> Option<JsonValue> {
     let mut rep = select(object, &entity.inputs)?;
     if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
         map.insert("__typename", JsonValue::String(name.as_str().into()));
@@ -187,6 +190,92 @@ fn visit_value_mut(value: &mut JsonValue, segs: &[PathSeg], f: &mut dyn FnMut(&m
     }
 }
 
+/// Hashes what [`select`] would take from `object`; `None` when a selected field is missing.
+fn hash_selected(object: &JsonMap, inputs: &SelSet, h: &mut impl Hasher) -> Option<()> {
+    for sel in &inputs.0 {
+        match sel {
+            Sel::Field(f) => {
+                let key = f.response_key().as_str();
+                let value = object.get(key)?;
+                key.hash(h);
+                match &f.selection {
+                    Some(sub) => hash_selected_value(value, sub, h)?,
+                    None => value.hash(h),
+                }
+            }
+            Sel::On(ty, sub) => {
+                if object.get("__typename").and_then(|t| t.as_str()) == Some(ty.as_str()) {
+                    hash_selected(object, sub, h)?;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+fn hash_selected_value(value: &JsonValue, sub: &SelSet, h: &mut impl Hasher) -> Option<()> {
+    match value {
+        JsonValue::Object(map) => hash_selected(map, sub, h),
+        JsonValue::Array(items) => {
+            items.len().hash(h);
+            items
+                .iter()
+                .try_for_each(|i| hash_selected_value(i, sub, h))
+        }
+        other => {
+            other.hash(h);
+            Some(())
+        }
+    }
+}
+
+/// Whether `rep` is what this fetch's representation of `object` would be.
+fn same_selected(object: &JsonMap, inputs: &SelSet, rep: &JsonMap, entity: &EntityStep) -> bool {
+    if entity.typename_as.is_some() {
+        // The representation's `__typename` was replaced: compare a fresh one.
+        return representation(object, entity)
+            .is_some_and(|r| matches!(r, JsonValue::Object(m) if m == *rep));
+    }
+    same_map(object, inputs, rep)
+}
+
+/// Whether `rep` holds exactly what `inputs` selects from `object`.
+fn same_map(object: &JsonMap, inputs: &SelSet, rep: &JsonMap) -> bool {
+    let mut matched = 0;
+    same_into(object, inputs, rep, &mut matched) && matched == rep.len()
+}
+
+fn same_into(object: &JsonMap, inputs: &SelSet, rep: &JsonMap, matched: &mut usize) -> bool {
+    inputs.0.iter().all(|sel| match sel {
+        Sel::Field(f) => {
+            let key = f.response_key().as_str();
+            let (Some(value), Some(held)) = (object.get(key), rep.get(key)) else {
+                return false;
+            };
+            *matched += 1;
+            same_value(value, f.selection.as_ref(), held)
+        }
+        Sel::On(ty, sub) => {
+            let typename = object.get("__typename").and_then(|t| t.as_str());
+            typename != Some(ty.as_str()) || same_into(object, sub, rep, matched)
+        }
+    })
+}
+
+fn same_value(value: &JsonValue, sub: Option<&SelSet>, held: &JsonValue) -> bool {
+    match (sub, value, held) {
+        (Some(sub), JsonValue::Object(map), JsonValue::Object(h)) => same_map(map, sub, h),
+        (Some(sub), JsonValue::Array(items), JsonValue::Array(h)) => {
+            items.len() == h.len()
+                && items
+                    .iter()
+                    .zip(h)
+                    .all(|(i, h)| same_value(i, Some(sub), h))
+        }
+        _ => value == held,
+    }
+}
+
 /// The part of `object` that `inputs` selects; `None` when a selected field is missing.
 fn select(object: &JsonMap, inputs: &SelSet) -> Option<JsonValue> {
     let mut out = JsonMap::new();
@@ -226,5 +315,97 @@ fn select_value(value: &JsonValue, sub: &SelSet) -> Option<JsonValue> {
             .collect::<Option<Vec<_>>>()
             .map(JsonValue::Array),
         other => Some(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sel::FieldSel;
+    use apollo_compiler::Name;
+    use serde_json_bytes::json;
+
+    fn name(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    /// Products at `products.@`, keyed by `upc` and `dims { w h }`.
+    fn step() -> EntityStep {
+        let dims = FieldSel {
+            selection: Some(SelSet(vec![
+                Sel::Field(FieldSel::leaf(name("w"))),
+                Sel::Field(FieldSel::leaf(name("h"))),
+            ])),
+            ..FieldSel::leaf(name("dims"))
+        };
+        let inputs = SelSet(vec![
+            Sel::Field(FieldSel::leaf(name("__typename"))),
+            Sel::Field(FieldSel::leaf(name("upc"))),
+            Sel::Field(dims),
+        ]);
+        EntityStep {
+            sources: vec![EntitySource {
+                path: vec![PathSeg::Key(name("products")), PathSeg::List],
+                types: [name("Product")].into(),
+            }],
+            tys: vec![name("Product")],
+            inputs: SelSet(vec![Sel::On(name("Product"), inputs)]),
+            typename_as: None,
+        }
+    }
+
+    fn data(products: JsonValue) -> JsonMap {
+        match json!({ "products": products }) {
+            JsonValue::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn equal_keys_share_a_representation_and_every_object_gets_the_answer() {
+        let mut data = data(json!([
+            {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}, "seen": "a"},
+            {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}, "seen": "b"},
+            {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 3}},
+            {"__typename": "Product", "upc": "2"},
+            {"__typename": "Review", "upc": "1", "dims": {"w": 1, "h": 2}},
+            {"__typename": "Product", "upc": "2", "dims": {"w": 1, "h": 2}},
+        ]));
+        let entity = step();
+        let (reps, slots) = Reps::collect(&data, &entity);
+        assert_eq!(
+            JsonValue::Array(reps),
+            json!([
+                {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}},
+                {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 3}},
+                {"__typename": "Product", "upc": "2", "dims": {"w": 1, "h": 2}},
+            ])
+        );
+        let answers = vec![
+            json!({"name": "one"}),
+            json!({"name": "one'"}),
+            json!({"name": "two"}),
+        ];
+        slots.merge(&mut data, &entity, answers);
+        let names: Vec<Option<&str>> = data["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.get("name").and_then(|n| n.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("one"),
+                Some("one"),
+                Some("one'"),
+                None,
+                None,
+                Some("two")
+            ]
+        );
+        let targets = slots.targets(&data, &entity);
+        let paths: Vec<usize> = targets.iter().map(Vec::len).collect();
+        assert_eq!(paths, [2, 1, 1]);
     }
 }
