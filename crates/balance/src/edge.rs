@@ -156,11 +156,14 @@ impl Edge {
         } else {
             0.0
         };
-        let util = match p.use_utilization {
-            true => stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns),
-            false => None,
-        };
         let capacity = self.capacity(view, i).or(assumed);
+        // Reported utilization counts only where no capacity estimate does.
+        let util = match (p.use_utilization, capacity) {
+            (true, None) => {
+                stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns)
+            }
+            _ => None,
+        };
         let load = match capacity {
             Some(c) => (f64::from(in_flight) + 1.0) / c,
             None => {
@@ -174,32 +177,35 @@ impl Edge {
             _ => 1.0,
         };
         let score = load * (1.0 + p.k_err * err) * slowness;
+        let warm = self.warm_share(view, i);
         let full = match capacity {
-            Some(_) => load > 1.0,
+            // A warming endpoint may hold its ramp's share of its capacity in flight (at least
+            // one request): however slow its first requests, it holds few of them.
+            Some(c) => {
+                load > 1.0 || (warm < 1.0 && f64::from(in_flight) + 1.0 > (warm * c).max(1.0))
+            }
             None => util.is_some_and(|u| u > p.utilization_threshold),
         };
         let over = err > p.error_threshold || full;
-        if over || !self.warm_admits(view, i) {
+        // Warm-up also draws lots: a warming endpoint takes part in its ramp's share of picks.
+        let drawn = warm >= 1.0 || self.draw.unit() < warm;
+        if over || !drawn {
             return Verdict::Filtered(score);
         }
         Verdict::Admit(score)
     }
 
-    /// Whether `i` is still in its warm-up window.
-    fn warming(&self, view: &View<'_>, i: usize) -> bool {
-        self.params.warm_up.is_some_and(|w| {
+    /// Where `i` is on its warm-up ramp: 1 once warm (or without warm-up).
+    fn warm_share(&self, view: &View<'_>, i: usize) -> f64 {
+        self.params.warm_up.map_or(1.0, |w| {
             let age = view.set.stats(i).age_ns(view.now_ns);
-            ramp(age, w.window_ns, w.min_weight, w.aggression) < 1.0
+            ramp(age, w.window_ns, w.min_weight, w.aggression)
         })
     }
 
-    fn warm_admits(&self, view: &View<'_>, i: usize) -> bool {
-        let Some(w) = self.params.warm_up else {
-            return true;
-        };
-        let age = view.set.stats(i).age_ns(view.now_ns);
-        let share = ramp(age, w.window_ns, w.min_weight, w.aggression);
-        share >= 1.0 || self.draw.unit() < share
+    /// Whether `i` is still in its warm-up window.
+    fn warming(&self, view: &View<'_>, i: usize) -> bool {
+        self.warm_share(view, i) < 1.0
     }
 }
 

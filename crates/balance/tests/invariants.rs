@@ -156,6 +156,48 @@ fn warm_up_share_follows_the_ramp() {
     }
 }
 
+/// A warming endpoint may hold only its ramp's share of its capacity in flight (at least one),
+/// so a newcomer that is slow at first cannot pile up requests.
+#[test]
+fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
+    let clock = ManualClock::new();
+    let old = set_on(&clock, 1);
+    clock.advance(Duration::from_secs(200));
+    let set = old.update(&[
+        EndpointSpec::new("10.0.0.0:80"),
+        EndpointSpec::new("new:80"),
+    ]);
+    clock.advance(Duration::from_secs(9)); // ramp 0.1
+    // Both learn a capacity of 10: five others in flight at 50 % utilization.
+    for i in 0..2 {
+        let held: Vec<Pick> = (0..5).map(|_| set.pick(i)).collect();
+        set.pick(i).record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(0.5),
+        });
+        drop(held);
+        assert_eq!(set.stats(i).capacity(), Some(10.0));
+    }
+    let mut took_one = 0;
+    for seed in 1..=300 {
+        let params = EdgeParams {
+            use_probation: false,
+            ..EdgeParams::default()
+        };
+        let edge = Policy::Edge(params).build(&set, seed);
+        let held: Vec<Pick> = (0..8)
+            .map(|_| edge.pick(&set, &PickContext::default()).unwrap())
+            .collect();
+        let new = held.iter().filter(|p| p.index() == 1).count();
+        assert!(
+            new <= 1,
+            "seed {seed}: {new} in flight on a 10 % warm endpoint of capacity 10"
+        );
+        took_one += new;
+    }
+    assert!(took_one > 0, "the warming endpoint still gets requests");
+}
+
 #[test]
 fn round_robin_slow_start_admits_newcomers_gradually() {
     let clock = ManualClock::new();
