@@ -40,11 +40,19 @@ impl Prepared {
     }
 }
 
-/// A GraphQL response and the HTTP status it goes with.
+/// A GraphQL response, serialized, and the HTTP status it goes with.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
-    pub body: JsonValue,
+    /// The JSON body (`errors` first when there are any, then `data`).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as a JSON value (for tests and logs; serving sends [`Response::body`]).
+    pub fn json(&self) -> JsonValue {
+        serde_json::from_slice(&self.body).unwrap_or(JsonValue::Null)
+    }
 }
 
 type CacheKey = (String, Option<String>, BTreeSet<String>);
@@ -242,8 +250,14 @@ impl Gateway {
         }
         let State { data, mut errors } = state.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut shaper = Shaper::new(&sg.api, &prepared.doc, &variables, &mut errors);
-        let shaped = shaper.root(&operation.selection_set, operation.object_type(), &data);
-        response(shaped, errors)
+        let mut shaped = Vec::with_capacity(4096);
+        shaper.write_root(
+            &operation.selection_set,
+            operation.object_type(),
+            &data,
+            &mut shaped,
+        );
+        response(&shaped, errors)
     }
 }
 
@@ -266,16 +280,19 @@ fn label_on(label: &str) -> bool {
     }
 }
 
-fn response(data: Option<JsonMap>, errors: Vec<GraphQLError>) -> Response {
-    let mut body = JsonMap::new();
+/// The response around `data`, already written as JSON.
+fn response(data: &[u8], errors: Vec<GraphQLError>) -> Response {
+    let mut body = Vec::with_capacity(data.len() + 16);
+    body.push(b'{');
     if !errors.is_empty() {
-        body.insert("errors", errors_json(errors));
+        body.extend_from_slice(b"\"errors\":");
+        let _ = serde_json::to_writer(&mut body, &errors_json(errors));
+        body.push(b',');
     }
-    body.insert("data", data.map_or(JsonValue::Null, JsonValue::Object));
-    Response {
-        status: 200,
-        body: JsonValue::Object(body),
-    }
+    body.extend_from_slice(b"\"data\":");
+    body.extend_from_slice(data);
+    body.push(b'}');
+    Response { status: 200, body }
 }
 
 fn errors_json(errors: Vec<GraphQLError>) -> JsonValue {
@@ -305,7 +322,7 @@ fn error_response(mut errors: Vec<GraphQLError>, code: &str) -> Response {
     body.insert("errors", errors_json(errors));
     Response {
         status: 400,
-        body: JsonValue::Object(body),
+        body: serde_json::to_vec(&body).unwrap_or_default(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Shapes merged subgraph data into the client's response: its field order and aliases, only what it
-//! asked for, and GraphQL null propagation for non-null fields.
+//! Shapes merged subgraph data into the client's response, written straight to JSON: its field
+//! order and aliases, only what it asked for, and GraphQL null propagation for non-null fields.
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, SelectionSet};
@@ -44,6 +44,24 @@ impl<'s> From<&'s Cow<'_, SelectionSet>> for SetRef<'s> {
 /// A null that must replace the nearest nullable ancestor.
 struct NullBubble;
 
+/// What a value wrote.
+enum Written {
+    Value,
+    Null,
+}
+
+/// A GraphQL name as a JSON string (names need no escaping).
+fn write_name(out: &mut Vec<u8>, name: &str) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'"');
+}
+
+fn write_json(out: &mut Vec<u8>, value: &JsonValue) {
+    // Writing JSON to a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
 impl<'a> Shaper<'a> {
     pub fn new(
         schema: &'a Schema,
@@ -60,19 +78,25 @@ impl<'a> Shaper<'a> {
         }
     }
 
-    /// The response `data` for the root selection; `None` when null reached the root.
-    pub fn root(
+    /// Writes the response `data` for the root selection to `out` as JSON: `null` when a null
+    /// reached the root.
+    pub fn write_root(
         &mut self,
         set: &SelectionSet,
         root_type: &Name,
         data: &JsonMap,
-    ) -> Option<JsonMap> {
+        out: &mut Vec<u8>,
+    ) {
         let mut path = Vec::new();
         let set = SetRef {
             set,
             in_document: true,
         };
-        self.object(set, root_type, data, &mut path).ok()
+        let mark = out.len();
+        if self.object(set, root_type, data, &mut path, out).is_err() {
+            out.truncate(mark);
+            out.extend_from_slice(b"null");
+        }
     }
 
     /// The fields `set` asks of a `runtime` object, cached when `set` is the document's own.
@@ -99,54 +123,71 @@ impl<'a> Shaper<'a> {
         static_type: &Name,
         data: &JsonMap,
         path: &mut Vec<ResponseDataPathSegment>,
-    ) -> Result<JsonMap, NullBubble> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), NullBubble> {
         let runtime = self.runtime_type(static_type, data);
         let fields = self.collected(set, &runtime);
-        let mut out = JsonMap::with_capacity(fields.len());
-        for field in fields.iter() {
+        out.push(b'{');
+        for (n, field) in fields.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
             let first = field.first();
             let key = first.response_key();
+            write_name(out, key);
+            out.push(b':');
             if first.name == "__typename" {
-                out.insert(key.as_str(), JsonValue::String(runtime.as_str().into()));
+                write_name(out, &runtime);
                 continue;
             }
             let raw = data.get(key.as_str()).unwrap_or(&JsonValue::Null);
             if matches!(first.name.as_str(), "__schema" | "__type") {
-                out.insert(key.as_str(), raw.clone());
+                write_json(out, raw);
                 continue;
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
             let selection = field.selection();
-            let value = self.value(
+            let written = self.value(
                 &first.definition.ty,
                 raw,
                 selection.as_ref().map(SetRef::from),
                 path,
+                out,
             );
             path.pop();
-            out.insert(key.as_str(), value?);
+            written?;
         }
-        Ok(out)
+        out.push(b'}');
+        Ok(())
     }
 
+    /// Writes one value of type `ty`. A null in a non-null position bubbles up to the nearest
+    /// nullable ancestor, which discards what it wrote and writes `null` instead.
     fn value(
         &mut self,
         ty: &Type,
         raw: &JsonValue,
         selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
-    ) -> Result<JsonValue, NullBubble> {
-        if ty.is_non_null() {
-            let value = self.nullable(ty, raw, selection, path)?;
-            if value.is_null() {
+        out: &mut Vec<u8>,
+    ) -> Result<(), NullBubble> {
+        let mark = out.len();
+        match (
+            self.nullable(ty, raw, selection, path, out),
+            ty.is_non_null(),
+        ) {
+            (Ok(Written::Null), true) => {
                 self.null_error(path);
-                return Err(NullBubble);
+                Err(NullBubble)
             }
-            return Ok(value);
+            (Ok(_), _) => Ok(()),
+            (Err(bubble), true) => Err(bubble),
+            (Err(NullBubble), false) => {
+                out.truncate(mark);
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
         }
-        Ok(self
-            .nullable(ty, raw, selection, path)
-            .unwrap_or(JsonValue::Null))
     }
 
     fn nullable(
@@ -155,31 +196,45 @@ impl<'a> Shaper<'a> {
         raw: &JsonValue,
         selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
-    ) -> Result<JsonValue, NullBubble> {
+        out: &mut Vec<u8>,
+    ) -> Result<Written, NullBubble> {
         match (ty, raw) {
-            (_, JsonValue::Null) => Ok(JsonValue::Null),
             (Type::List(item) | Type::NonNullList(item), JsonValue::Array(items)) => {
-                let mut out = Vec::with_capacity(items.len());
+                out.push(b'[');
                 for (i, raw_item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
                     path.push(ResponseDataPathSegment::ListIndex(i));
-                    let value = self.value(item, raw_item, selection, path);
+                    let written = self.value(item, raw_item, selection, path, out);
                     path.pop();
-                    out.push(value?);
+                    written?;
                 }
-                Ok(JsonValue::Array(out))
+                out.push(b']');
+                Ok(Written::Value)
             }
-            (Type::List(_) | Type::NonNullList(_), _) => Ok(JsonValue::Null),
+            (Type::List(_) | Type::NonNullList(_), _) | (_, JsonValue::Null) => {
+                out.extend_from_slice(b"null");
+                Ok(Written::Null)
+            }
             (_, JsonValue::Object(map)) => match selection {
-                Some(set) => Ok(JsonValue::Object(self.object(
-                    set,
-                    ty.inner_named_type(),
-                    map,
-                    path,
-                )?)),
-                None => Ok(JsonValue::Null),
+                Some(set) => {
+                    self.object(set, ty.inner_named_type(), map, path, out)?;
+                    Ok(Written::Value)
+                }
+                None => {
+                    out.extend_from_slice(b"null");
+                    Ok(Written::Null)
+                }
             },
-            (_, leaf) if selection.is_none() => Ok(leaf.clone()),
-            _ => Ok(JsonValue::Null),
+            (_, leaf) if selection.is_none() => {
+                write_json(out, leaf);
+                Ok(Written::Value)
+            }
+            _ => {
+                out.extend_from_slice(b"null");
+                Ok(Written::Null)
+            }
         }
     }
 

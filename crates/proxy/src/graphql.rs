@@ -170,8 +170,7 @@ fn reply(media: MediaType, response: switchyard_graphql::Response) -> Response<P
         MediaType::Json if response.status == 504 => (504, "application/json"),
         MediaType::Json => (200, "application/json"),
     };
-    let body = serde_json::to_vec(&response.body).unwrap_or_default();
-    let mut out = Response::new(ProxyBody::full(body));
+    let mut out = Response::new(ProxyBody::full(response.body));
     *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     out.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
