@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use futures_util::future::join_all;
+use serde_json_bytes::map::Entry;
 
 use crate::plan::{Fetch, PlanNode};
 
@@ -211,7 +212,7 @@ fn merge_answer(
         Some(_) => return failed("subgraph `data` is not an object", state),
     };
     let Some(entity) = &fetch.entity else {
-        deep_merge(&mut state.data, data);
+        deep_merge(&mut state.data, &data);
         return;
     };
     match data.remove("_entities") {
@@ -226,26 +227,35 @@ fn merge_answer(
     }
 }
 
-/// Merges `source` into `target`: objects field by field, lists item by item.
-pub(crate) fn deep_merge(target: &mut JsonMap, source: JsonMap) {
+/// Merges `source` into `target`: objects field by field, lists item by item; one lookup per
+/// field, and only the values `target` lacks are copied.
+pub(crate) fn deep_merge(target: &mut JsonMap, source: &JsonMap) {
     for (key, value) in source {
-        if key.as_str() == "__typename" && target.contains_key("__typename") {
-            continue;
-        }
-        match (target.get_mut(key.as_str()), value) {
-            (Some(JsonValue::Object(t)), JsonValue::Object(s)) => deep_merge(t, s),
-            (Some(JsonValue::Array(t)), JsonValue::Array(s)) if t.len() == s.len() => {
-                for (ti, si) in t.iter_mut().zip(s) {
-                    match (ti, si) {
-                        (JsonValue::Object(to), JsonValue::Object(so)) => deep_merge(to, so),
-                        (ti, si) => *ti = si,
-                    }
+        match target.entry(key.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(value.clone());
+            }
+            Entry::Occupied(mut slot) => {
+                if key.as_str() != "__typename" {
+                    merge_value(slot.get_mut(), value);
                 }
             }
-            (_, value) => {
-                target.insert(key, value);
+        }
+    }
+}
+
+fn merge_value(target: &mut JsonValue, source: &JsonValue) {
+    match (target, source) {
+        (JsonValue::Object(t), JsonValue::Object(s)) => deep_merge(t, s),
+        (JsonValue::Array(t), JsonValue::Array(s)) if t.len() == s.len() => {
+            for (ti, si) in t.iter_mut().zip(s) {
+                match (ti, si) {
+                    (JsonValue::Object(to), JsonValue::Object(so)) => deep_merge(to, so),
+                    (ti, si) => *ti = si.clone(),
+                }
             }
         }
+        (target, source) => *target = source.clone(),
     }
 }
 

@@ -57,11 +57,7 @@ impl Reps {
     /// meets the objects in the order [`Reps::collect`] did: fetches running meanwhile only add
     /// fields below them, never objects along their paths (the plan orders those first).
     pub fn merge(&self, data: &mut JsonMap, entity: &EntityStep, answers: Vec<JsonValue>) {
-        let mut uses = vec![0usize; answers.len()];
-        for i in self.slots.iter().flatten() {
-            uses[*i] += 1;
-        }
-        let mut answers: Vec<Option<JsonMap>> = answers
+        let answers: Vec<Option<JsonMap>> = answers
             .into_iter()
             .map(|a| match a {
                 JsonValue::Object(map) => Some(map),
@@ -73,15 +69,7 @@ impl Reps {
             visit_mut(data, &source.path, &mut |object| {
                 let slot = self.slots.get(k).copied().flatten();
                 k += 1;
-                let Some(i) = slot else { return };
-                uses[i] -= 1;
-                // The last object takes the answer itself; the others a copy.
-                let answer = if uses[i] == 0 {
-                    answers[i].take()
-                } else {
-                    answers[i].clone()
-                };
-                if let Some(answer) = answer {
+                if let Some(Some(answer)) = slot.map(|i| &answers[i]) {
                     merge_entity(object, answer, &entity.tys);
                 }
             });
@@ -122,7 +110,7 @@ fn representation(object: &JsonMap, entity: &EntityStep) -> Option<JsonValue> {
 
 /// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
 /// gives way to the concrete type.
-fn merge_entity(target: &mut JsonMap, answer: JsonMap, asked: &[apollo_compiler::Name]) {
+fn merge_entity(target: &mut JsonMap, answer: &JsonMap, asked: &[apollo_compiler::Name]) {
     let known = target.get("__typename").and_then(|t| t.as_str());
     let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
     if abstract_name && answer.contains_key("__typename") {
