@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use futures_util::future::join_all;
-use serde_json_bytes::map::Entry;
 
 use crate::plan::{Fetch, PlanNode};
 
@@ -228,17 +227,16 @@ fn merge_answer(
 }
 
 /// Merges `source` into `target`: objects field by field, lists item by item; one lookup per
-/// field, and only the values `target` lacks are copied.
+/// field already there, and only the values `target` lacks are copied.
 pub(crate) fn deep_merge(target: &mut JsonMap, source: &JsonMap) {
     for (key, value) in source {
-        match target.entry(key.clone()) {
-            Entry::Vacant(slot) => {
-                slot.insert(value.clone());
-            }
-            Entry::Occupied(mut slot) => {
-                if key.as_str() != "__typename" {
-                    merge_value(slot.get_mut(), value);
-                }
+        // Looked up by `&str` first: cloning the key (a shared buffer's reference count) only
+        // when it is new.
+        match target.get_mut(key.as_str()) {
+            Some(_) if key.as_str() == "__typename" => {}
+            Some(slot) => merge_value(slot, value),
+            None => {
+                target.insert(key.clone(), value.clone());
             }
         }
     }
