@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 use switchyard_balance::{
-    EdgeParams, EndpointSet, EndpointSpec, Outcome, OutcomeKind, PickContext, Policy, StatParams,
-    Timebase,
+    EndpointSet, EndpointSpec, Outcome, OutcomeKind, PickContext, Policy, StatParams, Timebase,
 };
 
 #[global_allocator]
@@ -18,26 +17,11 @@ fn main() {
 
 const SIZES: [usize; 3] = [10, 100, 1000];
 
-fn policies() -> [(&'static str, Policy); 6] {
-    [
-        ("edge", Policy::Edge(EdgeParams::default())),
-        (
-            "least_request",
-            Policy::LeastRequest {
-                bias: 1.0,
-                warm_up: None,
-            },
-        ),
-        (
-            "peak_ewma",
-            Policy::PeakEwma {
-                default_rtt_ns: 30_000_000,
-            },
-        ),
-        ("round_robin", Policy::RoundRobin { warm_up: None }),
-        ("random", Policy::Random),
-        ("maglev", Policy::Maglev { table_size: 65_537 }),
-    ]
+fn policies() -> Vec<(&'static str, Policy)> {
+    Policy::catalog()
+        .into_iter()
+        .filter(|(name, _)| *name != "ring_hash")
+        .collect()
 }
 
 fn set(n: usize) -> EndpointSet {

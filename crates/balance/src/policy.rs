@@ -58,6 +58,36 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Every algorithm with its default parameters (slow start off), by the name the config
+    /// uses: what benchmarks and the simulator compare.
+    pub fn catalog() -> Vec<(&'static str, Policy)> {
+        vec![
+            ("edge", Policy::Edge(EdgeParams::default())),
+            (
+                "least_request",
+                Policy::LeastRequest {
+                    bias: 1.0,
+                    warm_up: None,
+                },
+            ),
+            (
+                "peak_ewma",
+                Policy::PeakEwma {
+                    default_rtt_ns: 30_000_000,
+                },
+            ),
+            ("round_robin", Policy::RoundRobin { warm_up: None }),
+            ("random", Policy::Random),
+            (
+                "ring_hash",
+                Policy::RingHash {
+                    points_per_weight: 256,
+                },
+            ),
+            ("maglev", Policy::Maglev { table_size: 65_537 }),
+        ]
+    }
+
     /// Builds the balancer for one membership of a cluster (schedules, rings and tables are
     /// computed here, once). A non-zero `seed` makes its random draws deterministic (tests,
     /// simulation); 0 uses fast thread-local randomness (serving).

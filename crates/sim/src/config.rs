@@ -71,6 +71,30 @@ fn standard_normal(rng: &mut Rng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
+/// A change in one server's behaviour for part of the run (times from the start of the run).
+/// Where episodes of one server overlap, the one listed last wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub server: usize,
+    pub from: Duration,
+    pub until: Duration,
+    pub state: ServerState,
+}
+
+/// How a server behaves during an [`Episode`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServerState {
+    /// Service times are divided by this instead of the server's speed (0.25: four times
+    /// slower, e.g. a cold JIT or a GC stall); requests already in service keep their pace.
+    Speed(f64),
+    /// Answers every new request with a 503 after this long, without queueing it: a sick
+    /// server that fails fast (a sinkhole for balancers that count only queues).
+    Sick { answer_after: Duration },
+    /// Not in the fleet (not started yet, or taken out): the balancers' membership lacks it;
+    /// requests it already has finish.
+    Absent,
+}
+
 /// One simulation run. The same `Config` always gives the same [`Report`](crate::Report).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -88,6 +112,8 @@ pub struct Config {
     pub network_delay: Duration,
     /// Servers report in-service / workers on every response.
     pub report_utilization: bool,
+    /// Changes in the servers' behaviour over time (slowness, sickness, joining late).
+    pub episodes: Vec<Episode>,
     /// Requests arriving before this are simulated but not measured.
     pub warmup: Duration,
     /// Requests arriving in `[warmup, warmup + duration)` are measured (each to completion).
@@ -109,6 +135,7 @@ impl Config {
             stat_params: StatParams::default(),
             network_delay: Duration::ZERO,
             report_utilization: true,
+            episodes: Vec::new(),
             warmup: mean * 100,
             duration: mean * 1000,
             seed: 1,

@@ -1,7 +1,7 @@
 //! The event loop: a virtual clock, a heap of events ordered by (time, sequence number), the
 //! servers' queues, and the real balancers picking and recording.
 
-use crate::config::{Config, exponential};
+use crate::config::{Config, ServerState, exponential};
 use crate::report::{Collector, Report};
 use crate::server::{Requests, Server};
 use std::cmp::Reverse;
@@ -32,12 +32,51 @@ enum Kind {
     Done(u32),
     /// Request's response reaches its balancer.
     AtBalancer(u32),
+    /// A sick server answers request (slab id) with a 503.
+    Refused(u32),
+    /// An episode of server (index) begins or ends.
+    Episode(usize),
 }
 
-/// One balancer: its own view of the servers (endpoint index = server index) and algorithm.
+/// One balancer: its own view of the servers present and its algorithm.
 struct Front {
     set: EndpointSet,
     balancer: Box<dyn Balancer>,
+    /// Server index of each endpoint index of `set`.
+    servers: Vec<usize>,
+    /// Seeds for rebuilding the balancer when membership changes.
+    seeds: Rng,
+}
+
+impl Front {
+    fn new(cfg: &Config, clock: &ManualClock, present: &[usize], seed: u64) -> Self {
+        let time = Timebase::new(Arc::new(clock.clone()));
+        let set = EndpointSet::new(&specs(present), time, cfg.stat_params.clone());
+        let mut seeds = Rng::seeded(seed);
+        // Non-zero: a zero seed would switch the balancer to thread-local randomness.
+        let balancer = cfg.policy.build(&set, seeds.u64() | 1);
+        Front {
+            set,
+            balancer,
+            servers: present.to_vec(),
+            seeds,
+        }
+    }
+
+    /// Membership is now `present`: endpoints that stay keep their stats, new ones start
+    /// fresh (probation, warm-up), as on a discovery update.
+    fn update(&mut self, cfg: &Config, present: &[usize]) {
+        self.set = self.set.update(&specs(present));
+        self.balancer = cfg.policy.build(&self.set, self.seeds.u64() | 1);
+        self.servers = present.to_vec();
+    }
+}
+
+fn specs(servers: &[usize]) -> Vec<EndpointSpec> {
+    servers
+        .iter()
+        .map(|i| EndpointSpec::new(format!("s{i}")))
+        .collect()
 }
 
 pub(crate) struct Engine<'a> {
@@ -68,6 +107,15 @@ fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// The state of server `i` at `at_ns`: the last listed episode that covers it, if any.
+fn state_at(cfg: &Config, i: usize, at_ns: u64) -> Option<ServerState> {
+    cfg.episodes
+        .iter()
+        .rev()
+        .find(|e| e.server == i && ns(e.from) <= at_ns && at_ns < ns(e.until))
+        .map(|e| e.state)
+}
+
 fn secs_to_ns(s: f64) -> u64 {
     // Saturating float-to-int cast; the sub-nanosecond rounding is immaterial.
     (s * 1e9).round() as u64
@@ -78,21 +126,16 @@ impl<'a> Engine<'a> {
         let mut seeds = Rng::seeded(cfg.seed);
         let rng = Rng::seeded(seeds.u64());
         let clock = ManualClock::new();
-        let specs: Vec<EndpointSpec> = (0..cfg.servers.len())
-            .map(|i| EndpointSpec::new(format!("s{i}")))
-            .collect();
+        let mut servers: Vec<Server> = cfg.servers.iter().map(Server::new).collect();
+        for (i, server) in servers.iter_mut().enumerate() {
+            server.set_state(state_at(cfg, i, 0));
+        }
+        let present: Vec<usize> = (0..servers.len()).filter(|i| servers[*i].present).collect();
         let fronts = (0..cfg.balancers.max(1))
-            .map(|_| {
-                let time = Timebase::new(Arc::new(clock.clone()));
-                let set = EndpointSet::new(&specs, time, cfg.stat_params.clone());
-                // Non-zero: a zero seed would switch the balancer to thread-local randomness.
-                let seed = seeds.u64() | 1;
-                let balancer = cfg.policy.build(&set, seed);
-                Front { set, balancer }
-            })
+            .map(|_| Front::new(cfg, &clock, &present, seeds.u64()))
             .collect();
         let start = ns(cfg.warmup);
-        Self {
+        let mut engine = Self {
             cfg,
             clock,
             now_ns: 0,
@@ -100,7 +143,7 @@ impl<'a> Engine<'a> {
             events: BinaryHeap::new(),
             rng,
             fronts,
-            servers: cfg.servers.iter().map(Server::new).collect(),
+            servers,
             requests: Requests::default(),
             stats: Collector::new(cfg.servers.len()),
             window: (start, start.saturating_add(ns(cfg.duration))),
@@ -109,7 +152,12 @@ impl<'a> Engine<'a> {
             delay_ns: ns(cfg.network_delay),
             processed: 0,
             picked: 0,
+        };
+        for e in &cfg.episodes {
+            engine.schedule(ns(e.from), Kind::Episode(e.server));
+            engine.schedule(ns(e.until), Kind::Episode(e.server));
         }
+        engine
     }
 
     pub fn run(mut self) -> Report {
@@ -138,6 +186,8 @@ impl<'a> Engine<'a> {
                 Kind::AtServer(id) => self.at_server(id),
                 Kind::Done(id) => self.done(id),
                 Kind::AtBalancer(id) => self.at_balancer(id),
+                Kind::Refused(id) => self.refuse(id),
+                Kind::Episode(server) => self.episode(server),
             }
         }
     }
@@ -155,18 +205,21 @@ impl<'a> Engine<'a> {
         let work = self.cfg.service.sample(&mut self.rng);
         let front = &self.fronts[self.rng.below(self.fronts.len())];
         let picked = front.balancer.pick(&front.set, &PickContext::default());
+        let server = picked.as_ref().map(|p| front.servers[p.index()]);
         self.stats.requests += u64::from(measured);
         let Some(pick) = picked else {
             self.stats.no_endpoint += u64::from(measured);
             return;
         };
         self.picked += 1;
-        let server = pick.index();
+        let server = server.expect("a pick has a server");
         if measured {
             self.outstanding += 1;
             self.stats.sent[server] += 1;
         }
-        let id = self.requests.insert(pick, self.now_ns, work, measured);
+        let id = self
+            .requests
+            .insert(pick, server, self.now_ns, work, measured);
         self.travel(id, Kind::AtServer(id));
     }
 
@@ -181,7 +234,12 @@ impl<'a> Engine<'a> {
 
     fn at_server(&mut self, id: u32) {
         let server = &mut self.servers[self.requests.server(id)];
-        if server.full() {
+        if let Some(after) = server.sick_ns {
+            match after {
+                0 => self.refuse(id),
+                after => self.schedule(self.now_ns.saturating_add(after), Kind::Refused(id)),
+            }
+        } else if server.full() {
             let utilization = server.utilization();
             self.requests
                 .answer(id, OutcomeKind::Overloaded, utilization);
@@ -205,6 +263,29 @@ impl<'a> Engine<'a> {
         }
         self.requests.answer(id, OutcomeKind::Success, utilization);
         self.travel(id, Kind::AtBalancer(id));
+    }
+
+    /// A sick server's fast 503.
+    fn refuse(&mut self, id: u32) {
+        let utilization = self.servers[self.requests.server(id)].utilization();
+        self.requests
+            .answer(id, OutcomeKind::Overloaded, utilization);
+        self.travel(id, Kind::AtBalancer(id));
+    }
+
+    /// An episode of `server` began or ended: it takes its state for now, and the balancers
+    /// learn of it joining or leaving.
+    fn episode(&mut self, server: usize) {
+        let was_present = self.servers[server].present;
+        self.servers[server].set_state(state_at(self.cfg, server, self.now_ns));
+        if self.servers[server].present != was_present {
+            let present: Vec<usize> = (0..self.servers.len())
+                .filter(|i| self.servers[*i].present)
+                .collect();
+            for front in &mut self.fronts {
+                front.update(self.cfg, &present);
+            }
+        }
     }
 
     fn at_balancer(&mut self, id: u32) {

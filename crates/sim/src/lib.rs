@@ -40,11 +40,13 @@
 mod config;
 mod engine;
 mod report;
+mod scenario;
 mod server;
 pub mod theory;
 
-pub use config::{Config, ServerSpec, ServiceTime};
+pub use config::{Config, Episode, ServerSpec, ServerState, ServiceTime};
 pub use report::{Latency, Report};
+pub use scenario::Scenario;
 pub use theory::{Check, Size, validate_theory};
 
 /// Simulates `config` to the end of its measurement window (each measured request followed

@@ -1,6 +1,6 @@
 //! A simulated server (workers, FIFO queue, concurrency limit) and the requests in flight.
 
-use crate::config::ServerSpec;
+use crate::config::{ServerSpec, ServerState};
 use std::collections::VecDeque;
 use switchyard_balance::{OutcomeKind, Pick};
 
@@ -8,20 +8,43 @@ use switchyard_balance::{OutcomeKind, Pick};
 #[derive(Debug)]
 pub(crate) struct Server {
     workers: u32,
+    /// The spec's speed; `speed` differs from it during a [`ServerState::Speed`] episode.
+    base_speed: f64,
     speed: f64,
     limit: Option<u32>,
     in_service: u32,
     queue: VecDeque<u32>,
+    /// Answering every new request with a 503 after this many ns.
+    pub sick_ns: Option<u64>,
+    pub present: bool,
 }
 
 impl Server {
     pub fn new(spec: &ServerSpec) -> Self {
         Self {
             workers: spec.workers.max(1),
+            base_speed: spec.speed,
             speed: spec.speed,
             limit: spec.limit,
             in_service: 0,
             queue: VecDeque::new(),
+            sick_ns: None,
+            present: true,
+        }
+    }
+
+    /// Enters `state` (`None`: its normal self).
+    pub fn set_state(&mut self, state: Option<ServerState>) {
+        self.speed = self.base_speed;
+        self.sick_ns = None;
+        self.present = true;
+        match state {
+            None => {}
+            Some(ServerState::Speed(speed)) => self.speed = speed,
+            Some(ServerState::Sick { answer_after }) => {
+                self.sick_ns = Some(u64::try_from(answer_after.as_nanos()).unwrap_or(u64::MAX));
+            }
+            Some(ServerState::Absent) => self.present = false,
         }
     }
 
@@ -63,6 +86,9 @@ impl Server {
 #[derive(Debug)]
 pub(crate) struct Request {
     pub pick: Pick,
+    /// The server it went to (endpoint indices differ from server indices while some are
+    /// absent).
+    pub server: usize,
     pub start_ns: u64,
     /// Service time on a speed-1 server, in seconds.
     pub work: f64,
@@ -79,9 +105,17 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    pub fn insert(&mut self, pick: Pick, start_ns: u64, work: f64, measured: bool) -> u32 {
+    pub fn insert(
+        &mut self,
+        pick: Pick,
+        server: usize,
+        start_ns: u64,
+        work: f64,
+        measured: bool,
+    ) -> u32 {
         let request = Request {
             pick,
+            server,
             start_ns,
             work,
             measured,
@@ -104,10 +138,10 @@ impl Requests {
         self.slots[id as usize].as_mut().expect("a live request")
     }
 
-    /// The server (= endpoint index) the request was sent to.
+    /// The server the request was sent to.
     pub fn server(&self, id: u32) -> usize {
         let request = self.slots[id as usize].as_ref();
-        request.expect("a live request").pick.index()
+        request.expect("a live request").server
     }
 
     pub fn work(&self, id: u32) -> f64 {

@@ -38,6 +38,8 @@ pub enum Command {
     Loadgen(crate::loadgen::LoadgenArgs),
     /// Benchmarking: one federation subgraph (SDL + JSON data) served over GraphQL over HTTP.
     Subgraph(crate::subgraph_cmd::SubgraphArgs),
+    /// The balancing lab: simulate scenarios with every algorithm; a Markdown table to stdout.
+    Sim(crate::sim_cmd::SimArgs),
 }
 
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod loadgen;
 mod serve;
+mod sim_cmd;
 mod subgraph_cmd;
 
 use clap::Parser;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Backend(args) => backend_cmd::run(args),
         cli::Command::Loadgen(args) => loadgen::run(args),
         cli::Command::Subgraph(args) => subgraph_cmd::run(args),
+        cli::Command::Sim(args) => sim_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -80,6 +80,38 @@ fn schema_and_version() {
     );
 }
 
+#[test]
+fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
+    let sim = |seed: &str| {
+        let args = [
+            "sim",
+            "--scenario",
+            "sinkhole",
+            "--load",
+            "0.5",
+            "--seed",
+            seed,
+        ];
+        Command::new(BIN).args(args).output().unwrap()
+    };
+    let (a, b) = (sim("3"), sim("3"));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(a.stdout, b.stdout, "deterministic");
+    let table = String::from_utf8(a.stdout).unwrap();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| sinkhole |"))
+        .collect();
+    assert_eq!(rows.len(), 5, "{table}");
+    assert!(rows[0].starts_with("| sinkhole | 0.5 | edge |"), "{table}");
+    let bad = Command::new(BIN)
+        .args(["sim", "--scenario", "meteor"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scenario `meteor`"));
+}
+
 /// Lines of a child's output, read on a thread.
 fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();

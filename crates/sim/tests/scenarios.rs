@@ -1,0 +1,101 @@
+//! Scenario sanity: the trouble of each scenario shows, and `edge` handles it as designed.
+
+use switchyard_balance::{EdgeParams, Policy};
+use switchyard_sim::{Report, Scenario, run};
+
+fn edge() -> Policy {
+    Policy::Edge(EdgeParams::default())
+}
+
+fn least_request() -> Policy {
+    Policy::LeastRequest {
+        bias: 1.0,
+        warm_up: None,
+    }
+}
+
+fn report(scenario: Scenario, policy: Policy) -> Report {
+    run(&scenario.config(policy, 0.7, 11))
+}
+
+/// Measured only while the trouble lasts (2 s to 5 s).
+fn during(scenario: Scenario, policy: Policy) -> Report {
+    let mut config = scenario.config(policy, 0.7, 11);
+    config.warmup = std::time::Duration::from_secs(2);
+    config.duration = std::time::Duration::from_secs(3);
+    run(&config)
+}
+
+#[test]
+fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sends() {
+    let s = Scenario::Sinkhole;
+    let (e, l) = (during(s, edge()), during(s, least_request()));
+    let (sick_e, sick_l) = (e.share[s.watched()], l.share[s.watched()]);
+    // Fast 503s empty the sick server's queue: least_request feeds it more than its sixth.
+    assert!(
+        sick_l > 1.0 / 6.0,
+        "least_request sends the sinkhole {sick_l:.3}"
+    );
+    assert!(
+        sick_e < sick_l / 4.0,
+        "edge {sick_e:.3} vs least_request {sick_l:.3}"
+    );
+    // The five healthy servers carry the sixth's load meanwhile, so some 503s remain.
+    assert!(
+        e.error_rate < l.error_rate / 2.0,
+        "{} vs {}",
+        e.error_rate,
+        l.error_rate
+    );
+}
+
+/// Cold joiners: probation and warm-up keep their share small (their slow first requests are
+/// what a client would see); errors stay level with `edge` without them (capacity-aware
+/// filtering already keeps a full joiner from being sent more) and far below least_request's.
+#[test]
+fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
+    let s = Scenario::Autoscale;
+    let with = during(s, edge());
+    let without = during(
+        s,
+        Policy::Edge(EdgeParams {
+            use_probation: false,
+            warm_up: None,
+            ..EdgeParams::default()
+        }),
+    );
+    let lr = during(s, least_request());
+    let (joiner_with, joiner_without) = (with.share[s.watched()], without.share[s.watched()]);
+    assert!(
+        joiner_with < joiner_without * 0.85,
+        "joiner's share {joiner_with:.4} with, {joiner_without:.4} without"
+    );
+    assert!(
+        with.error_rate <= without.error_rate * 1.15,
+        "errors {:.4} with, {:.4} without",
+        with.error_rate,
+        without.error_rate
+    );
+    assert!(
+        with.error_rate < lr.error_rate,
+        "{} vs least_request {}",
+        with.error_rate,
+        lr.error_rate
+    );
+}
+
+#[test]
+fn a_slowdown_and_a_half_size_server_cost_round_robin_more_than_edge() {
+    for s in [Scenario::Slowdown, Scenario::Heterogeneous] {
+        let e = report(s, edge());
+        let rr = report(s, Policy::RoundRobin { warm_up: None });
+        assert!(
+            e.error_rate < rr.error_rate,
+            "{}: edge {:.4} vs round robin {:.4}",
+            s.name(),
+            e.error_rate,
+            rr.error_rate
+        );
+        assert!(e.share[s.watched()] < rr.share[s.watched()], "{}", s.name());
+    }
+}
