@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
-use switchyard_balance::Policy;
+use switchyard_balance::{EdgeParams, Policy};
 use switchyard_sim::{Report, Scenario};
 
 #[derive(Debug, clap::Args)]
@@ -21,12 +21,46 @@ pub struct SimArgs {
     seed: u64,
 }
 
-/// The algorithms compared (hashing ones aside: the simulator's requests carry no key).
+/// The algorithms compared (hashing ones aside: the simulator's requests carry no key), then
+/// `edge` with each of its factors removed in turn (the ablations).
 fn algorithms() -> Vec<(&'static str, Policy)> {
-    Policy::catalog()
+    let mut all: Vec<(&'static str, Policy)> = Policy::catalog()
         .into_iter()
         .filter(|(name, _)| !matches!(*name, "ring_hash" | "maglev"))
-        .collect()
+        .collect();
+    let edge = EdgeParams::default;
+    let ablations = [
+        (
+            "edge - utilization",
+            EdgeParams {
+                use_utilization: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - client health",
+            EdgeParams {
+                use_client_health: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - probation",
+            EdgeParams {
+                use_probation: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - warm-up",
+            EdgeParams {
+                warm_up: None,
+                ..edge()
+            },
+        ),
+    ];
+    all.extend(ablations.map(|(name, p)| (name, Policy::Edge(p))));
+    all
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
