@@ -103,6 +103,11 @@ STARTUP=3            # seconds from starting a run's processes to its t0
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 BENCH="$REPO/bench"
+BENCH_TAG=fleet
+
+# Shared helpers (log, die, cleanup, free_ports, start_bg, wait_port, CPU accounting).
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 STAMP=$(date +%Y-%m-%d-%H%M%S)
 OUT_DIR="$BENCH/out"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-fleet.XXXXXX")
@@ -110,9 +115,6 @@ RUNS_TSV="$WORK/runs.tsv"
 
 declare -A LIVE=()   # pid -> 1 for every process of ours still running (for cleanup)
 HAD_FAILURE=0
-
-log() { printf '[fleet %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- cleanup ---
 
@@ -168,17 +170,6 @@ ensure_tools() {
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 }
 
-# Print N distinct free TCP ports on 127.0.0.1 (all bound at once, so no duplicates).
-free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
 tool_versions() {
     NGINX_VERSION=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
     HAPROXY_VERSION=$(haproxy -v 2>&1 | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p')
@@ -213,18 +204,6 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     unset "LIVE[$pid]"
-}
-
-# Wait until 127.0.0.1:PORT accepts connections; fail if PID died meanwhile.
-wait_port() {
-    local port=$1 pid=$2 what=$3 logfile=$4
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$what exited during startup"; }
-        sleep 0.1
-    done
-    cat "$logfile" >&2
-    die "$what did not listen on port $port within 10 s"
 }
 
 # Wait for a backend's "listening ADDRESS" line.

@@ -89,6 +89,11 @@ LOAD_CPU=1           # core for h2load and the subgraphs
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 BENCH="$REPO/bench"
+WAIT_PORT_S=60
+
+# Shared helpers (log, die, cleanup, free_ports, start_bg, wait_port, CPU accounting).
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 NODE_DIR="$BENCH/graphql"
 GRAPH="$REPO/crates/graphql/tests/fixtures/federation"
 QUERY_FILE="$GRAPH/queries/federation.graphql"
@@ -111,35 +116,8 @@ declare -A SENT=()           # gateway -> requests answered (verify, warm-up, ru
 GATEWAYS=()                  # gateways that are running, in report order
 HAD_FAILURE=0
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 # ---------------------------------------------------------------- cleanup ---
 
-# TERM what we started, wait up to 5 s, then KILL whatever is left, children too.
-cleanup() {
-    local rc=$? pid all=()
-    trap - EXIT INT TERM
-    for pid in "${STARTED_PIDS[@]}"; do
-        all+=("$pid")
-        mapfile -t -O "${#all[@]}" all < <(pgrep -P "$pid" 2>/dev/null || true)
-    done
-    for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 50); do
-        local alive=0
-        for pid in "${all[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${all[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if ((rc != 0 || HAD_FAILURE)) || [[ $KEEP_WORK == 1 ]]; then
-        log "configs, logs and tool outputs kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -200,78 +178,7 @@ tool_versions() {
     for g in $ONLY; do log "$g: ${GW_DESC[$g]:-?}"; done
 }
 
-# Print N distinct free TCP ports on 127.0.0.1 (all bound at once, so no duplicates).
-free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
 # --------------------------------------------------------- process helpers ---
-
-start_bg() {
-    local logfile=$1
-    shift
-    "$@" >"$logfile" 2>&1 &
-    STARTED_PID=$!
-    STARTED_PIDS+=("$STARTED_PID")
-}
-
-# Wait for a line "listening X" in LOGFILE and print X; fail if PID died meanwhile.
-wait_listening() {
-    local pid=$1 what=$2 logfile=$3 line
-    for _ in $(seq 300); do
-        line=$(grep -m1 '^listening ' "$logfile" 2>/dev/null || true)
-        if [[ -n $line ]]; then
-            echo "${line#listening }"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$what exited during startup"; }
-        sleep 0.1
-    done
-    cat "$logfile" >&2
-    die "$what did not start listening within 30 s"
-}
-
-# Wait until 127.0.0.1:PORT accepts connections; fail if PID died meanwhile.
-wait_port() {
-    local port=$1 pid=$2 what=$3 logfile=$4
-    for _ in $(seq 600); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "$what exited during startup"; }
-        sleep 0.1
-    done
-    cat "$logfile" >&2
-    die "$what did not listen on port $port within 60 s"
-}
-
-# Sum of utime+stime (fields 14 and 15 of /proc/PID/stat, in clock ticks) of PIDs.
-cpu_ticks() {
-    local total=0 pid stat f
-    for pid in "$@"; do
-        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        read -ra f <<<"${stat##*) }" # drop "pid (comm) "; f[0] is field 3
-        total=$((total + f[11] + f[12]))
-    done
-    echo "$total"
-}
-
-# CPU ticks of a process plus its waited-for children (utime+stime+cutime+cstime).
-ticks_with_children() {
-    local stat f
-    stat=$(<"/proc/$1/stat")
-    read -ra f <<<"${stat##*) }"
-    echo $((f[11] + f[12] + f[13] + f[14]))
-}
-
-# "busy total steal" jiffies of CPU N ("" = all CPUs) from /proc/stat.
-core_jiffies() {
-    awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9 }' /proc/stat
-}
 
 # KEY (VmRSS, VmHWM) of PID in KiB.
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
