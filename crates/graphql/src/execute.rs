@@ -26,12 +26,17 @@ impl SubgraphRequest {
         self.query.starts_with("mutation")
     }
 
-    /// The request body: `{"query": ..., "variables": ...}`.
-    pub fn to_json(&self) -> JsonValue {
-        let mut body = JsonMap::new();
-        body.insert("query", JsonValue::String(self.query.as_str().into()));
-        body.insert("variables", JsonValue::Object(self.variables.clone()));
-        JsonValue::Object(body)
+    /// The request body, `{"query": ..., "variables": ...}`, written straight to JSON (the
+    /// variables, representations included, are not copied first).
+    pub fn body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.query.len() + 64);
+        out.extend_from_slice(b"{\"query\":");
+        // Writing JSON to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &self.query);
+        out.extend_from_slice(b",\"variables\":");
+        let _ = serde_json::to_writer(&mut out, &self.variables);
+        out.push(b'}');
+        out
     }
 }
 
@@ -339,5 +344,28 @@ fn fetch_failed(fetch: &Fetch, e: &FetchError, targets: &[Vec<Path>]) -> GraphQL
         locations: Vec::new(),
         path,
         extensions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_body_is_graphql_over_http_json() {
+        let mut variables = JsonMap::new();
+        variables.insert("representations", serde_json_bytes::json!([{"id": "1"}]));
+        let request = SubgraphRequest {
+            query: "query($representations: [_Any!]!) { \"x\" }".into(),
+            variables,
+        };
+        let body: serde_json::Value = serde_json::from_slice(&request.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "query": "query($representations: [_Any!]!) { \"x\" }",
+                "variables": {"representations": [{"id": "1"}]}
+            })
+        );
     }
 }

@@ -48,13 +48,6 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-impl Response {
-    /// The body as a JSON value (for tests and logs; serving sends [`Response::body`]).
-    pub fn json(&self) -> JsonValue {
-        serde_json::from_slice(&self.body).unwrap_or(JsonValue::Null)
-    }
-}
-
 type CacheKey = (String, Option<String>, BTreeSet<String>);
 
 /// The plan cache key of one request (see [`Gateway::plan_key`]).

@@ -69,7 +69,7 @@ impl SubgraphClient for DeadlineClient<'_> {
             let shareable = self.subgraphs.dedupe
                 && !request.is_mutation()
                 && target.headers.response.is_empty();
-            let body = Bytes::from(serde_json::to_vec(&request.to_json()).unwrap_or_default());
+            let body = Bytes::from(request.body());
             let mut headers = HeaderMap::new();
             for name in &target.headers.propagate {
                 for value in self.client_headers.get_all(name) {

@@ -67,7 +67,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let scenarios = match args.scenario.as_str() {
         "all" => Scenario::ALL.to_vec(),
         name => vec![Scenario::parse(name).with_context(|| {
-            format!("unknown scenario `{name}` (heterogeneous, slowdown, sinkhole, autoscale, all)")
+            let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown scenario `{name}` ({}, all)", known.join(", "))
         })?],
     };
     if let Some(bad) = args.load.iter().find(|l| !(**l > 0.0 && **l < 2.0)) {

@@ -110,6 +110,12 @@ fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scenario `meteor`"));
+    let bad = Command::new(BIN)
+        .args(["sim", "--load", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--load 0"));
 }
 
 /// Lines of a child's output, read on a thread.
