@@ -17,8 +17,10 @@ mod error;
 mod interpolate;
 mod located;
 mod model;
+mod policy;
 mod raw;
 mod raw_balancing;
+mod raw_policy;
 mod route;
 mod validate;
 mod values;
@@ -27,6 +29,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use interpolate::{MissingVar, interpolate};
 pub use located::Located;
 pub use model::*;
+pub use policy::JWT_ALGORITHMS;
 pub use raw::RawConfig;
 pub use validate::validate;
 

@@ -11,6 +11,7 @@ pub struct Config {
     pub listeners: Vec<Listener>,
     pub routes: Vec<Route>,
     pub clusters: Vec<Cluster>,
+    pub policies: Vec<Policy>,
     pub access_log: AccessLogTarget,
     pub drain_timeout: Duration,
     /// This gateway's locality zone.
@@ -25,6 +26,8 @@ pub struct Listener {
     pub max_headers: usize,
     pub header_read_timeout: Duration,
     pub max_request_body_bytes: Option<u64>,
+    /// Policies for routes that list none of their own.
+    pub policies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +49,8 @@ pub struct Route {
     pub methods: Vec<String>,
     pub headers: Vec<ValueMatch>,
     pub query: Vec<ValueMatch>,
+    /// Policy names, applied in order before the action; `None` takes the listener's.
+    pub policies: Option<Vec<String>>,
     pub action: Action,
 }
 
@@ -253,4 +258,137 @@ impl RetryOn {
             _ => false,
         }
     }
+}
+
+/// A named gateway policy, applied by the routes and listeners that list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    /// `file:line:column: policies[i]`, for errors found when it is compiled.
+    pub origin: String,
+    pub kind: PolicyKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyKind {
+    ApiKey(ApiKeyPolicy),
+    Jwt(JwtPolicy),
+    Authorize(AuthorizePolicy),
+    RateLimit(RateLimitPolicy),
+    Cors(CorsPolicy),
+    BodyLimit(u64),
+    RequestHeaders(RequestHeadersPolicy),
+}
+
+/// Where a credential travels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// Lower-case header name.
+    Header(String),
+    Query(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyPolicy {
+    pub source: CredentialSource,
+    pub keys: Vec<ApiKey>,
+    pub forward_id: Option<String>,
+    pub keep_credential: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub sha256: [u8; 32],
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtPolicy {
+    /// Algorithm names as in the JOSE `alg` header (`RS256`, `EdDSA`, ...), all known.
+    pub algorithms: Vec<String>,
+    pub keys: Vec<JwtKey>,
+    /// A JWKS document's text, read with the config.
+    pub jwks: Option<String>,
+    pub issuers: Vec<String>,
+    pub audiences: Vec<String>,
+    pub leeway: Duration,
+    /// Claim -> lower-case header name.
+    pub forward_claims: Vec<(String, String)>,
+    pub keep_credential: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtKey {
+    pub kid: Option<String>,
+    pub material: JwtKeyMaterial,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtKeyMaterial {
+    Secret(String),
+    Pem(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizePolicy {
+    pub rules: Vec<ClaimRule>,
+}
+
+/// The claim must hold one of `any_of` (when not empty) and all of `all_of`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRule {
+    pub claim: String,
+    pub any_of: Vec<String>,
+    pub all_of: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    pub requests: u64,
+    pub per: Duration,
+    pub burst: u64,
+    pub key: Vec<RateKey>,
+    pub max_keys: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateKey {
+    ClientIp,
+    Route,
+    ApiKey,
+    /// Lower-case header name.
+    Header(String),
+    Claim(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsPolicy {
+    pub origins: Vec<CorsOrigin>,
+    /// Upper-case method names.
+    pub methods: Vec<String>,
+    /// Lower-case header names.
+    pub headers: Vec<String>,
+    pub expose: Vec<String>,
+    pub credentials: bool,
+    pub max_age: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigin {
+    Any,
+    /// `https://app.example.com`, lower-case.
+    Exact(String),
+    /// `https://*.example.com` as scheme `https://` and suffix `.example.com`.
+    Wildcard {
+        scheme: String,
+        suffix: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestHeadersPolicy {
+    /// Lower-case name, value template.
+    pub set: Vec<(String, String)>,
+    pub remove: Vec<String>,
 }

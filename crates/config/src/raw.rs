@@ -19,6 +19,9 @@ pub struct RawConfig {
     /// Upstream services (groups of endpoints) that routes proxy to.
     #[serde(default)]
     pub clusters: Vec<RawCluster>,
+    /// Named gateway policies (authentication, rate limits, CORS, ...) that routes list.
+    #[serde(default)]
+    pub policies: Vec<crate::raw_policy::RawPolicy>,
     /// One JSON line per request.
     #[serde(default)]
     pub access_log: Option<RawAccessLog>,
@@ -49,6 +52,9 @@ pub struct RawListener {
     /// Largest request body in bytes; beyond it: 413 (default: no limit).
     #[serde(default)]
     pub max_request_body_bytes: Option<Located<u64>>,
+    /// Policies applied to routes that list none of their own.
+    #[serde(default)]
+    pub policies: Vec<Located<String>>,
 }
 
 /// A route: what it matches and what it does.
@@ -58,6 +64,9 @@ pub struct RawRoute {
     pub name: Located<String>,
     #[serde(default, rename = "match")]
     pub matches: RawMatch,
+    /// Policies applied in order before the action (default: the listener's).
+    #[serde(default)]
+    pub policies: Option<Vec<Located<String>>>,
     /// Forward to a cluster.
     #[serde(default)]
     pub proxy: Option<RawProxyAction>,

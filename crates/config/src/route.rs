@@ -44,6 +44,7 @@ pub(crate) fn route(
         methods,
         headers,
         query,
+        policies: None,
         action: action?,
     })
 }

@@ -10,23 +10,26 @@ use std::collections::HashSet;
 /// Checks `raw` and builds the typed config; `file` names the source in errors.
 pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
     let mut c = Checker::new(file);
-    let listeners = listeners(&mut c, &raw.listeners);
+    let policy_names: HashSet<&str> = raw.policies.iter().map(|p| p.name.as_str()).collect();
+    let policies = crate::policy::policies(&mut c, &raw.policies);
+    let listeners = listeners(&mut c, &raw.listeners, &policy_names);
     let clusters = clusters(&mut c, &raw.clusters);
     let names: HashSet<&str> = clusters.iter().map(|k| k.name.as_str()).collect();
-    let routes = routes(&mut c, &raw.routes, &names);
+    let routes = routes(&mut c, &raw.routes, &names, &policy_names);
     let access_log = access_log(raw.access_log.as_ref());
     let drain_timeout = c.duration_or(raw.drain_timeout.as_ref(), "drain_timeout", 15);
     c.finish(Config {
         listeners,
         routes,
         clusters,
+        policies,
         access_log,
         drain_timeout,
         zone: raw.zone.clone(),
     })
 }
 
-fn listeners(c: &mut Checker, raw: &[RawListener]) -> Vec<Listener> {
+fn listeners(c: &mut Checker, raw: &[RawListener], policies: &HashSet<&str>) -> Vec<Listener> {
     if raw.is_empty() {
         c.error_at(1, 1, "listeners", "at least one listener is required");
     }
@@ -58,6 +61,12 @@ fn listeners(c: &mut Checker, raw: &[RawListener]) -> Vec<Listener> {
                     10,
                 ),
                 max_request_body_bytes: l.max_request_body_bytes.as_ref().map(|v| v.value),
+                policies: crate::policy::names(
+                    c,
+                    &l.policies,
+                    policies,
+                    &format!("{path}.policies"),
+                ),
             };
             Some(listener)
         })
@@ -208,14 +217,24 @@ fn retry_on(c: &mut Checker, raw: &[Located<String>], path: &str) -> RetryOn {
     on
 }
 
-fn routes(c: &mut Checker, raw: &[RawRoute], clusters: &HashSet<&str>) -> Vec<Route> {
+fn routes(
+    c: &mut Checker,
+    raw: &[RawRoute],
+    clusters: &HashSet<&str>,
+    policies: &HashSet<&str>,
+) -> Vec<Route> {
     let mut seen = HashSet::new();
     raw.iter()
         .enumerate()
         .filter_map(|(i, r)| {
             let path = format!("routes[{i}]");
             c.unique(&mut seen, &r.name, &format!("{path}.name"));
-            crate::route::route(c, r, i, &path, clusters)
+            let mut route = crate::route::route(c, r, i, &path, clusters)?;
+            route.policies = r
+                .policies
+                .as_ref()
+                .map(|names| crate::policy::names(c, names, policies, &format!("{path}.policies")));
+            Some(route)
         })
         .collect()
 }

@@ -109,6 +109,23 @@ impl Checker {
         }
     }
 
+    /// A duration where zero is allowed (a leeway, a grace period).
+    pub(crate) fn duration_or_zero(
+        &mut self,
+        v: Option<&Located<String>>,
+        path: &str,
+        default_secs: u64,
+    ) -> Duration {
+        let Some(v) = v else {
+            return Duration::from_secs(default_secs);
+        };
+        humantime::parse_duration(&v.value).unwrap_or_else(|e| {
+            let msg = format!("`{}` is not a duration such as 250ms or 5s ({e})", v.value);
+            self.error(v, path, &msg);
+            Duration::from_secs(default_secs)
+        })
+    }
+
     pub(crate) fn size_or(
         &mut self,
         v: Option<&Located<u64>>,

@@ -168,7 +168,7 @@ cluster:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, access_log, zone, drain_timeout; did you mean `clusters`?"
+            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, policies, access_log, zone, drain_timeout; did you mean `clusters`?"
         ]
     );
 }
@@ -1527,6 +1527,7 @@ fn the_schema_covers_every_section() {
             "clusters",
             "drain_timeout",
             "listeners",
+            "policies",
             "routes",
             "zone"
         ]

@@ -1,0 +1,183 @@
+//! The `policies:` section as the user writes it: named gateway policies that routes and
+//! listeners list by name (docs/policies.md).
+
+use crate::located::Located;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A named policy; exactly one of the kinds below.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: Located<String>,
+    /// Authenticate with an API key from a header or query parameter.
+    #[serde(default)]
+    pub api_key: Option<RawApiKey>,
+    /// Authenticate with a JSON Web Token (`Authorization: Bearer ...`).
+    #[serde(default)]
+    pub jwt: Option<RawJwt>,
+    /// Require claims (or scopes) of the authenticated identity; 403 otherwise.
+    #[serde(default)]
+    pub authorize: Option<RawAuthorize>,
+    /// Limit the request rate per key (GCRA); 429 beyond it.
+    #[serde(default)]
+    pub rate_limit: Option<RawRateLimit>,
+    /// Cross-origin resource sharing: answer preflights, mark allowed responses.
+    #[serde(default)]
+    pub cors: Option<RawCors>,
+    /// Largest request body in bytes; beyond it: 413.
+    #[serde(default)]
+    pub body_limit: Option<Located<u64>>,
+    /// Edit the request's headers; values may use `{identity.id}`, `{claim.NAME}`,
+    /// `{meta.NAME}` and `{param.NAME}`.
+    #[serde(default)]
+    pub request_headers: Option<RawRequestHeaders>,
+}
+
+/// API keys. Keys are stored as hashes: `sha256:` and 64 hex digits (`switchyard hash-key`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiKey {
+    /// Header carrying the key (default `x-api-key` when `query` is not given).
+    #[serde(default)]
+    pub header: Option<Located<String>>,
+    /// Query parameter carrying the key.
+    #[serde(default)]
+    pub query: Option<Located<String>>,
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+    /// A YAML file holding more keys in the same form, relative to this config file.
+    #[serde(default)]
+    pub keys_file: Option<Located<String>>,
+    /// Send the key's id upstream in this header.
+    #[serde(default)]
+    pub forward_id: Option<Located<String>>,
+    /// Keep the key itself in the request sent upstream (default false: removed).
+    #[serde(default)]
+    pub keep_credential: bool,
+}
+
+/// One API key.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub id: Located<String>,
+    /// `sha256:<64 hex digits>` of the key.
+    pub hash: Located<String>,
+    /// Facts about the key's owner, usable in `request_headers` as `{meta.NAME}`.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// JSON Web Tokens.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// Accepted algorithms, e.g. `[RS256, ES256]`; nothing else is tried.
+    pub algorithms: Vec<Located<String>>,
+    /// Keys given inline.
+    #[serde(default)]
+    pub keys: Vec<RawJwtKey>,
+    /// A JWKS document (`{"keys": [...]}`) relative to this config file.
+    #[serde(default)]
+    pub jwks_file: Option<Located<String>>,
+    /// Accepted `iss` values (default: any).
+    #[serde(default)]
+    pub issuers: Vec<Located<String>>,
+    /// Accepted `aud` values; the token must name one (default: any).
+    #[serde(default)]
+    pub audiences: Vec<Located<String>>,
+    /// Clock skew allowed on `exp` and `nbf` (default 30s).
+    #[serde(default)]
+    pub leeway: Option<Located<String>>,
+    /// Claims sent upstream: claim -> header (e.g. `sub: x-user`).
+    #[serde(default)]
+    pub forward_claims: BTreeMap<String, Located<String>>,
+    /// Keep the `Authorization` header in the request sent upstream (default true).
+    #[serde(default)]
+    pub keep_credential: Option<bool>,
+}
+
+/// One inline JWT key: exactly one of `secret` (HS*), `pem` (RS*, PS*, ES*, EdDSA public key).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwtKey {
+    /// Matches the token's `kid`; a key without one serves tokens without `kid`.
+    #[serde(default)]
+    pub kid: Option<Located<String>>,
+    #[serde(default)]
+    pub secret: Option<Located<String>>,
+    #[serde(default)]
+    pub pem: Option<Located<String>>,
+}
+
+/// Claim requirements; all rules must hold.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthorize {
+    /// Shorthand for a rule on the `scope` claim (space-separated or a list).
+    #[serde(default)]
+    pub scopes: Option<RawClaimRule>,
+    /// Claim name -> rule.
+    #[serde(default)]
+    pub claims: BTreeMap<String, RawClaimRule>,
+}
+
+/// The claim must hold at least one of `any_of` and every one of `all_of`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaimRule {
+    #[serde(default)]
+    pub any_of: Vec<String>,
+    #[serde(default)]
+    pub all_of: Vec<String>,
+}
+
+/// A rate limit: `requests` per `per`, with bursts of up to `burst` (default: `requests`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub requests: Located<u64>,
+    /// A duration such as `1s` or `1m`.
+    pub per: Located<String>,
+    #[serde(default)]
+    pub burst: Option<Located<u64>>,
+    /// What is counted separately: any of `client_ip`, `route`, `api_key`, `header:NAME`,
+    /// `claim:NAME` (default `[client_ip]`); several combine.
+    #[serde(default)]
+    pub key: Vec<Located<String>>,
+    /// Most distinct keys held in memory (default 100000); idle ones are evicted first.
+    #[serde(default)]
+    pub max_keys: Option<Located<u64>>,
+}
+
+/// CORS (the Fetch standard).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCors {
+    /// Origins such as `https://app.example.com`, `https://*.example.com`, or `*`.
+    pub allow_origins: Vec<Located<String>>,
+    /// Default `[GET, HEAD, POST]`.
+    #[serde(default)]
+    pub allow_methods: Vec<Located<String>>,
+    #[serde(default)]
+    pub allow_headers: Vec<Located<String>>,
+    #[serde(default)]
+    pub expose_headers: Vec<Located<String>>,
+    #[serde(default)]
+    pub allow_credentials: bool,
+    /// How long a browser may cache a preflight answer (e.g. `10m`).
+    #[serde(default)]
+    pub max_age: Option<Located<String>>,
+}
+
+/// Header edits on the request sent upstream, applied in the order remove, set.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestHeaders {
+    #[serde(default)]
+    pub set: BTreeMap<String, Located<String>>,
+    #[serde(default)]
+    pub remove: Vec<Located<String>>,
+}

@@ -1,0 +1,66 @@
+//! What a policy answers instead of the service: a status, headers, and an RFC 9457
+//! `application/problem+json` body naming the policy and the reason.
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use std::sync::Arc;
+
+/// The gateway's own answer to a request a policy stopped.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    /// The policy that answered.
+    pub policy: Arc<str>,
+    /// A short machine-readable code, e.g. `expired`, `unknown_key`, `rate_limited`.
+    pub reason: &'static str,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: AnswerBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerBody {
+    /// No body (a CORS preflight).
+    Empty,
+    /// A problem document with this human-readable detail.
+    Problem(String),
+}
+
+impl Answer {
+    pub fn problem(
+        status: StatusCode,
+        policy: &Arc<str>,
+        reason: &'static str,
+        detail: String,
+    ) -> Self {
+        Self {
+            status,
+            policy: policy.clone(),
+            reason,
+            headers: Vec::new(),
+            body: AnswerBody::Problem(detail),
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The problem document's bytes, or `None` for an empty body.
+    pub fn body_bytes(&self) -> Option<Vec<u8>> {
+        let AnswerBody::Problem(detail) = &self.body else {
+            return None;
+        };
+        let doc = serde_json::json!({
+            "type": format!("urn:switchyard:problem:{}", self.reason),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": detail,
+            "policy": &*self.policy,
+            "reason": self.reason,
+        });
+        serde_json::to_vec(&doc).ok()
+    }
+}
+
+/// `application/problem+json`.
+pub const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");

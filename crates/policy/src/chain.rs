@@ -1,0 +1,157 @@
+//! Named policies compiled once per config, and the ordered chain a route runs per request.
+
+use crate::answer::Answer;
+use crate::identity::Identity;
+use crate::time::Timebase;
+use crate::{PolicyError, api_key, authorize, cors, jwt, rate_limit, transform};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use switchyard_config::{Policy, PolicyKind};
+
+/// The request as policies see it; they may edit its URI (a query-string key removed) and
+/// headers (credentials removed, identity forwarded).
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub method: &'a Method,
+    pub uri: &'a mut Uri,
+    pub headers: &'a mut HeaderMap,
+    pub client_ip: IpAddr,
+    pub route: &'a str,
+    /// The route's path parameters.
+    pub params: &'a [(String, String)],
+}
+
+/// What the chain leaves for the rest of the request.
+#[derive(Debug, Default)]
+pub struct Passed {
+    pub identity: Option<Identity>,
+    /// Headers for the response (CORS, `RateLimit`).
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The smallest body limit of the chain.
+    pub max_body: Option<u64>,
+}
+
+/// One compiled policy.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) name: Arc<str>,
+    pub(crate) rule: Rule,
+}
+
+#[derive(Debug)]
+pub(crate) enum Rule {
+    ApiKey(api_key::ApiKeys),
+    Jwt(Box<jwt::JwtAuth>),
+    Authorize(authorize::Authorize),
+    RateLimit(rate_limit::RateLimit),
+    Cors(cors::Cors),
+    BodyLimit(u64),
+    RequestHeaders(transform::RequestHeaders),
+}
+
+/// Every policy of a config, by name.
+#[derive(Debug, Default)]
+pub struct Policies {
+    by_name: HashMap<String, Arc<Compiled>>,
+}
+
+impl Policies {
+    /// Builds each policy; `time` drives rate limits and token expiry.
+    pub fn compile(policies: &[Policy], time: &Timebase) -> Result<Self, PolicyError> {
+        let mut by_name = HashMap::with_capacity(policies.len());
+        for p in policies {
+            let compiled = Compiled {
+                name: Arc::from(p.name.as_str()),
+                rule: rule(p, time)?,
+            };
+            by_name.insert(p.name.clone(), Arc::new(compiled));
+        }
+        Ok(Self { by_name })
+    }
+
+    /// The chain for a list of policy names (validated to exist by the config).
+    pub fn chain(&self, names: &[String]) -> Chain {
+        let steps = names.iter().filter_map(|n| self.by_name.get(n).cloned());
+        Chain {
+            steps: steps.collect(),
+        }
+    }
+}
+
+fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
+    let error = |message: String| PolicyError {
+        origin: p.origin.clone(),
+        message,
+    };
+    Ok(match &p.kind {
+        PolicyKind::ApiKey(k) => Rule::ApiKey(api_key::ApiKeys::new(k)),
+        PolicyKind::Jwt(j) => Rule::Jwt(Box::new(jwt::JwtAuth::new(j, time).map_err(error)?)),
+        PolicyKind::Authorize(a) => Rule::Authorize(authorize::Authorize::new(a)),
+        PolicyKind::RateLimit(r) => Rule::RateLimit(rate_limit::RateLimit::new(&p.name, r, time)),
+        PolicyKind::Cors(c) => Rule::Cors(cors::Cors::new(c)),
+        PolicyKind::BodyLimit(max) => Rule::BodyLimit(*max),
+        PolicyKind::RequestHeaders(h) => Rule::RequestHeaders(transform::RequestHeaders::new(h)),
+    })
+}
+
+/// A route's policies in order.
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    steps: Vec<Arc<Compiled>>,
+}
+
+impl Chain {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Runs the policies in order; the first that answers ends the chain.
+    pub fn apply(&self, ex: &mut Exchange<'_>) -> Result<Passed, Box<Answer>> {
+        let mut passed = Passed::default();
+        for step in &self.steps {
+            step.apply(ex, &mut passed).map_err(Box::new)?;
+        }
+        Ok(passed)
+    }
+}
+
+impl Compiled {
+    fn apply(&self, ex: &mut Exchange<'_>, passed: &mut Passed) -> Result<(), Answer> {
+        let name = &self.name;
+        match &self.rule {
+            Rule::ApiKey(k) => passed.identity = Some(k.authenticate(name, ex)?),
+            Rule::Jwt(j) => passed.identity = Some(j.authenticate(name, ex)?),
+            Rule::Authorize(a) => a.check(name, passed.identity.as_ref())?,
+            Rule::RateLimit(r) => r.admit(name, ex, passed)?,
+            Rule::Cors(c) => c.apply(name, ex, passed)?,
+            Rule::BodyLimit(max) => body_limit(name, *max, ex, passed)?,
+            Rule::RequestHeaders(h) => h.apply(ex, passed.identity.as_ref()),
+        }
+        Ok(())
+    }
+}
+
+/// A declared `Content-Length` over the limit is refused at once; a streamed body is cut off
+/// at the limit by the proxy (`Passed::max_body`).
+fn body_limit(
+    name: &Arc<str>,
+    max: u64,
+    ex: &Exchange<'_>,
+    passed: &mut Passed,
+) -> Result<(), Answer> {
+    let declared = ex.headers.get(header::CONTENT_LENGTH);
+    let declared = declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        let detail = format!("the request body is larger than {max} bytes");
+        return Err(Answer::problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            name,
+            "body_too_large",
+            detail,
+        ));
+    }
+    passed.max_body = Some(passed.max_body.map_or(max, |m| m.min(max)));
+    Ok(())
+}

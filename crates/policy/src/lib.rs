@@ -1,0 +1,35 @@
+//! Switchyard's gateway policies: the request-aware rules a route applies before its action.
+//!
+//! The config names policies (`policies:`) and routes list them. [`Policies::compile`] builds
+//! each policy once per config (keys parsed, templates split, limiter tables allocated);
+//! [`Policies::chain`] gives a route its ordered [`Chain`]. Per request, [`Chain::apply`] runs
+//! the policies in order against an [`Exchange`]: each one either lets the request continue
+//! (possibly editing its headers, recording an [`Identity`], or adding response headers) or
+//! answers it with an [`Answer`] (401, 403, 413, 429, a CORS preflight ...). The crate does no
+//! I/O of its own, so everything here runs on a manual clock in tests.
+
+mod answer;
+mod api_key;
+mod authorize;
+mod chain;
+mod cors;
+mod identity;
+mod jwt;
+mod rate_limit;
+mod time;
+mod transform;
+
+pub use answer::{Answer, AnswerBody, PROBLEM_JSON};
+pub use chain::{Chain, Exchange, Passed, Policies};
+pub use identity::Identity;
+pub use rate_limit::{Decision, Gcra};
+pub use time::Timebase;
+
+/// A policy that cannot be built from its config (a bad key, an unreadable JWKS).
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct PolicyError {
+    /// `file:line:column: policies[i]`.
+    pub origin: String,
+    pub message: String,
+}
