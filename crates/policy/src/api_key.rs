@@ -117,6 +117,17 @@ impl ApiKeys {
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
+/// The form an API key takes in the config: `sha256:` and 64 hex digits.
+pub fn key_hash(key: &str) -> String {
+    use std::fmt::Write;
+    sha256(key.as_bytes())
+        .iter()
+        .fold(String::from("sha256:"), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
 fn sha256(key: &[u8]) -> [u8; 32] {
     Sha256::digest(key).into()
 }

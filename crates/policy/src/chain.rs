@@ -38,6 +38,9 @@ pub struct Passed {
 pub(crate) struct Compiled {
     pub(crate) name: Arc<str>,
     pub(crate) rule: Rule,
+    /// What it was built from, to keep it (and its limiter state) over a reload that leaves
+    /// it unchanged (wherever it moved in the file).
+    config: Policy,
 }
 
 #[derive(Debug)]
@@ -58,15 +61,25 @@ pub struct Policies {
 }
 
 impl Policies {
-    /// Builds each policy; `time` drives rate limits and token expiry.
-    pub fn compile(policies: &[Policy], time: &Timebase) -> Result<Self, PolicyError> {
+    /// Builds each policy; `time` drives rate limits and token expiry. A policy whose config
+    /// is unchanged from `previous` is kept as it is, rate limit counts included.
+    pub fn compile(
+        policies: &[Policy],
+        time: &Timebase,
+        previous: Option<&Policies>,
+    ) -> Result<Self, PolicyError> {
         let mut by_name = HashMap::with_capacity(policies.len());
         for p in policies {
-            let compiled = Compiled {
-                name: Arc::from(p.name.as_str()),
-                rule: rule(p, time)?,
+            let old = previous.and_then(|prev| prev.by_name.get(&p.name));
+            let compiled = match old.filter(|old| old.config.kind == p.kind) {
+                Some(old) => Arc::clone(old),
+                None => Arc::new(Compiled {
+                    name: Arc::from(p.name.as_str()),
+                    rule: rule(p, time)?,
+                    config: p.clone(),
+                }),
             };
-            by_name.insert(p.name.clone(), Arc::new(compiled));
+            by_name.insert(p.name.clone(), compiled);
         }
         Ok(Self { by_name })
     }

@@ -20,6 +20,7 @@ mod time;
 mod transform;
 
 pub use answer::{Answer, AnswerBody, PROBLEM_JSON};
+pub use api_key::key_hash;
 pub use chain::{Chain, Exchange, Passed, Policies};
 pub use identity::Identity;
 pub use rate_limit::{Decision, Gcra};

@@ -312,8 +312,9 @@ fn a_short_hmac_secret_is_a_config_error() {
         vec![key("hs", JwtKeyMaterial::Secret("short".to_owned()))],
     );
     let time = switchyard_policy::Timebase::system();
-    let err = switchyard_policy::Policies::compile(&[policy("users", PolicyKind::Jwt(p))], &time)
-        .unwrap_err();
+    let err =
+        switchyard_policy::Policies::compile(&[policy("users", PolicyKind::Jwt(p))], &time, None)
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "test.yaml:1:1: users: keys[0]: an HMAC secret needs at least 32 bytes"

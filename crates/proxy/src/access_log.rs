@@ -76,6 +76,8 @@ pub struct LogRecord {
     pub endpoint: Option<String>,
     pub status: u16,
     pub reason: Option<&'static str>,
+    /// The policy that answered the request itself, if one did.
+    pub policy: Option<std::sync::Arc<str>>,
     pub attempts: u32,
     /// Counts the request body as it streams; read when the line is written.
     pub request_body: Option<std::sync::Arc<crate::body::BodyWatch>>,
@@ -149,6 +151,7 @@ fn render(r: &LogRecord, start: Instant, response_bytes: u64) -> String {
         "endpoint": r.endpoint,
         "status": r.status,
         "reason": r.reason,
+        "policy": r.policy.as_deref(),
         "attempts": r.attempts,
         "request_bytes": r.request_body.as_ref().map_or(0, |w| w.bytes.load(std::sync::atomic::Ordering::Relaxed)),
         "response_bytes": response_bytes,

@@ -78,14 +78,14 @@ impl Cluster {
             Some(old) if dynamic => old.membership().specs(),
             _ => static_specs(&config),
         };
-        let params = crate::policy::stat_params(&config.balancing);
+        let params = crate::balancing::stat_params(&config.balancing);
         let set = match previous {
             Some(old) if *old.membership().set.params() == params => {
                 old.membership().set.update(&specs)
             }
             _ => EndpointSet::new(&specs, Timebase::new(Arc::new(CoarseClock)), params),
         };
-        let policy = crate::policy::policy(&config.balancing);
+        let policy = crate::balancing::policy(&config.balancing);
         let membership = Membership::build(set, &policy, local_zone(&config, zone.as_deref()));
         let cluster = Arc::new(Self {
             client: client(&config),

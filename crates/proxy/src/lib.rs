@@ -18,6 +18,7 @@
 
 mod access_log;
 mod affinity;
+mod balancing;
 mod body;
 mod cluster;
 mod discover;
@@ -32,7 +33,7 @@ mod health;
 mod inflight;
 mod membership;
 mod pipeline;
-mod policy;
+mod policies;
 mod retry_budget;
 mod router;
 mod runtime;

@@ -7,6 +7,7 @@ use crate::fault::Fault;
 use crate::forward::forward;
 use crate::framing::AmbiguousFraming;
 use crate::headers::{X_REQUEST_ID, request_id};
+use crate::policies;
 use crate::router::{Params, RouteQuery};
 use crate::runtime::{RouteAction, Runtime, fill_string};
 use http::{HeaderValue, Request, Response, Version, header};
@@ -35,13 +36,19 @@ pub struct Peer {
     pub address: SocketAddr,
     /// The client IP as a header value, for `X-Forwarded-For`.
     pub ip: HeaderValue,
+    /// The listener the connection came in on (its policies apply to routes without their own).
+    pub listener: Arc<str>,
 }
 
 impl Peer {
-    pub fn new(address: SocketAddr) -> Self {
+    pub fn new(address: SocketAddr, listener: &str) -> Self {
         let ip = HeaderValue::from_str(&address.ip().to_string())
             .unwrap_or(HeaderValue::from_static("unknown"));
-        Self { address, ip }
+        Self {
+            address,
+            ip,
+            listener: Arc::from(listener),
+        }
     }
 }
 
@@ -52,6 +59,7 @@ pub async fn handle(
     max_body: Option<u64>,
     req: Request<Incoming>,
 ) -> Response<LoggedBody> {
+    let listener = Arc::clone(&peer.listener);
     let mut ctx = RequestCtx {
         start: Instant::now(),
         client: peer.address,
@@ -65,7 +73,7 @@ pub async fn handle(
     if ctx.logging {
         describe(&mut ctx, &req);
     }
-    let response = match run(&runtime, &mut ctx, req).await {
+    let response = match run(&runtime, &listener, &mut ctx, req).await {
         Ok(response) => response,
         Err(fault) => {
             ctx.log.reason = Some(fault.code());
@@ -77,8 +85,9 @@ pub async fn handle(
 
 async fn run(
     runtime: &Runtime,
+    listener: &str,
     ctx: &mut RequestCtx,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Fault> {
     check_request(&req)?;
     ctx.host = request_host(&req).ok_or(Fault::BadHost)?;
@@ -92,11 +101,25 @@ async fn run(
         method: req.method().as_str(),
         headers: req.headers(),
     };
-    let (route, action, params) = runtime.routes.find(&query).ok_or(Fault::RouteNotFound)?;
+    let (route, routed, params) = runtime.routes.find(&query).ok_or(Fault::RouteNotFound)?;
     if ctx.logging {
         ctx.log.route = Some(route.name.clone());
     }
-    act(action, ctx, req, params).await
+    let chain = match &routed.policies {
+        Some(chain) => Some(chain),
+        None if runtime.listener_policies.is_empty() => None,
+        None => runtime.listener_policies.get(listener),
+    };
+    let Some(chain) = chain.filter(|c| !c.is_empty()) else {
+        return act(&routed.action, ctx, req, params).await;
+    };
+    let passed = match policies::apply(chain, ctx, &mut req, &route.name, &params) {
+        Ok(passed) => passed,
+        Err(answer) => return Ok(policies::respond(*answer)),
+    };
+    let mut response = act(&routed.action, ctx, req, params).await?;
+    policies::finish(passed, response.headers_mut());
+    Ok(response)
 }
 
 async fn act(

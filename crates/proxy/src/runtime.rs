@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_config::{AccessLogTarget, Action, Config, Listener, Segment};
+use switchyard_policy::{Chain, Policies, Timebase};
 
 /// Why a config could not be turned into a runtime.
 #[derive(Debug, thiserror::Error)]
@@ -22,17 +23,30 @@ pub enum BuildError {
     /// A route that validated but cannot be built (e.g. a supergraph that does not load).
     #[error("{0}")]
     Route(String),
+    /// A policy that validated but cannot be built (e.g. a PEM that is not a key).
+    #[error(transparent)]
+    Policy(#[from] switchyard_policy::PolicyError),
 }
 
 /// Everything a request needs, for one config generation.
 #[derive(Debug)]
 pub struct Runtime {
-    pub routes: RouteTable<RouteAction>,
+    pub routes: RouteTable<Routed>,
+    pub policies: Policies,
+    /// Listener name -> the policies of routes that list none (only listeners that have some).
+    pub listener_policies: HashMap<String, Chain>,
     pub clusters: HashMap<String, Arc<Cluster>>,
     pub listeners: Vec<Listener>,
     pub access_log: AccessLog,
     pub access_log_target: AccessLogTarget,
     pub drain_timeout: Duration,
+}
+
+/// A route's action and its policies (`None`: the listener's).
+#[derive(Debug)]
+pub struct Routed {
+    pub action: RouteAction,
+    pub policies: Option<Chain>,
 }
 
 /// A route's action with everything parsed.
@@ -81,6 +95,11 @@ impl Runtime {
                 (c.name.clone(), cluster)
             })
             .collect();
+        let policies = Policies::compile(
+            &config.policies,
+            &Timebase::system(),
+            previous.map(|p| &p.policies),
+        )?;
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let built = match &route.action {
@@ -91,16 +110,25 @@ impl Runtime {
                 )?)),
                 other => action(other, &clusters),
             };
-            if let Some(built) = built {
-                routes.push((route.clone(), built));
+            if let Some(action) = built {
+                let policies = route.policies.as_deref().map(|names| policies.chain(names));
+                routes.push((route.clone(), Routed { action, policies }));
             }
         }
         let access_log = match previous.filter(|p| p.access_log_target == config.access_log) {
             Some(p) => p.access_log.clone(),
             None => AccessLog::start(&config.access_log).map_err(BuildError::AccessLog)?,
         };
+        let listener_policies = config
+            .listeners
+            .iter()
+            .filter(|l| !l.policies.is_empty())
+            .map(|l| (l.name.clone(), policies.chain(&l.policies)))
+            .collect();
         Ok(Self {
             routes: RouteTable::new(routes),
+            policies,
+            listener_policies,
             clusters,
             listeners: config.listeners.clone(),
             access_log,
@@ -115,7 +143,7 @@ impl Runtime {
     pub fn source_files(&self) -> Vec<std::path::PathBuf> {
         self.routes
             .actions()
-            .flat_map(|a| match a {
+            .flat_map(|a| match &a.action {
                 RouteAction::GraphQL(g) => std::iter::once(g.supergraph_path.clone())
                     .chain(g.persisted_queries.as_ref().map(|m| m.path.clone()))
                     .collect(),
@@ -132,7 +160,7 @@ impl Runtime {
         Arc<switchyard_graphql::Gateway>,
         Option<switchyard_config::PersistedQueryManifest>,
     )> {
-        self.routes.actions().find_map(|a| match a {
+        self.routes.actions().find_map(|a| match &a.action {
             RouteAction::GraphQL(g) if g.sdl == sdl => {
                 Some((g.gateway.clone(), g.persisted_queries.clone()))
             }

@@ -58,7 +58,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let (stream, verdicts) = framing::watch(stream, max_line, config.header_read_timeout);
         let shared = Arc::clone(&shared);
-        let peer = Peer::new(client);
+        let peer = Peer::new(client, &config.name);
         let max_body = config.max_request_body_bytes;
         let service = service_fn(move |mut req: Request<Incoming>| {
             if verdicts.next_is_ambiguous() {

@@ -599,3 +599,27 @@ async fn concurrent_identical_subgraph_calls_are_made_once() {
     let (concurrent, alone) = calls_for_concurrent_requests(", dedupe: false").await;
     assert_eq!(concurrent, 8 * alone);
 }
+
+#[tokio::test]
+async fn gateway_policies_guard_the_graphql_route_like_any_other() {
+    let m = movies().await;
+    let yaml = format!(
+        "listeners: [{{name: public, address: '127.0.0.1:0', policies: [once]}}]\n\
+         access_log: {{to: 'off'}}\n\
+         policies: [{{name: once, rate_limit: {{requests: 1, per: 1m}}}}]\n\
+         routes:\n  - name: graph\n    match: {{path: {{exact: /graphql}}}}\n    graphql: {{supergraph: '{}'}}\n\
+         clusters:\n  - {{name: talent, endpoints: [{{address: '{}'}}]}}\n  - {{name: movies, endpoints: [{{address: '{}'}}]}}\n  - {{name: productions, endpoints: [{{address: '{}'}}]}}\n",
+        movies_dir().join("supergraph.graphql").display(),
+        m.talent.address(),
+        m.movies.address(),
+        m.productions.address(),
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let query = json!({"query": "{ movies { title } }"});
+    let first = post(&gw, query.clone(), None).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("ratelimit"), Some("\"once\";r=0;t=60"));
+    let second = post(&gw, query, None).await;
+    assert_eq!(second.status, 429);
+    assert_eq!(second.json()["reason"], "rate_limited");
+}

@@ -40,10 +40,21 @@ pub enum Command {
     Subgraph(crate::subgraph_cmd::SubgraphArgs),
     /// The balancing lab: simulate scenarios with every algorithm; a Markdown table to stdout.
     Sim(crate::sim_cmd::SimArgs),
+    /// Print the config form (`sha256:...`) of an API key read from stdin, for `api_key`
+    /// policies; the key itself never goes in the config.
+    HashKey,
 }
 
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    match switchyard_config::load(path) {
+    let loaded = switchyard_config::load(path).map_err(|e| e.to_string());
+    // Policies are built too, so a key that does not parse is reported here, not at start.
+    let built = loaded.and_then(|config| {
+        let time = switchyard_policy::Timebase::system();
+        switchyard_policy::Policies::compile(&config.policies, &time, None)
+            .map(|_| config)
+            .map_err(|e| e.to_string())
+    });
+    match built {
         Ok(config) => {
             println!(
                 "{}: ok ({} listeners, {} routes, {} clusters)",
@@ -59,6 +70,18 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+pub fn hash_key() -> anyhow::Result<ExitCode> {
+    let mut key = String::new();
+    std::io::stdin().read_line(&mut key)?;
+    let key = key.trim_end_matches(['\r', '\n']);
+    if key.is_empty() {
+        eprintln!("give the key on stdin, e.g.: printf %s \"$KEY\" | switchyard hash-key");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("{}", switchyard_policy::key_hash(key));
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn schema() -> anyhow::Result<ExitCode> {

@@ -10,6 +10,9 @@ use switchyard_proxy::Gateway;
 use switchyard_testkit::{Backend, BackendConfig, Client};
 
 const DEMO_CONFIG: &str = include_str!("demo.yaml");
+/// The demo's API key (its hash is in demo.yaml) and JWT secret: demo values, public on purpose.
+const API_KEY: &str = "switchyard-demo-key";
+const JWT_SECRET: &str = "switchyard-demo-secret-not-for-production-use";
 
 pub fn run(port: u16) -> anyhow::Result<ExitCode> {
     crate::serve::runtime()?.block_on(async {
@@ -29,7 +32,8 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
             .replace("{supergraph}", &graph.supergraph.display().to_string())
             .replace("{graph_movies}", &graph.endpoints("movies"))
             .replace("{graph_productions}", &graph.endpoints("productions"))
-            .replace("{graph_talent}", &graph.endpoints("talent"));
+            .replace("{graph_talent}", &graph.endpoints("talent"))
+            .replace("{jwt_secret}", JWT_SECRET);
         let config = switchyard_config::parse(
             &yaml.replace("{fleet_endpoints}", &fleet.endpoints(false)),
             "demo.yaml",
@@ -52,6 +56,37 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         drop(graph);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn print_policy_tour(base: &str) {
+    println!(
+        "\nGateway policies (answers are application/problem+json saying which rule and why):"
+    );
+    println!("  curl -s {base}/protected/key/1                              # 401: no API key");
+    println!(
+        "  curl -s -H 'x-api-key: {API_KEY}' {base}/protected/key/1  # 200; the 6th in a minute gets 429"
+    );
+    let reader = demo_token(&["movies:read"]);
+    let guest = demo_token(&[]);
+    println!(
+        "  curl -s -H 'authorization: Bearer {reader}' {base}/protected/token/1\n      # 200: a JWT with scope movies:read"
+    );
+    println!(
+        "  curl -s -H 'authorization: Bearer {guest}' {base}/protected/token/1\n      # 403: a valid JWT without the scope"
+    );
+}
+
+/// An HS256 token for the demo's `jwt` policy, valid for a day.
+fn demo_token(scopes: &[&str]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = serde_json::json!({
+        "sub": "demo-user", "iss": "switchyard-demo", "scope": scopes.join(" "), "exp": now + 86_400,
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    key.and_then(|k| jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &k))
+        .unwrap_or_default()
 }
 
 fn print_tour(address: std::net::SocketAddr, access_log: &std::path::Path) {
@@ -82,6 +117,7 @@ fn print_tour(address: std::net::SocketAddr, access_log: &std::path::Path) {
     println!(
         "  curl -si {base}/fleet | grep x-backend   # the edge balancer's pick among five instances"
     );
+    print_policy_tour(&base);
     println!();
     println!("Watch the edge balancer: the demo sends 300 requests/s to /fleet and prints each");
     println!(

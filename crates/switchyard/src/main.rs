@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Loadgen(args) => loadgen::run(args),
         cli::Command::Subgraph(args) => subgraph_cmd::run(args),
         cli::Command::Sim(args) => sim_cmd::run(args),
+        cli::Command::HashKey => cli::hash_key(),
     };
     match result {
         Ok(code) => code,

@@ -267,11 +267,47 @@ async fn demo_serves_its_tour_with_no_setup() {
         "Ironhorse Pictures"
     );
     assert_eq!(graph["data"]["movie"]["cast"][0]["name"], "Ada Brennan");
+    demo_policies(&client, &stdout).await;
     signal(&child, "INT");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success());
+}
+
+/// The demo's printed API key and tokens give the 401, 200, 403 and 429 the tour promises.
+async fn demo_policies(client: &Client, stdout: &mpsc::Receiver<String>) {
+    let key = find(stdout, "x-api-key: ")
+        .trim_end_matches('\'')
+        .to_owned();
+    let reader = find(stdout, "Bearer ").trim_end_matches('\'').to_owned();
+    let guest = find(stdout, "Bearer ").trim_end_matches('\'').to_owned();
+    let get = |header: Option<(&'static str, String)>| {
+        let mut request = client.request(http::Method::GET, "", "/protected/key/1");
+        if let Some((name, value)) = header {
+            let path = if name == "authorization" {
+                "/protected/token/1"
+            } else {
+                "/protected/key/1"
+            };
+            request = client
+                .request(http::Method::GET, "", path)
+                .header(name, value);
+        }
+        let request = request.body(http_body_util::Full::default()).unwrap();
+        async move { client.send(request).await.unwrap() }
+    };
+    assert_eq!(get(None).await.status, 401);
+    for _ in 0..5 {
+        assert_eq!(get(Some(("x-api-key", key.clone()))).await.status, 200);
+    }
+    let limited = get(Some(("x-api-key", key.clone()))).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.json()["reason"], "rate_limited");
+    let ok = get(Some(("authorization", format!("Bearer {reader}")))).await;
+    assert_eq!(ok.status, 200);
+    let forbidden = get(Some(("authorization", format!("Bearer {guest}")))).await;
+    assert_eq!(forbidden.status, 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,4 +356,48 @@ async fn subgraph_serves_a_fixture_until_sigterm() {
         .await
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn hash_key_prints_the_config_form_of_a_key_read_from_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("hash-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"switchyard-demo-key\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "sha256:e6fd654eabfbdddfaee4db115c6ae06d1c202a4f7c3b9469b05d28bce3ca8b0b\n"
+    );
+}
+
+#[test]
+fn check_reports_a_policy_key_that_does_not_parse() {
+    let dir = std::env::temp_dir().join(format!("sy-check-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad-pem.yaml");
+    let yaml = "listeners: [{name: p, address: '127.0.0.1:0'}]\n\
+                policies:\n  - name: users\n    jwt: {algorithms: [RS256], keys: [{pem: 'not a key'}]}\n";
+    std::fs::write(&path, yaml).unwrap();
+    let output = Command::new(BIN).arg("check").arg(&path).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "{}:3:11: policies[0]: keys[0]: `pem` is not an RSA, EC or Ed25519 public key in PEM form",
+            path.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

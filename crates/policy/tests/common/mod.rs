@@ -23,7 +23,7 @@ pub fn policy(name: &str, kind: PolicyKind) -> Policy {
 
 pub fn chain(policies: &[Policy], clock: &ManualClock) -> Chain {
     let time = Timebase::new(Arc::new(clock.clone()), NOW);
-    let compiled = Policies::compile(policies, &time).expect("policies compile");
+    let compiled = Policies::compile(policies, &time, None).expect("policies compile");
     let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
     compiled.chain(&names)
 }

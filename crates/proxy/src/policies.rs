@@ -1,0 +1,68 @@
+//! The policy phase of the pipeline: runs a route's policy chain on the request, turns a
+//! policy's answer into the response, and adds the headers policies leave for the response.
+
+use crate::body::ProxyBody;
+use crate::pipeline::RequestCtx;
+use http::{HeaderMap, Request, Response, header};
+use hyper::body::Incoming;
+use switchyard_policy::{Answer, Chain, Exchange, PROBLEM_JSON, Passed};
+
+/// Runs `chain` on `req`; `Err` is the gateway's own answer, the request goes no further.
+pub(crate) fn apply(
+    chain: &Chain,
+    ctx: &mut RequestCtx,
+    req: &mut Request<Incoming>,
+    route: &str,
+    params: &[(String, String)],
+) -> Result<Passed, Box<Answer>> {
+    let method = req.method().clone();
+    let mut uri = std::mem::take(req.uri_mut());
+    let mut ex = Exchange {
+        method: &method,
+        uri: &mut uri,
+        headers: req.headers_mut(),
+        client_ip: ctx.client.ip(),
+        route,
+        params,
+    };
+    let verdict = chain.apply(&mut ex);
+    *req.uri_mut() = uri;
+    match verdict {
+        Ok(passed) => {
+            if let Some(max) = passed.max_body {
+                ctx.max_body = Some(ctx.max_body.map_or(max, |m| m.min(max)));
+            }
+            Ok(passed)
+        }
+        Err(answer) => {
+            ctx.log.reason = Some(answer.reason);
+            ctx.log.policy = Some(answer.policy.clone());
+            Err(answer)
+        }
+    }
+}
+
+/// The gateway's answer for a request a policy stopped.
+pub(crate) fn respond(answer: Answer) -> Response<ProxyBody> {
+    let body = answer.body_bytes();
+    let mut response = Response::new(match &body {
+        Some(bytes) => ProxyBody::full(bytes::Bytes::from(bytes.clone())),
+        None => ProxyBody::empty(),
+    });
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    if body.is_some() {
+        headers.insert(header::CONTENT_TYPE, PROBLEM_JSON);
+    }
+    for (name, value) in answer.headers {
+        headers.append(name, value);
+    }
+    response
+}
+
+/// Adds the headers the policies left for the response (CORS, `RateLimit`).
+pub(crate) fn finish(passed: Passed, headers: &mut HeaderMap) {
+    for (name, value) in passed.response_headers {
+        headers.append(name, value);
+    }
+}
