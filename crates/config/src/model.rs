@@ -350,6 +350,19 @@ pub struct RateLimitPolicy {
     pub burst: u64,
     pub key: Vec<RateKey>,
     pub max_keys: usize,
+    /// Shared by every gateway through Redis instead of counted per instance.
+    pub redis: Option<RedisStore>,
+}
+
+/// A Redis server holding shared rate limit state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisStore {
+    /// `redis://[user:password@]host:port[/db]`; may hold a password, so never logged.
+    pub url: String,
+    /// How long one decision may wait for Redis.
+    pub timeout: Duration,
+    /// When Redis fails or is slow: allow the request (`true`) or refuse it with 503.
+    pub fail_open: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

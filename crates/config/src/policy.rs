@@ -317,6 +317,45 @@ fn rate_limit(c: &mut Checker, r: &RawRateLimit, path: &str) -> RateLimitPolicy 
         burst: burst.max(1),
         key,
         max_keys: c.size_or(r.max_keys.as_ref(), &format!("{path}.max_keys"), 100_000, 1),
+        redis: r
+            .redis
+            .as_ref()
+            .map(|s| redis(c, s, &format!("{path}.redis"))),
+    }
+}
+
+fn redis(c: &mut Checker, r: &RawRedis, path: &str) -> RedisStore {
+    let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|s| r.url.value.starts_with(s));
+    if !scheme_ok {
+        c.error(
+            &r.url,
+            &format!("{path}.url"),
+            "a Redis URL starts with redis:// (e.g. redis://127.0.0.1:6379)",
+        );
+    }
+    let fail_open = match r.on_failure.as_ref().map(|f| f.value.as_str()) {
+        None | Some("allow") => true,
+        Some("deny") => false,
+        Some(other) => {
+            let msg = format!("unknown `{other}`; expected `allow` or `deny`");
+            c.error(
+                r.on_failure.as_ref().expect("matched Some"),
+                &format!("{path}.on_failure"),
+                &msg,
+            );
+            true
+        }
+    };
+    let timeout = match &r.timeout {
+        None => std::time::Duration::from_millis(50),
+        Some(t) => c.duration_or(Some(t), &format!("{path}.timeout"), 1),
+    };
+    RedisStore {
+        url: r.url.value.clone(),
+        timeout,
+        fail_open,
     }
 }
 

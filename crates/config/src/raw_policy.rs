@@ -150,6 +150,23 @@ pub struct RawRateLimit {
     /// Most distinct keys held in memory (default 100000); idle ones are evicted first.
     #[serde(default)]
     pub max_keys: Option<Located<u64>>,
+    /// Share the limit among every gateway instance through this Redis.
+    #[serde(default)]
+    pub redis: Option<RawRedis>,
+}
+
+/// Shared rate limit state in Redis: one round trip per decision (an atomic script).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://host:port` (a password may come from `${ENV}`).
+    pub url: Located<String>,
+    /// Longest wait for one decision (default 50ms).
+    #[serde(default)]
+    pub timeout: Option<Located<String>>,
+    /// When Redis fails or is slower than `timeout`: `allow` (default) or `deny` (503).
+    #[serde(default)]
+    pub on_failure: Option<Located<String>>,
 }
 
 /// CORS (the Fetch standard).

@@ -48,7 +48,7 @@ pub(crate) enum Rule {
     ApiKey(api_key::ApiKeys),
     Jwt(Box<jwt::JwtAuth>),
     Authorize(authorize::Authorize),
-    RateLimit(rate_limit::RateLimit),
+    RateLimit(Box<rate_limit::RateLimit>),
     Cors(cors::Cors),
     BodyLimit(u64),
     RequestHeaders(transform::RequestHeaders),
@@ -102,7 +102,9 @@ fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
         PolicyKind::ApiKey(k) => Rule::ApiKey(api_key::ApiKeys::new(k)),
         PolicyKind::Jwt(j) => Rule::Jwt(Box::new(jwt::JwtAuth::new(j, time).map_err(error)?)),
         PolicyKind::Authorize(a) => Rule::Authorize(authorize::Authorize::new(a)),
-        PolicyKind::RateLimit(r) => Rule::RateLimit(rate_limit::RateLimit::new(&p.name, r, time)),
+        PolicyKind::RateLimit(r) => {
+            Rule::RateLimit(Box::new(rate_limit::RateLimit::new(&p.name, r, time)))
+        }
         PolicyKind::Cors(c) => Rule::Cors(cors::Cors::new(c)),
         PolicyKind::BodyLimit(max) => Rule::BodyLimit(*max),
         PolicyKind::RequestHeaders(h) => Rule::RequestHeaders(transform::RequestHeaders::new(h)),
@@ -120,24 +122,25 @@ impl Chain {
         self.steps.is_empty()
     }
 
-    /// Runs the policies in order; the first that answers ends the chain.
-    pub fn apply(&self, ex: &mut Exchange<'_>) -> Result<Passed, Box<Answer>> {
+    /// Runs the policies in order; the first that answers ends the chain. Only a shared
+    /// (Redis) rate limit waits on anything.
+    pub async fn apply(&self, ex: &mut Exchange<'_>) -> Result<Passed, Box<Answer>> {
         let mut passed = Passed::default();
         for step in &self.steps {
-            step.apply(ex, &mut passed).map_err(Box::new)?;
+            step.apply(ex, &mut passed).await.map_err(Box::new)?;
         }
         Ok(passed)
     }
 }
 
 impl Compiled {
-    fn apply(&self, ex: &mut Exchange<'_>, passed: &mut Passed) -> Result<(), Answer> {
+    async fn apply(&self, ex: &mut Exchange<'_>, passed: &mut Passed) -> Result<(), Answer> {
         let name = &self.name;
         match &self.rule {
             Rule::ApiKey(k) => passed.identity = Some(k.authenticate(name, ex)?),
             Rule::Jwt(j) => passed.identity = Some(j.authenticate(name, ex)?),
             Rule::Authorize(a) => a.check(name, passed.identity.as_ref())?,
-            Rule::RateLimit(r) => r.admit(name, ex, passed)?,
+            Rule::RateLimit(r) => r.admit(name, ex, passed).await?,
             Rule::Cors(c) => c.apply(name, ex, passed)?,
             Rule::BodyLimit(max) => body_limit(name, *max, ex, passed)?,
             Rule::RequestHeaders(h) => h.apply(ex, passed.identity.as_ref()),

@@ -5,8 +5,8 @@
 //! [`Policies::chain`] gives a route its ordered [`Chain`]. Per request, [`Chain::apply`] runs
 //! the policies in order against an [`Exchange`]: each one either lets the request continue
 //! (possibly editing its headers, recording an [`Identity`], or adding response headers) or
-//! answers it with an [`Answer`] (401, 403, 413, 429, a CORS preflight ...). The crate does no
-//! I/O of its own, so everything here runs on a manual clock in tests.
+//! answers it with an [`Answer`] (401, 403, 413, 429, a CORS preflight ...). The only I/O is a
+//! shared rate limit's Redis call; everything else runs on a manual clock in tests.
 
 mod answer;
 mod api_key;

@@ -1,6 +1,9 @@
 //! Rate limits: GCRA (the generic cell rate algorithm: smooth, with bursts) keyed by what the
-//! policy names, held in a sharded in-memory table of bounded size. Answers carry the IETF
-//! `RateLimit-Policy` / `RateLimit` headers; a 429 also carries `Retry-After`.
+//! policy names, held in a sharded in-memory table of bounded size, or shared by every gateway
+//! through Redis (`redis.rs`). Answers carry the IETF `RateLimit-Policy` / `RateLimit` headers;
+//! a 429 also carries `Retry-After`.
+
+mod redis;
 
 use crate::answer::Answer;
 use crate::chain::{Exchange, Passed};
@@ -149,6 +152,8 @@ pub(crate) struct RateLimit {
     policy_header: HeaderValue,
     /// The structured-field item name (`"policy"`), for the `RateLimit` header.
     item: String,
+    /// Redis, when the limit is shared, and the prefix of this policy's keys there.
+    shared: Option<(redis::Shared, Vec<u8>)>,
 }
 
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -161,6 +166,12 @@ impl RateLimit {
         let item = sf_string(name);
         let window = p.per.as_secs().max(1);
         let policy_header = format!("{item};q={};w={window}", p.requests);
+        // The settings are part of the key: a changed limit starts afresh, as it does locally.
+        let prefix = format!("switchyard:rl:{name}:{}:{}:", gcra.interval_ns, p.burst);
+        let shared = p
+            .redis
+            .as_ref()
+            .map(|r| (redis::Shared::new(r), prefix.into_bytes()));
         Self {
             gcra,
             key: p.key.clone(),
@@ -170,17 +181,30 @@ impl RateLimit {
             policy_header: HeaderValue::try_from(policy_header)
                 .unwrap_or(HeaderValue::from_static("")),
             item,
+            shared,
         }
     }
 
-    pub(crate) fn admit(
+    pub(crate) async fn admit(
         &self,
         name: &Arc<str>,
         ex: &Exchange<'_>,
         passed: &mut Passed,
     ) -> Result<(), Answer> {
-        let key = self.key_of(ex, passed);
-        let decision = self.table.update(key, self.time.nanos(), &self.gcra);
+        let decision = match &self.shared {
+            None => {
+                let key = self.key_hash(ex, passed);
+                self.table.update(key, self.time.nanos(), &self.gcra)
+            }
+            Some((shared, prefix)) => {
+                let mut key = prefix.clone();
+                self.key_parts(ex, passed, |part| key.extend_from_slice(part));
+                match shared.decide(&key, &self.gcra).await {
+                    Ok(decision) => decision,
+                    Err(e) => return store_failed(name, shared, &e),
+                }
+            }
+        };
         let reset = secs_up(decision.reset_ns);
         let state = format!("{};r={};t={reset}", self.item, decision.remaining);
         let state = HeaderValue::try_from(state).unwrap_or(HeaderValue::from_static(""));
@@ -201,35 +225,72 @@ impl RateLimit {
         )
     }
 
-    fn key_of(&self, ex: &Exchange<'_>, passed: &Passed) -> u64 {
+    fn key_hash(&self, ex: &Exchange<'_>, passed: &Passed) -> u64 {
         let mut h = self.hasher.build_hasher();
+        self.key_parts(ex, passed, |part| h.write(part));
+        h.finish()
+    }
+
+    /// Feeds the parts of the request's key to `sink`, each followed by a 0xff separator
+    /// (a byte no header value or UTF-8 text holds).
+    fn key_parts(&self, ex: &Exchange<'_>, passed: &Passed, mut sink: impl FnMut(&[u8])) {
         let identity = passed.identity.as_ref();
         for part in &self.key {
             match part {
-                RateKey::ClientIp => std::hash::Hash::hash(&ex.client_ip, &mut h),
-                RateKey::Route => h.write(ex.route.as_bytes()),
+                RateKey::ClientIp => match ex.client_ip {
+                    std::net::IpAddr::V4(ip) => sink(&ip.octets()),
+                    std::net::IpAddr::V6(ip) => sink(&ip.octets()),
+                },
+                RateKey::Route => sink(ex.route.as_bytes()),
                 RateKey::ApiKey => {
                     let id = identity.filter(|i| i.api_key).map(|i| i.id.as_bytes());
-                    h.write(id.unwrap_or(b"\0anonymous"));
+                    sink(id.unwrap_or(b"\0anonymous"));
                 }
                 RateKey::Header(name) => {
                     let value = ex.headers.get(name.as_str()).map(HeaderValue::as_bytes);
-                    h.write(value.unwrap_or(b"\0absent"));
+                    sink(value.unwrap_or(b"\0absent"));
                 }
                 RateKey::Claim(claim) => {
                     let value = identity.and_then(|i| i.claim_text(claim));
-                    h.write(value.as_deref().unwrap_or("\0absent").as_bytes());
+                    sink(value.as_deref().unwrap_or("\0absent").as_bytes());
                 }
             }
-            h.write_u8(0xff);
+            sink(&[0xff]);
         }
-        h.finish()
     }
 
     #[cfg(test)]
     fn keys_held(&self) -> usize {
         self.table.len()
     }
+}
+
+/// Redis gave no decision: allow or refuse as configured, and say so (at most once a second
+/// per policy in the log; every time in the policy's failure count).
+fn store_failed(
+    name: &Arc<str>,
+    shared: &redis::Shared,
+    e: &redis::StoreError,
+) -> Result<(), Answer> {
+    let failures = shared.failures.load(std::sync::atomic::Ordering::Relaxed);
+    let outcome = if shared.fail_open {
+        "allowed"
+    } else {
+        "refused"
+    };
+    if shared.should_log() {
+        tracing::warn!(policy = %name, error = %e, failures, outcome, "shared rate limit unavailable");
+    }
+    if shared.fail_open {
+        return Ok(());
+    }
+    let detail = "the shared rate limit cannot be checked right now".to_owned();
+    Err(Answer::problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        name,
+        "rate_limit_unavailable",
+        detail,
+    ))
 }
 
 fn secs_up(ns: u64) -> u64 {

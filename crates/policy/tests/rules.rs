@@ -363,6 +363,7 @@ fn the_first_policy_that_answers_ends_the_chain() {
             burst: 1,
             key: vec![RateKey::ApiKey],
             max_keys: 100,
+            redis: None,
         }),
     );
     let chain = chain(

@@ -113,7 +113,7 @@ async fn run(
     let Some(chain) = chain.filter(|c| !c.is_empty()) else {
         return act(&routed.action, ctx, req, params).await;
     };
-    let passed = match policies::apply(chain, ctx, &mut req, &route.name, &params) {
+    let passed = match policies::apply(chain, ctx, &mut req, &route.name, &params).await {
         Ok(passed) => passed,
         Err(answer) => return Ok(policies::respond(*answer)),
     };

@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use switchyard_policy::{Answer, Chain, Exchange, PROBLEM_JSON, Passed};
 
 /// Runs `chain` on `req`; `Err` is the gateway's own answer, the request goes no further.
-pub(crate) fn apply(
+pub(crate) async fn apply(
     chain: &Chain,
     ctx: &mut RequestCtx,
     req: &mut Request<Incoming>,
@@ -25,7 +25,7 @@ pub(crate) fn apply(
         route,
         params,
     };
-    let verdict = chain.apply(&mut ex);
+    let verdict = chain.apply(&mut ex).await;
     *req.uri_mut() = uri;
     match verdict {
         Ok(passed) => {

@@ -23,9 +23,11 @@ mod backend;
 mod client;
 mod harness;
 pub mod raw;
+mod redis;
 mod subgraph;
 
 pub use backend::{Backend, BackendConfig};
 pub use client::{Client, Reply};
 pub use harness::TestGateway;
+pub use redis::RedisServer;
 pub use subgraph::{ComputedField, Subgraph, SubgraphOptions};
