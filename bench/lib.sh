@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shell helpers shared by the benchmark scripts (sourced, not run): logging, cleanup of what a
 # script started, free ports, background processes, waiting for a port or a "listening" line,
-# and CPU accounting from /proc. The sourcing script sets STARTED_PIDS=(), HAD_FAILURE, WORK and
+# CPU accounting from /proc, and parsing wrk output. The sourcing script sets STARTED_PIDS=(), HAD_FAILURE, WORK and
 # KEEP_WORK; optional: BENCH_TAG (log prefix, "bench"), WAIT_PORT_S (startup wait, 10 s).
 
 log() { printf '[%s %s] %s\n' "${BENCH_TAG:-bench}" "$(date +%H:%M:%S)" "$*" >&2; }
@@ -102,4 +102,24 @@ ticks_with_children() {
 # "busy total steal" jiffies of CPU N ("" = all CPUs) from /proc/stat.
 core_jiffies() {
     awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9 }' /proc/stat
+}
+
+# Parse wrk output. Prints "rps p50_ms p99_ms requests errors".
+parse_wrk() {
+    awk '
+        function ms(v) {          # wrk prints 812.00us / 1.20ms / 1.01s / 1.00m
+            if (v ~ /us$/) return v / 1000
+            if (v ~ /ms$/) return v + 0
+            if (v ~ /m$/)  return v * 60000
+            if (v ~ /s$/)  return v * 1000
+            return v + 0
+        }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        / requests in / { req = $1 }
+        /^Requests\/sec:/ { rps = $2 }
+        /Non-2xx or 3xx responses:/ { err += $NF }
+        /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+        END { printf "%s %.3f %.3f %s %d\n", (rps == "" ? "nan" : rps), p50, p99, (req == "" ? 0 : req), err }
+    ' "$1"
 }

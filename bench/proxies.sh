@@ -342,26 +342,6 @@ run_wrk() {
         "http://127.0.0.1:$port/" >"$out" 2>&1 || true
 }
 
-# Parse wrk output. Prints "rps p50_ms p99_ms requests errors".
-parse_wrk() {
-    awk '
-        function ms(v) {          # wrk prints 812.00us / 1.20ms / 1.01s / 1.00m
-            if (v ~ /us$/) return v / 1000
-            if (v ~ /ms$/) return v + 0
-            if (v ~ /m$/)  return v * 60000
-            if (v ~ /s$/)  return v * 1000
-            return v + 0
-        }
-        $1 == "50%" { p50 = ms($2) }
-        $1 == "99%" { p99 = ms($2) }
-        / requests in / { req = $1 }
-        /^Requests\/sec:/ { rps = $2 }
-        /Non-2xx or 3xx responses:/ { err += $NF }
-        /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-        END { printf "%s %.3f %.3f %s %d\n", (rps == "" ? "nan" : rps), p50, p99, (req == "" ? 0 : req), err }
-    ' "$1"
-}
-
 # h2load, h2c with prior knowledge (the default for http:// URLs), bounded by -D.
 # --log-file writes one line per request: start (us since epoch), status, duration (us).
 run_h2load() {

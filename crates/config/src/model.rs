@@ -273,6 +273,7 @@ pub struct Policy {
 pub enum PolicyKind {
     ApiKey(ApiKeyPolicy),
     Jwt(JwtPolicy),
+    BasicAuth(BasicAuthPolicy),
     Authorize(AuthorizePolicy),
     RateLimit(RateLimitPolicy),
     Cors(CorsPolicy),
@@ -300,6 +301,21 @@ pub struct ApiKeyPolicy {
 pub struct ApiKey {
     pub id: String,
     pub sha256: [u8; 32],
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuthPolicy {
+    pub realm: String,
+    pub users: Vec<BasicUser>,
+    pub keep_credential: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicUser {
+    pub name: String,
+    /// A bcrypt hash.
+    pub hash: String,
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 

@@ -51,6 +51,7 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
     let given = [
         p.api_key.is_some(),
         p.jwt.is_some(),
+        p.basic_auth.is_some(),
         p.authorize.is_some(),
         p.rate_limit.is_some(),
         p.cors.is_some(),
@@ -58,8 +59,8 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         p.request_headers.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
-        let msg = "a policy needs exactly one of api_key, jwt, authorize, rate_limit, cors, \
-                   body_limit, request_headers";
+        let msg = "a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, \
+                   cors, body_limit, request_headers";
         c.error(&p.name, path, msg);
         return None;
     }
@@ -67,6 +68,8 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         PolicyKind::ApiKey(api_key(c, k, &p.name, &format!("{path}.api_key")))
     } else if let Some(j) = &p.jwt {
         PolicyKind::Jwt(jwt(c, j, &p.name, &format!("{path}.jwt")))
+    } else if let Some(b) = &p.basic_auth {
+        PolicyKind::BasicAuth(basic_auth(c, b, &p.name, &format!("{path}.basic_auth")))
     } else if let Some(a) = &p.authorize {
         PolicyKind::Authorize(authorize(a))
     } else if let Some(r) = &p.rate_limit {
@@ -199,6 +202,87 @@ fn keys_file(c: &mut Checker, file: &Located<String>, path: &str) -> Vec<ApiKey>
         }
     }
     keys
+}
+
+fn basic_auth(
+    c: &mut Checker,
+    b: &RawBasicAuth,
+    name: &Located<String>,
+    path: &str,
+) -> BasicAuthPolicy {
+    let mut users = Vec::new();
+    for (i, u) in b.users.iter().enumerate() {
+        if !is_bcrypt(&u.hash.value) {
+            c.error(&u.hash, &format!("{path}.users[{i}].hash"), BCRYPT_HINT);
+        }
+        users.push(BasicUser {
+            name: u.name.value.clone(),
+            hash: u.hash.value.clone(),
+            metadata: u.metadata.clone(),
+        });
+    }
+    if let Some(file) = &b.htpasswd {
+        users.extend(htpasswd(c, file, &format!("{path}.htpasswd")));
+    }
+    if users.is_empty() {
+        c.error(
+            name,
+            &format!("{path}.users"),
+            "a basic_auth policy needs at least one user",
+        );
+    }
+    let realm = b.realm.as_ref().map_or("switchyard", |r| r.value.as_str());
+    if realm.contains(['"', '\\']) || !is_header_value(realm) {
+        let at = b.realm.as_ref().expect("only a given realm can be bad");
+        c.error(
+            at,
+            &format!("{path}.realm"),
+            "a realm cannot hold quotes, backslashes or control characters",
+        );
+    }
+    BasicAuthPolicy {
+        realm: realm.to_owned(),
+        users,
+        keep_credential: b.keep_credential,
+    }
+}
+
+const BCRYPT_HINT: &str =
+    "a password hash is bcrypt (`$2y$...`, 60 characters, as `htpasswd -nB NAME` writes)";
+
+fn is_bcrypt(hash: &str) -> bool {
+    hash.len() == 60 && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
+}
+
+fn htpasswd(c: &mut Checker, file: &Located<String>, path: &str) -> Vec<BasicUser> {
+    let resolved = c.resolve_path(&file.value);
+    let text = match std::fs::read_to_string(&resolved) {
+        Ok(text) => text,
+        Err(e) => {
+            let msg = format!("cannot read `{}`: {e}", resolved.display());
+            c.error(file, path, &msg);
+            return Vec::new();
+        }
+    };
+    let mut users = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, hash)) if !name.is_empty() && is_bcrypt(hash) => users.push(BasicUser {
+                name: name.to_owned(),
+                hash: hash.to_owned(),
+                metadata: std::collections::BTreeMap::new(),
+            }),
+            _ => {
+                let msg = format!("{}:{}: {BCRYPT_HINT}", resolved.display(), n + 1);
+                c.error(file, path, &msg);
+            }
+        }
+    }
+    users
 }
 
 fn jwt(c: &mut Checker, j: &RawJwt, name: &Located<String>, path: &str) -> JwtPolicy {

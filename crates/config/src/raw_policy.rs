@@ -17,6 +17,9 @@ pub struct RawPolicy {
     /// Authenticate with a JSON Web Token (`Authorization: Bearer ...`).
     #[serde(default)]
     pub jwt: Option<RawJwt>,
+    /// Authenticate with a user name and password (`Authorization: Basic ...`).
+    #[serde(default)]
+    pub basic_auth: Option<RawBasicAuth>,
     /// Require claims (or scopes) of the authenticated identity; 403 otherwise.
     #[serde(default)]
     pub authorize: Option<RawAuthorize>,
@@ -66,6 +69,34 @@ pub struct RawKey {
     /// `sha256:<64 hex digits>` of the key.
     pub hash: Located<String>,
     /// Facts about the key's owner, usable in `request_headers` as `{meta.NAME}`.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// HTTP Basic authentication against bcrypt password hashes.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    /// Shown by browsers in the login prompt (default `switchyard`).
+    #[serde(default)]
+    pub realm: Option<Located<String>>,
+    #[serde(default)]
+    pub users: Vec<RawBasicUser>,
+    /// An htpasswd file (`name:$2y$...` lines, bcrypt only), relative to this config file.
+    #[serde(default)]
+    pub htpasswd: Option<Located<String>>,
+    /// Keep `Authorization` in the request sent upstream (default false).
+    #[serde(default)]
+    pub keep_credential: bool,
+}
+
+/// One user of a `basic_auth` policy.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicUser {
+    pub name: Located<String>,
+    /// A bcrypt hash (`$2y$...`, as `htpasswd -nB` writes).
+    pub hash: Located<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
 }

@@ -89,6 +89,8 @@ policies:
     cors: {allow_origins: ['*', 'example.com'], allow_credentials: true}
   - name: ids
     request_headers: {set: {x-user: '{identity.name}'}}
+  - name: people
+    basic_auth: {realm: 'a\"b', users: [{name: alice, hash: 'secret'}]}
 routes:
   - name: api
     policies: [keys, missing]
@@ -97,7 +99,7 @@ routes:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, authorize, rate_limit, cors, body_limit, request_headers",
+            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, cors, body_limit, request_headers",
             "cfg.yaml:7:36: policies[1].api_key.keys[0].hash: a key hash is `sha256:` and 64 hex digits (see `switchyard hash-key`)",
             "cfg.yaml:6:11: policies[1].api_key.keys: an api_key policy needs at least one key",
             "cfg.yaml:9:31: policies[2].jwt.algorithms[1]: unknown algorithm `none`; expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
@@ -108,8 +110,10 @@ routes:
             "cfg.yaml:13:33: policies[4].cors.allow_origins[1]: an origin is `*` or `scheme://host[:port]`, e.g. https://app.example.com",
             "cfg.yaml:12:11: policies[4].cors.allow_credentials: credentials cannot be allowed for the origin `*` (the Fetch standard forbids it); list the origins",
             "cfg.yaml:15:37: policies[5].request_headers.set.x-user: unknown placeholder `{identity.name}`; expected {identity.id}, {claim.NAME}, {meta.NAME} or {param.NAME}",
+            "cfg.yaml:17:60: policies[6].basic_auth.users[0].hash: a password hash is bcrypt (`$2y$...`, 60 characters, as `htpasswd -nB NAME` writes)",
+            "cfg.yaml:17:25: policies[6].basic_auth.realm: a realm cannot hold quotes, backslashes or control characters",
             "cfg.yaml:1:63: listeners[0].policies[0]: no policy is named `nope`",
-            "cfg.yaml:18:22: routes[0].policies[1]: no policy is named `missing`",
+            "cfg.yaml:20:22: routes[0].policies[1]: no policy is named `missing`",
         ]
     );
 }

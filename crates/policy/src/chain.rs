@@ -3,7 +3,7 @@
 use crate::answer::Answer;
 use crate::identity::Identity;
 use crate::time::Timebase;
-use crate::{PolicyError, api_key, authorize, cors, jwt, rate_limit, transform};
+use crate::{PolicyError, api_key, authorize, basic, cors, jwt, rate_limit, transform};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -47,6 +47,7 @@ pub(crate) struct Compiled {
 pub(crate) enum Rule {
     ApiKey(api_key::ApiKeys),
     Jwt(Box<jwt::JwtAuth>),
+    Basic(basic::BasicAuth),
     Authorize(authorize::Authorize),
     RateLimit(Box<rate_limit::RateLimit>),
     Cors(cors::Cors),
@@ -101,6 +102,7 @@ fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
     Ok(match &p.kind {
         PolicyKind::ApiKey(k) => Rule::ApiKey(api_key::ApiKeys::new(k)),
         PolicyKind::Jwt(j) => Rule::Jwt(Box::new(jwt::JwtAuth::new(j, time).map_err(error)?)),
+        PolicyKind::BasicAuth(b) => Rule::Basic(basic::BasicAuth::new(b)),
         PolicyKind::Authorize(a) => Rule::Authorize(authorize::Authorize::new(a)),
         PolicyKind::RateLimit(r) => {
             Rule::RateLimit(Box::new(rate_limit::RateLimit::new(&p.name, r, time)))
@@ -139,6 +141,7 @@ impl Compiled {
         match &self.rule {
             Rule::ApiKey(k) => passed.identity = Some(k.authenticate(name, ex)?),
             Rule::Jwt(j) => passed.identity = Some(j.authenticate(name, ex)?),
+            Rule::Basic(b) => passed.identity = Some(b.authenticate(name, ex).await?),
             Rule::Authorize(a) => a.check(name, passed.identity.as_ref())?,
             Rule::RateLimit(r) => r.admit(name, ex, passed).await?,
             Rule::Cors(c) => c.apply(name, ex, passed)?,

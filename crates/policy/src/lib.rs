@@ -11,6 +11,7 @@
 mod answer;
 mod api_key;
 mod authorize;
+mod basic;
 mod chain;
 mod cors;
 mod identity;

@@ -88,6 +88,19 @@ impl Req {
         ready(chain.apply(&mut ex))
     }
 
+    /// Runs a chain that may wait (Basic authentication, shared limits).
+    pub async fn run_async(&mut self, chain: &Chain) -> Result<Passed, Box<Answer>> {
+        let mut ex = Exchange {
+            method: &self.method,
+            uri: &mut self.uri,
+            headers: &mut self.headers,
+            client_ip: self.ip,
+            route: "test-route",
+            params: &self.params,
+        };
+        chain.apply(&mut ex).await
+    }
+
     pub fn reason(&mut self, chain: &Chain) -> &'static str {
         match self.run(chain) {
             Ok(_) => "passed",
