@@ -286,7 +286,11 @@ async fn answer(
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis);
     let latency = Duration::from_micros(state.latency_us.load(Ordering::SeqCst));
-    tokio::time::sleep(delay.unwrap_or(latency)).await;
+    let wait = delay.unwrap_or(latency);
+    // A zero sleep still waits for the timer's next millisecond tick: skip it.
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
     if state.config.drop_all || query_value(&query, "drop").is_some() {
         // Close this connection without answering: the client sees it cut.
         kill.notify_one();
