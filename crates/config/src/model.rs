@@ -281,6 +281,18 @@ pub enum PolicyKind {
     RequestHeaders(RequestHeadersPolicy),
 }
 
+impl PolicyKind {
+    /// The request headers this policy sets for the service (lower-case).
+    pub fn written_headers(&self) -> Vec<&str> {
+        match self {
+            PolicyKind::ApiKey(k) => k.forward_id.iter().map(String::as_str).collect(),
+            PolicyKind::Jwt(j) => j.forward_claims.iter().map(|(_, h)| h.as_str()).collect(),
+            PolicyKind::RequestHeaders(h) => h.set.iter().map(|(n, _)| n.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Where a credential travels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {

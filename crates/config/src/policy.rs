@@ -231,6 +231,14 @@ fn basic_auth(
             "a basic_auth policy needs at least one user",
         );
     }
+    // One cost for all: an unknown name is checked at that cost, so timing tells no names.
+    let costs: std::collections::BTreeSet<&str> =
+        users.iter().filter_map(|u| u.hash.get(4..6)).collect();
+    if costs.len() > 1 {
+        let msg = "every password hash of a policy needs the same bcrypt cost (the `$2y$NN$` part), \
+                   so that response times do not tell which user names exist";
+        c.error(name, &format!("{path}.users"), msg);
+    }
     let realm = b.realm.as_ref().map_or("switchyard", |r| r.value.as_str());
     if realm.contains(['"', '\\']) || !is_header_value(realm) {
         let at = b.realm.as_ref().expect("only a given realm can be bad");

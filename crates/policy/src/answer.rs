@@ -40,6 +40,26 @@ impl Answer {
         }
     }
 
+    /// 400: the credential comes more than once, and the service might read another copy
+    /// than the one checked.
+    pub(crate) fn ambiguous(policy: &Arc<str>, what: &str) -> Self {
+        let detail = format!("the request carries more than one {what}");
+        Self::problem(
+            StatusCode::BAD_REQUEST,
+            policy,
+            "credentials_ambiguous",
+            detail,
+        )
+    }
+
+    /// Whether `name` occurs more than once in `headers`.
+    pub(crate) fn repeated(
+        headers: &http::HeaderMap,
+        name: impl http::header::AsHeaderName,
+    ) -> bool {
+        headers.get_all(name).iter().nth(1).is_some()
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self

@@ -71,6 +71,19 @@ impl ApiKeys {
             Answer::problem(StatusCode::UNAUTHORIZED, name, reason, detail.to_owned())
                 .with_header(header::WWW_AUTHENTICATE, self.challenge.clone())
         };
+        let repeated = match &self.source {
+            Source::Header(h) => Answer::repeated(ex.headers, h),
+            Source::Query(q) => ex.uri.query().is_some_and(|query| {
+                query
+                    .split('&')
+                    .filter(|p| p.split_once('=').map_or(*p, |(k, _)| k) == q)
+                    .nth(1)
+                    .is_some()
+            }),
+        };
+        if repeated {
+            return Err(Answer::ambiguous(name, "API key"));
+        }
         let digest = match self.presented(ex) {
             Some(key) if !key.is_empty() => sha256(key),
             _ => return Err(reject("key_missing", "the request carries no API key")),
@@ -81,10 +94,11 @@ impl ApiKeys {
         if !self.keep_credential {
             self.remove_credential(ex);
         }
-        if let Some(h) = &self.forward_id
-            && let Ok(v) = HeaderValue::try_from(owner.id.as_str())
-        {
-            ex.headers.insert(h.clone(), v);
+        if let Some(h) = &self.forward_id {
+            ex.headers.remove(h);
+            if let Ok(v) = HeaderValue::try_from(owner.id.as_str()) {
+                ex.headers.insert(h.clone(), v);
+            }
         }
         Ok(Identity {
             id: owner.id.clone(),

@@ -20,6 +20,9 @@ pub(crate) struct BasicAuth {
     /// A hash of nothing anyone knows, at the users' cost, checked for unknown names so that a
     /// wrong name takes as long as a wrong password.
     decoy: Arc<str>,
+    /// bcrypt checks allowed at once: beyond, a request is refused at once (503) rather than
+    /// queued, so a flood of bad logins cannot take every core.
+    checks: tokio::sync::Semaphore,
     /// SHA-256 of `name:password` pairs bcrypt has accepted; bounded.
     verified: Mutex<HashSet<[u8; 32]>>,
 }
@@ -57,6 +60,7 @@ impl BasicAuth {
             challenge: HeaderValue::try_from(challenge)
                 .unwrap_or(HeaderValue::from_static("Basic")),
             keep_credential: p.keep_credential,
+            checks: tokio::sync::Semaphore::new(concurrent_checks()),
             verified: Mutex::default(),
         }
     }
@@ -70,6 +74,9 @@ impl BasicAuth {
             Answer::problem(StatusCode::UNAUTHORIZED, name, reason, detail.to_owned())
                 .with_header(header::WWW_AUTHENTICATE, self.challenge.clone())
         };
+        if Answer::repeated(ex.headers, header::AUTHORIZATION) {
+            return Err(Answer::ambiguous(name, "Authorization header"));
+        }
         let Some((user_name, password)) = credentials(ex) else {
             return Err(reject(
                 "credentials_missing",
@@ -80,6 +87,16 @@ impl BasicAuth {
         let user = self.users.get(&user_name);
         let remembered = self.verified.lock().is_ok_and(|set| set.contains(&pair));
         if !remembered {
+            let Ok(_permit) = self.checks.try_acquire() else {
+                let detail = "too many password checks are running; retry shortly";
+                return Err(Answer::problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    name,
+                    "credentials_check_busy",
+                    detail.to_owned(),
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")));
+            };
             let hash = user.map_or_else(|| self.decoy.clone(), |u| u.hash.clone());
             let ok = tokio::task::spawn_blocking(move || {
                 bcrypt::verify(password, &hash).unwrap_or(false)
@@ -115,6 +132,11 @@ impl BasicAuth {
             set.insert(pair);
         }
     }
+}
+
+/// Twice the cores: enough to keep them busy with real logins, never more.
+fn concurrent_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
 }
 
 /// The name and password of `Authorization: Basic base64(name:password)`.

@@ -87,10 +87,18 @@ impl Policies {
 
     /// The chain for a list of policy names (validated to exist by the config).
     pub fn chain(&self, names: &[String]) -> Chain {
-        let steps = names.iter().filter_map(|n| self.by_name.get(n).cloned());
-        Chain {
-            steps: steps.collect(),
-        }
+        let steps: Vec<Arc<Compiled>> = names
+            .iter()
+            .filter_map(|n| self.by_name.get(n).cloned())
+            .collect();
+        let mut guarded: Vec<String> = steps
+            .iter()
+            .flat_map(|s| s.config.kind.written_headers())
+            .map(|h| h.replace('_', "-"))
+            .collect();
+        guarded.sort_unstable();
+        guarded.dedup();
+        Chain { steps, guarded }
     }
 }
 
@@ -117,6 +125,8 @@ fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
 #[derive(Debug, Clone, Default)]
 pub struct Chain {
     steps: Vec<Arc<Compiled>>,
+    /// Headers the chain writes for the service (identity, transforms), with `_` read as `-`.
+    guarded: Vec<String>,
 }
 
 impl Chain {
@@ -127,11 +137,36 @@ impl Chain {
     /// Runs the policies in order; the first that answers ends the chain. Only a shared
     /// (Redis) rate limit waits on anything.
     pub async fn apply(&self, ex: &mut Exchange<'_>) -> Result<Passed, Box<Answer>> {
+        if !self.guarded.is_empty() {
+            self.drop_lookalikes(ex.headers);
+        }
         let mut passed = Passed::default();
         for step in &self.steps {
-            step.apply(ex, &mut passed).await.map_err(Box::new)?;
+            if let Err(mut answer) = step.apply(ex, &mut passed).await {
+                // An answer keeps what earlier policies left (CORS, so a page can read a 401
+                // or a 429 and its Retry-After).
+                answer.headers.append(&mut passed.response_headers);
+                return Err(Box::new(answer));
+            }
         }
         Ok(passed)
+    }
+}
+
+impl Chain {
+    /// Removes client headers such as `x_user` that a service may read as the `x-user` the
+    /// chain writes (CGI, WSGI and PHP map both to `HTTP_X_USER`), so an identity header
+    /// cannot be supplied by the client under another spelling.
+    fn drop_lookalikes(&self, headers: &mut http::HeaderMap) {
+        let lookalikes: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().contains('_'))
+            .filter(|name| self.guarded.contains(&name.as_str().replace('_', "-")))
+            .cloned()
+            .collect();
+        for name in lookalikes {
+            headers.remove(name);
+        }
     }
 }
 

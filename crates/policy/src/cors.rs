@@ -48,6 +48,11 @@ impl Cors {
         passed: &mut Passed,
     ) -> Result<(), Answer> {
         let Some(origin) = ex.headers.get(header::ORIGIN) else {
+            // The answer differs by origin, so caches must key on it even when there is none.
+            if !self.any_origin() {
+                let vary = (header::VARY, HeaderValue::from_static("origin"));
+                passed.response_headers.push(vary);
+            }
             return Ok(());
         };
         let allowed = origin.to_str().is_ok_and(|o| self.allows(o));
@@ -80,8 +85,13 @@ impl Cors {
             CorsOrigin::Exact(e) => *e == origin,
             CorsOrigin::Wildcard { scheme, suffix } => origin
                 .strip_prefix(scheme.as_str())
-                .is_some_and(|host| host.len() > suffix.len() && host_ends_with(host, suffix)),
+                .is_some_and(|authority| wildcard_matches(authority, suffix)),
         })
+    }
+
+    /// Whether every origin gets the same answer (`*` without credentials).
+    fn any_origin(&self) -> bool {
+        !self.credentials && self.origins.contains(&CorsOrigin::Any)
     }
 
     /// `Access-Control-Allow-Origin` (and credentials, `Vary`) for an allowed origin.
@@ -173,7 +183,19 @@ impl Cors {
     }
 }
 
-fn host_ends_with(host: &str, suffix: &str) -> bool {
-    let host = host.split(':').next().unwrap_or(host);
-    host.ends_with(suffix)
+/// `x.example.com:8443` against `.example.com:8443`: a longer host ending in the suffix's
+/// host, on the same port (none on both, or the same number).
+fn wildcard_matches(authority: &str, suffix: &str) -> bool {
+    let (host, port) = split_port(authority);
+    let (suffix_host, suffix_port) = split_port(suffix);
+    port == suffix_port && host.len() > suffix_host.len() && host.ends_with(suffix_host)
+}
+
+fn split_port(authority: &str) -> (&str, Option<&str>) {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    }
 }

@@ -37,17 +37,26 @@ impl Identity {
         self.metadata.as_ref()?.get(name).map(String::as_str)
     }
 
-    /// The values a claim holds: a list's strings, or a string split on spaces (OAuth `scope`).
+    /// The values a claim holds: a list's strings, or a string. Only OAuth's space-separated
+    /// `scope` (and `scp`) is split, so a claim `role: "not admin"` does not hold `admin`.
     pub fn claim_values(&self, name: &str) -> Vec<&str> {
+        let spaced = name == "scope" || name == "scp";
+        let split = |s| split_values(s, spaced);
         if let Some(value) = self.claims.as_ref().and_then(|c| c.get(name)) {
             return match value {
-                Value::String(s) => s.split(' ').filter(|v| !v.is_empty()).collect(),
+                Value::String(s) => split(s),
                 Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
         }
-        self.meta(name)
-            .map(|m| m.split(' ').filter(|v| !v.is_empty()).collect())
-            .unwrap_or_default()
+        self.meta(name).map(split).unwrap_or_default()
+    }
+}
+
+fn split_values(s: &str, spaced: bool) -> Vec<&str> {
+    if spaced {
+        s.split(' ').filter(|v| !v.is_empty()).collect()
+    } else {
+        vec![s]
     }
 }

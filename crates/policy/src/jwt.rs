@@ -70,6 +70,9 @@ impl JwtAuth {
         ex: &mut Exchange<'_>,
     ) -> Result<Identity, Answer> {
         let verified = self.verified(ex).map_err(|(reason, detail)| {
+            if reason == "credentials_ambiguous" {
+                return Answer::ambiguous(name, "Authorization header");
+            }
             let challenge =
                 format!("Bearer error=\"invalid_token\", error_description=\"{reason}\"");
             let challenge =
@@ -96,6 +99,10 @@ impl JwtAuth {
     }
 
     fn verified(&self, ex: &Exchange<'_>) -> Result<Arc<Verified>, Refusal> {
+        if Answer::repeated(ex.headers, header::AUTHORIZATION) {
+            let detail = "the request carries more than one Authorization header".to_owned();
+            return Err(("credentials_ambiguous", detail));
+        }
         let token = bearer(ex).ok_or((
             "token_missing",
             "the request carries no bearer token".to_owned(),
@@ -173,7 +180,7 @@ impl JwtAuth {
 
     fn check_times(&self, v: &Verified, now: u64) -> Result<(), Refusal> {
         if v.expires
-            .is_some_and(|exp| now > exp.saturating_add(self.leeway))
+            .is_some_and(|exp| now >= exp.saturating_add(self.leeway))
         {
             return Err(("expired", "the token has expired".to_owned()));
         }

@@ -9,6 +9,7 @@ use crate::answer::Answer;
 use crate::chain::{Exchange, Passed};
 use crate::time::Timebase;
 use http::{HeaderName, HeaderValue, StatusCode, header};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
@@ -47,7 +48,7 @@ impl Gcra {
     /// The decision for a request at `now` given the key's stored TAT (0 when new), and the
     /// TAT to store.
     pub fn decide(&self, tat: u64, now: u64) -> (Decision, u64) {
-        let next = tat.max(now) + self.interval_ns;
+        let next = tat.max(now).saturating_add(self.interval_ns);
         let ahead = next - now;
         if ahead > self.tolerance_ns {
             let decision = Decision {
@@ -197,8 +198,11 @@ impl RateLimit {
                 self.table.update(key, self.time.nanos(), &self.gcra)
             }
             Some((shared, prefix)) => {
+                // Hashed, so a long header value does not make a long Redis key.
+                let mut digest = sha2::Sha256::new();
+                self.key_parts(ex, passed, |part| digest.update(part));
                 let mut key = prefix.clone();
-                self.key_parts(ex, passed, |part| key.extend_from_slice(part));
+                key.extend_from_slice(hex(&digest.finalize()).as_bytes());
                 match shared.decide(&key, &self.gcra).await {
                     Ok(decision) => decision,
                     Err(e) => return store_failed(name, shared, &e),
@@ -237,15 +241,14 @@ impl RateLimit {
         let identity = passed.identity.as_ref();
         for part in &self.key {
             match part {
-                RateKey::ClientIp => match ex.client_ip {
-                    std::net::IpAddr::V4(ip) => sink(&ip.octets()),
-                    std::net::IpAddr::V6(ip) => sink(&ip.octets()),
-                },
+                RateKey::ClientIp => sink(&ip_bytes(ex.client_ip)),
                 RateKey::Route => sink(ex.route.as_bytes()),
-                RateKey::ApiKey => {
-                    let id = identity.filter(|i| i.api_key).map(|i| i.id.as_bytes());
-                    sink(id.unwrap_or(b"\0anonymous"));
-                }
+                // Without an API key identity, callers are told apart by their address rather
+                // than sharing one bucket.
+                RateKey::ApiKey => match identity.filter(|i| i.api_key) {
+                    Some(i) => sink(i.id.as_bytes()),
+                    None => sink(&ip_bytes(ex.client_ip)),
+                },
                 RateKey::Header(name) => {
                     let value = ex.headers.get(name.as_str()).map(HeaderValue::as_bytes);
                     sink(value.unwrap_or(b"\0absent"));
@@ -291,6 +294,22 @@ fn store_failed(
         "rate_limit_unavailable",
         detail,
     ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// An address as 16 bytes (IPv4 mapped into IPv6), so either family keys the same way.
+fn ip_bytes(ip: std::net::IpAddr) -> [u8; 16] {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    }
 }
 
 fn secs_up(ns: u64) -> u64 {

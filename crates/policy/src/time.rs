@@ -1,40 +1,53 @@
-//! Time for policies: a monotonic clock for rate limits and caches, and Unix time (derived
-//! from the same clock) for token expiry, so one injected manual clock drives both in tests.
+//! Time for policies: a monotonic clock for rate limits and caches, and Unix time for token
+//! expiry. Serving reads the system's wall clock for the latter (so a clock stepped by NTP or a
+//! resumed VM is followed); tests derive it from one injected manual clock.
 
 use std::sync::Arc;
 use switchyard_core::{Clock, SystemClock};
 
-/// A clock plus the Unix time at one of its readings.
+/// A monotonic clock and a source of Unix time.
 #[derive(Clone)]
 pub struct Timebase {
     clock: Arc<dyn Clock>,
-    origin_nanos: u64,
-    origin_unix_nanos: u64,
+    wall: Wall,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Wall {
+    /// `SystemTime::now()`.
+    System,
+    /// The clock's reading `origin_nanos` was Unix time `origin_unix_nanos`.
+    Derived {
+        origin_nanos: u64,
+        origin_unix_nanos: u64,
+    },
 }
 
 impl std::fmt::Debug for Timebase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timebase")
-            .field("origin_unix_nanos", &self.origin_unix_nanos)
+            .field("wall", &self.wall)
             .finish()
     }
 }
 
 impl Timebase {
-    /// The system clock and the system's Unix time.
+    /// The system's monotonic clock and wall clock.
     pub fn system() -> Self {
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        Self::new(Arc::new(SystemClock), unix / 1_000_000_000)
+        Self {
+            clock: Arc::new(SystemClock),
+            wall: Wall::System,
+        }
     }
 
-    /// `clock`, whose current reading is Unix time `unix_secs`.
+    /// `clock`, whose current reading is Unix time `unix_secs`; Unix time moves with it.
     pub fn new(clock: Arc<dyn Clock>, unix_secs: u64) -> Self {
         Self {
-            origin_nanos: clock.now_nanos(),
+            wall: Wall::Derived {
+                origin_nanos: clock.now_nanos(),
+                origin_unix_nanos: unix_secs.saturating_mul(1_000_000_000),
+            },
             clock,
-            origin_unix_nanos: unix_secs.saturating_mul(1_000_000_000),
         }
     }
 
@@ -45,7 +58,17 @@ impl Timebase {
 
     /// Seconds since the Unix epoch.
     pub fn unix_secs(&self) -> u64 {
-        let elapsed = self.clock.now_nanos().saturating_sub(self.origin_nanos);
-        (self.origin_unix_nanos + elapsed) / 1_000_000_000
+        match self.wall {
+            Wall::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            Wall::Derived {
+                origin_nanos,
+                origin_unix_nanos,
+            } => {
+                let elapsed = self.clock.now_nanos().saturating_sub(origin_nanos);
+                origin_unix_nanos.saturating_add(elapsed) / 1_000_000_000
+            }
+        }
     }
 }

@@ -99,7 +99,9 @@ fn fill(
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
-            Piece::IdentityId => out.push_str(&identity?.id),
+            Piece::IdentityId => {
+                out.push_str(Some(identity?.id.as_str()).filter(|id| !id.is_empty())?)
+            }
             Piece::Claim(c) => out.push_str(&identity?.claim_text(c)?),
             Piece::Meta(m) => out.push_str(identity?.meta(m)?),
             Piece::Param(p) => out.push_str(&params.iter().find(|(k, _)| k == p)?.1),

@@ -268,7 +268,7 @@ fn a_cached_token_still_expires_on_the_clock() {
     let token = sign(Algorithm::ES256, "ec256", &claims());
     assert_eq!(Req::get("/").bearer(&token).reason(&chain), "passed");
     assert_eq!(Req::get("/").bearer(&token).reason(&chain), "passed");
-    clock.advance(Duration::from_secs(600 + 30));
+    clock.advance(Duration::from_secs(600 + 29));
     assert_eq!(
         Req::get("/").bearer(&token).reason(&chain),
         "passed",
@@ -318,5 +318,37 @@ fn a_short_hmac_secret_is_a_config_error() {
     assert_eq!(
         err.to_string(),
         "test.yaml:1:1: users: keys[0]: an HMAC secret needs at least 32 bytes"
+    );
+}
+
+#[test]
+fn two_authorization_headers_are_refused_as_ambiguous() {
+    let clock = ManualClock::new();
+    let chain = users(jwt(&["RS256"], all_keys()), &clock);
+    let good = sign(Algorithm::RS256, "rsa", &claims());
+    let answer = Req::get("/")
+        .bearer(&good)
+        .bearer("forged")
+        .run(&chain)
+        .unwrap_err();
+    assert_eq!(
+        (answer.status.as_u16(), answer.reason),
+        (400, "credentials_ambiguous")
+    );
+}
+
+#[test]
+fn a_token_is_expired_from_the_second_its_exp_names() {
+    let clock = ManualClock::new();
+    let mut p = jwt(&["RS256"], all_keys());
+    p.leeway = Duration::ZERO;
+    let chain = users(p, &clock);
+    let mut at_exp = claims();
+    at_exp["exp"] = json!(NOW);
+    assert_eq!(
+        Req::get("/")
+            .bearer(&sign(Algorithm::RS256, "rsa", &at_exp))
+            .reason(&chain),
+        "expired"
     );
 }

@@ -204,6 +204,7 @@ fn the_cors_preflight_matrix() {
             403,
             "cors_header",
         ),
+        ("https://eu.example.org:8443", "GET", "", 403, "cors_origin"),
     ];
     for (origin, method, headers, status, reason) in cases {
         let answer = preflight(origin, method, headers).run(&chain).unwrap_err();
@@ -281,14 +282,15 @@ fn cors_marks_allowed_actual_requests_and_leaves_others_unmarked() {
         .run(&any)
         .unwrap();
     assert_eq!(passed.response_headers[0].1, "*");
-    // A same-origin or non-browser request (no Origin) is untouched.
-    assert!(
-        Req::get("/")
-            .run(&chain)
-            .unwrap()
-            .response_headers
-            .is_empty()
+    // A request without Origin gets only `Vary: Origin`, so a cache keys on it.
+    let plain = Req::get("/").run(&chain).unwrap().response_headers;
+    assert_eq!(plain.len(), 1);
+    assert_eq!(
+        (plain[0].0.as_str(), plain[0].1.to_str().unwrap()),
+        ("vary", "origin")
     );
+    let anyone = Req::get("/").run(&any).unwrap().response_headers;
+    assert!(anyone.is_empty(), "`*` answers every origin alike");
 }
 
 #[test]
@@ -390,4 +392,97 @@ fn the_first_policy_that_answers_ends_the_chain() {
             "unknown_key"
         );
     }
+}
+
+#[test]
+fn a_refusal_after_cors_still_carries_the_cors_headers() {
+    let clock = ManualClock::new();
+    let chain = chain(
+        &[
+            cors(false, origins()),
+            keys(CredentialSource::Header("x-api-key".into())),
+        ],
+        &clock,
+    );
+    let answer = Req::get("/")
+        .header("origin", "https://app.example.com")
+        .run(&chain)
+        .unwrap_err();
+    assert_eq!(answer.status, 401);
+    let origin = answer
+        .headers
+        .iter()
+        .find(|(n, _)| n == "access-control-allow-origin");
+    assert_eq!(
+        origin.map(|(_, v)| v.to_str().unwrap()),
+        Some("https://app.example.com"),
+        "so the page can read the 401"
+    );
+}
+
+#[test]
+fn a_client_cannot_supply_an_identity_header_under_an_underscore_spelling() {
+    let clock = ManualClock::new();
+    let chain = chain(
+        &[keys(CredentialSource::Header("x-api-key".into()))],
+        &clock,
+    );
+    let mut req = Req::get("/")
+        .header("x-api-key", "gold-key")
+        .header("x_api_key_id", "admin");
+    req.run(&chain).unwrap();
+    assert!(
+        !req.headers.contains_key("x_api_key_id"),
+        "CGI-style services would read it as X-Api-Key-Id"
+    );
+    assert_eq!(req.headers["x-api-key-id"], "alice");
+}
+
+#[test]
+fn a_repeated_credential_is_refused_as_ambiguous() {
+    let clock = ManualClock::new();
+    let chain = chain(
+        &[keys(CredentialSource::Header("x-api-key".into()))],
+        &clock,
+    );
+    let answer = Req::get("/")
+        .header("x-api-key", "gold-key")
+        .header("x-api-key", "other")
+        .run(&chain)
+        .unwrap_err();
+    assert_eq!(
+        (answer.status.as_u16(), answer.reason),
+        (400, "credentials_ambiguous")
+    );
+    let query = common::chain(&[keys(CredentialSource::Query("api_key".into()))], &clock);
+    let answer = Req::get("/?api_key=gold-key&api_key=x")
+        .run(&query)
+        .unwrap_err();
+    assert_eq!(answer.reason, "credentials_ambiguous");
+}
+
+#[test]
+fn only_the_scope_claim_is_split_on_spaces() {
+    let clock = ManualClock::new();
+    let mut key = api_key("k", "carol", "x");
+    key.metadata.insert("role".into(), "not admin".into());
+    let keys = policy(
+        "keys",
+        PolicyKind::ApiKey(ApiKeyPolicy {
+            source: CredentialSource::Header("x-api-key".into()),
+            keys: vec![key],
+            forward_id: None,
+            keep_credential: false,
+        }),
+    );
+    let admins = authorize(vec![ClaimRule {
+        claim: "role".into(),
+        any_of: vec!["admin".into()],
+        all_of: Vec::new(),
+    }]);
+    let chain = chain(&[keys, admins], &clock);
+    assert_eq!(
+        Req::get("/").header("x-api-key", "k").reason(&chain),
+        "claim_required"
+    );
 }

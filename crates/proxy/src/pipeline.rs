@@ -117,7 +117,14 @@ async fn run(
         Ok(passed) => passed,
         Err(answer) => return Ok(policies::respond(*answer)),
     };
-    let mut response = act(&routed.action, ctx, req, params).await?;
+    let mut response = match act(&routed.action, ctx, req, params).await {
+        Ok(response) => response,
+        // A fault answered here still carries the policies' headers (CORS above all).
+        Err(fault) => {
+            ctx.log.reason = Some(fault.code());
+            fault.respond()
+        }
+    };
     policies::finish(passed, response.headers_mut());
     Ok(response)
 }

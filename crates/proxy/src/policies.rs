@@ -15,6 +15,9 @@ pub(crate) async fn apply(
     route: &str,
     params: &[(String, String)],
 ) -> Result<Passed, Box<Answer>> {
+    // Hop-by-hop headers go before the policies run: removed later, a client's
+    // `Connection: x-user` would delete the identity header a policy just set.
+    crate::headers::remove_hop_by_hop(req.headers_mut());
     let method = req.method().clone();
     let mut uri = std::mem::take(req.uri_mut());
     let mut ex = Exchange {
@@ -60,9 +63,14 @@ pub(crate) fn respond(answer: Answer) -> Response<ProxyBody> {
     response
 }
 
-/// Adds the headers the policies left for the response (CORS, `RateLimit`).
+/// Adds the headers the policies left for the response (CORS, `RateLimit`). The gateway's
+/// `Access-Control-*` replace the service's own: two values would make a browser refuse both.
 pub(crate) fn finish(passed: Passed, headers: &mut HeaderMap) {
     for (name, value) in passed.response_headers {
-        headers.append(name, value);
+        if name.as_str().starts_with("access-control-") {
+            headers.insert(name, value);
+        } else {
+            headers.append(name, value);
+        }
     }
 }

@@ -289,3 +289,13 @@ async fn a_body_over_the_route_limit_gets_413() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_connection_header_cannot_strip_the_identity_the_gateway_adds() {
+    let (_backend, gw) = start(100).await;
+    let client = gw.client();
+    let headers = [("x-api-key", "gold-key"), ("connection", "x-api-key-id")];
+    let ok = send(&client, Method::GET, "/keyed", &headers, "").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()["headers"]["x-api-key-id"], "alice");
+}

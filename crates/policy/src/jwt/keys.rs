@@ -3,7 +3,7 @@
 
 use super::Refusal;
 use base64::Engine;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use switchyard_config::{JwtKeyMaterial, JwtPolicy};
 
@@ -74,7 +74,18 @@ fn jwks(text: &str) -> Result<Vec<Key>, String> {
         serde_json::from_str(text).map_err(|e| format!("the JWKS cannot be read: {e}"))?;
     let mut keys = Vec::with_capacity(set.keys.len());
     for (i, jwk) in set.keys.iter().enumerate() {
+        // A key published for encryption never verifies a signature.
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+            continue;
+        }
         let decoding = DecodingKey::from_jwk(jwk).map_err(|e| format!("JWKS keys[{i}]: {e}"))?;
+        if decoding.family() == AlgorithmFamily::Hmac
+            && decoding.try_get_as_bytes().map_or(0, <[u8]>::len) < 32
+        {
+            return Err(format!(
+                "JWKS keys[{i}]: an HMAC secret needs at least 32 bytes"
+            ));
+        }
         let only = jwk
             .common
             .key_algorithm
