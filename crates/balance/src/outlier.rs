@@ -36,7 +36,10 @@ impl OutlierState {
 pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns: u64) -> bool {
     let state = &set.stats(index).outlier;
     let p = &set.params().outlier;
-    if matches!(kind, OutcomeKind::Success | OutcomeKind::Overloaded) {
+    let shed_counts = p.overload_is_failure && matches!(kind, OutcomeKind::Overloaded);
+    if matches!(kind, OutcomeKind::Success)
+        || matches!(kind, OutcomeKind::Overloaded) && !shed_counts
+    {
         crate::decay::bump(&state.window, (1 << 32) | 1);
         // Plain loads first: stores only when a streak is actually running.
         if state.consecutive_5xx.load(Ordering::Relaxed) != 0 {
@@ -49,7 +52,7 @@ pub(crate) fn observe(set: &EndpointSet, index: usize, kind: OutcomeKind, now_ns
     }
     crate::decay::bump(&state.window, 1);
     let (c5xx, cgw) = match kind {
-        OutcomeKind::ServerError => {
+        OutcomeKind::ServerError | OutcomeKind::Overloaded => {
             state.consecutive_gateway.store(0, Ordering::Relaxed);
             (state.consecutive_5xx.fetch_add(1, Ordering::Relaxed) + 1, 0)
         }

@@ -35,6 +35,10 @@ pub struct OutlierParams {
     pub max_ejection_percent: f64,
     /// Success-rate ejection: standard deviations below the mean (1.9).
     pub success_rate_stdev_factor: f64,
+    /// Count load shedding (503/429) as failures too (false). Off, an overloaded endpoint is
+    /// never ejected; on, it is, as Ribbon's failure blacklisting did (the simulator's
+    /// baseline): a busy fleet can then lose endpoints exactly when it needs them.
+    pub overload_is_failure: bool,
     /// Success-rate ejection needs this many endpoints with enough requests (5) ...
     pub success_rate_min_hosts: usize,
     /// ... each with at least this many requests in the interval (100).
@@ -63,6 +67,7 @@ impl Default for OutlierParams {
             max_ejection_ns: ns(Duration::from_secs(300)),
             max_ejection_percent: 0.1,
             success_rate_stdev_factor: 1.9,
+            overload_is_failure: false,
             success_rate_min_hosts: 5,
             success_rate_min_requests: 100,
         }

@@ -242,6 +242,27 @@ fn error_score_decays_on_the_clock() {
 }
 
 #[test]
+fn with_overload_as_failure_load_shedding_ejects_like_ribbons_blacklist() {
+    let clock = ManualClock::new();
+    let specs: Vec<EndpointSpec> = (0..10)
+        .map(|i| EndpointSpec::new(format!("10.0.0.{i}:80")))
+        .collect();
+    let mut params = StatParams::default();
+    params.outlier.overload_is_failure = true;
+    params.outlier.consecutive_5xx = 3;
+    let set = EndpointSet::new(&specs, Timebase::new(Arc::new(clock.clone())), params);
+    for _ in 0..2 {
+        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+    }
+    assert!(set.is_available(0, set.now_ns()));
+    set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+    assert!(
+        !set.is_available(0, set.now_ns()),
+        "the third 503 in a row ejects"
+    );
+}
+
+#[test]
 fn consecutive_5xx_eject_but_load_shedding_never_does() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 10);

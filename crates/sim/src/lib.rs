@@ -37,6 +37,7 @@
 //! [`Rng`]: switchyard_core::Rng
 //! [`EndpointSet`]: switchyard_balance::EndpointSet
 
+mod baseline;
 mod config;
 mod engine;
 mod report;
@@ -44,6 +45,7 @@ mod scenario;
 mod server;
 pub mod theory;
 
+pub use baseline::blacklisting_round_robin;
 pub use config::{Config, Episode, ServerSpec, ServerState, ServiceTime};
 pub use report::{Latency, Report};
 pub use scenario::Scenario;

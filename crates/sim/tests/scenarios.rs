@@ -99,3 +99,20 @@ fn a_slowdown_and_a_half_size_server_cost_round_robin_more_than_edge() {
         assert!(e.share[s.watched()] < rr.share[s.watched()], "{}", s.name());
     }
 }
+
+/// Netflix's old baseline reacts to a sinkhole by blacklisting it (3 failures in a row), which
+/// plain round robin never does.
+#[test]
+fn round_robin_with_blacklisting_skips_the_sinkhole_plain_round_robin_does_not() {
+    let s = Scenario::Sinkhole;
+    let (policy, stats) = switchyard_sim::blacklisting_round_robin();
+    let mut config = s.config(policy, 0.7, 11);
+    config.stat_params = stats;
+    config.warmup = std::time::Duration::from_secs(2);
+    config.duration = std::time::Duration::from_secs(3);
+    let blacklisting = run(&config);
+    let plain = during(s, Policy::RoundRobin { warm_up: None });
+    let (b, p) = (blacklisting.share[s.watched()], plain.share[s.watched()]);
+    assert!(p > 0.15, "plain round robin keeps its sixth: {p:.3}");
+    assert!(b < p / 3.0, "blacklisting {b:.3} vs plain {p:.3}");
+}

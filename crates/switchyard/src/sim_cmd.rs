@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
-use switchyard_balance::{EdgeParams, Policy};
+use switchyard_balance::{EdgeParams, Policy, StatParams};
 use switchyard_sim::{Report, Scenario};
 
 #[derive(Debug, clap::Args)]
@@ -22,12 +22,16 @@ pub struct SimArgs {
 }
 
 /// The algorithms compared (hashing ones aside: the simulator's requests carry no key), then
-/// `edge` with each of its factors removed in turn (the ablations).
-fn algorithms() -> Vec<(&'static str, Policy)> {
-    let mut all: Vec<(&'static str, Policy)> = Policy::catalog()
+/// Netflix's old baseline (round robin with failure blacklisting), then `edge` with each of its
+/// factors removed in turn (the ablations); each with the stats its balancers run with.
+fn algorithms() -> Vec<(&'static str, Policy, StatParams)> {
+    let mut all: Vec<(&'static str, Policy, StatParams)> = Policy::catalog()
         .into_iter()
         .filter(|(name, _)| !matches!(*name, "ring_hash" | "maglev"))
+        .map(|(name, policy)| (name, policy, StatParams::default()))
         .collect();
+    let (policy, stats) = switchyard_sim::blacklisting_round_robin();
+    all.push(("round_robin + blacklist", policy, stats));
     let edge = EdgeParams::default;
     let ablations = [
         (
@@ -59,7 +63,7 @@ fn algorithms() -> Vec<(&'static str, Policy)> {
             },
         ),
     ];
-    all.extend(ablations.map(|(name, p)| (name, Policy::Edge(p))));
+    all.extend(ablations.map(|(name, p)| (name, Policy::Edge(p), StatParams::default())));
     all
 }
 
@@ -74,10 +78,14 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(bad) = args.load.iter().find(|l| !(**l > 0.0 && **l < 2.0)) {
         bail!("--load {bad}: expected a share of capacity above 0 and below 2");
     }
-    let runs: Vec<(Scenario, f64, &str, Policy)> = scenarios
+    let runs: Vec<(Scenario, f64, &str, Policy, StatParams)> = scenarios
         .iter()
         .flat_map(|s| args.load.iter().map(move |l| (*s, *l)))
-        .flat_map(|(s, l)| algorithms().into_iter().map(move |(n, p)| (s, l, n, p)))
+        .flat_map(|(s, l)| {
+            algorithms()
+                .into_iter()
+                .map(move |(n, p, stats)| (s, l, n, p, stats))
+        })
         .collect();
     println!(
         "| scenario | load | algorithm | errors % | p50 ms | p99 ms | p99.9 ms | troubled server's share % |"
@@ -85,7 +93,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     println!("|---|---:|---|---:|---:|---:|---:|---:|");
     let started = Instant::now();
     let mut simulated = 0u64;
-    for (k, (scenario, load, name, policy)) in runs.iter().enumerate() {
+    for (k, (scenario, load, name, policy, stats)) in runs.iter().enumerate() {
         eprint!(
             "\r[{}/{}] {} at {load}: {name}        ",
             k + 1,
@@ -93,7 +101,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             scenario.name()
         );
         let _ = std::io::stderr().flush();
-        let report = switchyard_sim::run(&scenario.config(policy.clone(), *load, args.seed));
+        let mut config = scenario.config(policy.clone(), *load, args.seed);
+        config.stat_params = stats.clone();
+        let report = switchyard_sim::run(&config);
         simulated += report.simulated_requests;
         println!("{}", row(*scenario, *load, name, &report));
     }
