@@ -8,6 +8,8 @@
 #   jwt+limit    jwt (HS256; one token, so every check after the first is a cache hit), authorize
 #                (a scope), then a local rate limit keyed by claim:sub
 #   key+redis    api_key, then a rate limit shared through Redis (skipped without redis-server)
+#   key+limit+openapi  key+limit, then request validation against the 130-operation OpenAPI
+#                document of the policy tests (GET /movies?limit=10&sort=-year: path and query)
 # For each route, REPEAT times, interleaved:
 #   * wrk -c64 for DURATION s: requests/s, p99, and the gateway's CPU microseconds per request
 #     (utime+stime from /proc before and after);
@@ -56,7 +58,8 @@ print(f"{head}.{body}.{sig}")
 PY
 )
 
-ROUTES=(plain key+limit jwt+limit)
+ROUTES=(plain key+limit jwt+limit key+limit+openapi)
+SPEC="$REPO/crates/policy/tests/fixtures/openapi/studio.yaml"
 REDIS_ROUTE=""
 read -r BACKEND_PORT GW_PORT REDIS_PORT <<<"$(free_ports 3)"
 if command -v redis-server >/dev/null; then
@@ -90,6 +93,8 @@ policies:
     authorize: { scopes: { any_of: [read] } }
   - name: user-limit
     rate_limit: { requests: 1000000000, per: 1s, key: ["claim:sub"] }
+  - name: studio
+    openapi: { spec: "$SPEC" }
   - name: shared-limit
     rate_limit: { requests: 1000000000, per: 1s, key: [api_key], redis: { url: "redis://127.0.0.1:$REDIS_PORT", timeout: 100ms, on_failure: deny } }
 routes:
@@ -104,6 +109,10 @@ routes:
     match: { path: { prefix: /jwt-limit } }
     policies: [users, readers, user-limit]
     proxy: { cluster: backend }
+  - name: key-limit-openapi
+    match: { path: { prefix: /movies } }
+    policies: [keys, key-limit, studio]
+    proxy: { cluster: backend }
 $REDIS_ROUTE
 clusters:
   - name: backend
@@ -114,10 +123,18 @@ start_bg "$WORK/switchyard.log" env SWITCHYARD_WORKERS=1 \
 GW_PID=$STARTED_PID
 wait_port "$GW_PORT" "$GW_PID" switchyard "$WORK/switchyard.log"
 
-path_of() { case $1 in plain) echo /plain ;; key+limit) echo /key-limit ;; jwt+limit) echo /jwt-limit ;; key+redis) echo /key-redis ;; esac; }
+path_of() {
+    case $1 in
+        plain) echo /plain ;;
+        key+limit) echo /key-limit ;;
+        jwt+limit) echo /jwt-limit ;;
+        key+redis) echo /key-redis ;;
+        key+limit+openapi) echo "/movies?limit=10&sort=-year" ;;
+    esac
+}
 headers_of() {
     case $1 in
-        key+limit | key+redis) echo "x-api-key: $API_KEY" ;;
+        key+limit | key+redis | key+limit+openapi) echo "x-api-key: $API_KEY" ;;
         jwt+limit) echo "authorization: Bearer $TOKEN" ;;
         *) echo "x-bench: plain" ;;
     esac

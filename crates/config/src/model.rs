@@ -279,6 +279,16 @@ pub enum PolicyKind {
     Cors(CorsPolicy),
     BodyLimit(u64),
     RequestHeaders(RequestHeadersPolicy),
+    OpenApi(OpenApiPolicy),
+}
+
+/// Request validation against an OpenAPI document read with the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApiPolicy {
+    pub spec_path: std::path::PathBuf,
+    pub spec_text: String,
+    pub max_body_bytes: u64,
+    pub reject_unknown: bool,
 }
 
 impl PolicyKind {

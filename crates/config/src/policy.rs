@@ -57,10 +57,11 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         p.cors.is_some(),
         p.body_limit.is_some(),
         p.request_headers.is_some(),
+        p.openapi.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         let msg = "a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, \
-                   cors, body_limit, request_headers";
+                   cors, body_limit, request_headers, openapi";
         c.error(&p.name, path, msg);
         return None;
     }
@@ -78,9 +79,39 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         PolicyKind::Cors(cors(c, x, &p.name, &format!("{path}.cors")))
     } else if let Some(b) = &p.body_limit {
         PolicyKind::BodyLimit(b.value)
+    } else if let Some(o) = &p.openapi {
+        PolicyKind::OpenApi(openapi(c, o, &format!("{path}.openapi"))?)
     } else {
         let h = p.request_headers.as_ref()?;
         PolicyKind::RequestHeaders(request_headers(c, h, &format!("{path}.request_headers")))
+    })
+}
+
+fn openapi(c: &mut Checker, o: &RawOpenApi, path: &str) -> Option<OpenApiPolicy> {
+    let spec_path = c.resolve_path(&o.spec.value);
+    let spec_text = match std::fs::read_to_string(&spec_path) {
+        Ok(text) => text,
+        Err(e) => {
+            let msg = format!("cannot read `{}`: {e}", spec_path.display());
+            c.error(&o.spec, &format!("{path}.spec"), &msg);
+            return None;
+        }
+    };
+    let reject_unknown = match o.unknown_operations.as_ref().map(|u| u.value.as_str()) {
+        None | Some("reject") => true,
+        Some("allow") => false,
+        Some(other) => {
+            let msg = format!("unknown `{other}`; expected `reject` or `allow`");
+            let at = o.unknown_operations.as_ref().expect("matched Some");
+            c.error(at, &format!("{path}.unknown_operations"), &msg);
+            true
+        }
+    };
+    Some(OpenApiPolicy {
+        spec_path,
+        spec_text,
+        max_body_bytes: o.max_body_bytes.as_ref().map_or(1 << 20, |m| m.value),
+        reject_unknown,
     })
 }
 

@@ -32,6 +32,9 @@ pub struct RawPolicy {
     /// Largest request body in bytes; beyond it: 413.
     #[serde(default)]
     pub body_limit: Option<Located<u64>>,
+    /// Validate requests against an OpenAPI 3.0 or 3.1 document; 400 with every violation.
+    #[serde(default)]
+    pub openapi: Option<RawOpenApi>,
     /// Edit the request's headers; values may use `{identity.id}`, `{claim.NAME}`,
     /// `{meta.NAME}` and `{param.NAME}`.
     #[serde(default)]
@@ -218,6 +221,21 @@ pub struct RawCors {
     /// How long a browser may cache a preflight answer (e.g. `10m`).
     #[serde(default)]
     pub max_age: Option<Located<String>>,
+}
+
+/// Request validation against an OpenAPI document.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpenApi {
+    /// The OpenAPI document (YAML or JSON), relative to this config file.
+    pub spec: Located<String>,
+    /// Largest JSON body read for validation (default 1 MiB); beyond it: 413.
+    #[serde(default)]
+    pub max_body_bytes: Option<Located<u64>>,
+    /// A request no operation of the document describes: `reject` (default; 404, or 405 for a
+    /// known path with another method) or `allow`.
+    #[serde(default)]
+    pub unknown_operations: Option<Located<String>>,
 }
 
 /// Header edits on the request sent upstream, applied in the order remove, set.

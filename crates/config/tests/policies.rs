@@ -99,7 +99,7 @@ routes:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, cors, body_limit, request_headers",
+            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, cors, body_limit, request_headers, openapi",
             "cfg.yaml:7:36: policies[1].api_key.keys[0].hash: a key hash is `sha256:` and 64 hex digits (see `switchyard hash-key`)",
             "cfg.yaml:6:11: policies[1].api_key.keys: an api_key policy needs at least one key",
             "cfg.yaml:9:31: policies[2].jwt.algorithms[1]: unknown algorithm `none`; expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",

@@ -14,6 +14,21 @@ pub struct Answer {
     pub reason: &'static str,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: AnswerBody,
+    /// Each rule the request broke (request validation), listed in the problem document.
+    pub violations: Vec<Violation>,
+}
+
+/// One broken rule: where (a JSON pointer such as `/query/limit` or `/body/cast/0`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(pointer: String, message: String) -> Self {
+        Self { pointer, message }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +52,7 @@ impl Answer {
             reason,
             headers: Vec::new(),
             body: AnswerBody::Problem(detail),
+            violations: Vec::new(),
         }
     }
 
@@ -70,7 +86,7 @@ impl Answer {
         let AnswerBody::Problem(detail) = &self.body else {
             return None;
         };
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "type": format!("urn:switchyard:problem:{}", self.reason),
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
@@ -78,6 +94,13 @@ impl Answer {
             "policy": &*self.policy,
             "reason": self.reason,
         });
+        if !self.violations.is_empty() {
+            let errors = self
+                .violations
+                .iter()
+                .map(|v| serde_json::json!({"pointer": v.pointer, "message": v.message}));
+            doc["errors"] = serde_json::Value::Array(errors.collect());
+        }
         serde_json::to_vec(&doc).ok()
     }
 }

@@ -3,7 +3,7 @@
 use crate::answer::Answer;
 use crate::identity::Identity;
 use crate::time::Timebase;
-use crate::{PolicyError, api_key, authorize, basic, cors, jwt, rate_limit, transform};
+use crate::{PolicyError, api_key, authorize, basic, cors, jwt, openapi, rate_limit, transform};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,6 +31,8 @@ pub struct Passed {
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// The smallest body limit of the chain.
     pub max_body: Option<u64>,
+    /// A body the proxy must read and have checked (request validation) before going on.
+    pub body_check: Option<openapi::BodyCheck>,
 }
 
 /// One compiled policy.
@@ -53,6 +55,7 @@ pub(crate) enum Rule {
     Cors(cors::Cors),
     BodyLimit(u64),
     RequestHeaders(transform::RequestHeaders),
+    OpenApi(Box<openapi::OpenApi>),
 }
 
 /// Every policy of a config, by name.
@@ -117,6 +120,7 @@ fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
         }
         PolicyKind::Cors(c) => Rule::Cors(cors::Cors::new(c)),
         PolicyKind::BodyLimit(max) => Rule::BodyLimit(*max),
+        PolicyKind::OpenApi(o) => Rule::OpenApi(Box::new(openapi::OpenApi::new(o).map_err(error)?)),
         PolicyKind::RequestHeaders(h) => Rule::RequestHeaders(transform::RequestHeaders::new(h)),
     })
 }
@@ -182,6 +186,7 @@ impl Compiled {
             Rule::Cors(c) => c.apply(name, ex, passed)?,
             Rule::BodyLimit(max) => body_limit(name, *max, ex, passed)?,
             Rule::RequestHeaders(h) => h.apply(ex, passed.identity.as_ref()),
+            Rule::OpenApi(o) => o.apply(name, ex, passed)?,
         }
         Ok(())
     }

@@ -171,6 +171,7 @@ impl Cors {
             reason: "cors_preflight",
             headers,
             body: AnswerBody::Empty,
+            violations: Vec::new(),
         }
     }
 

@@ -16,14 +16,16 @@ mod chain;
 mod cors;
 mod identity;
 mod jwt;
+mod openapi;
 mod rate_limit;
 mod time;
 mod transform;
 
-pub use answer::{Answer, AnswerBody, PROBLEM_JSON};
+pub use answer::{Answer, AnswerBody, PROBLEM_JSON, Violation};
 pub use api_key::key_hash;
 pub use chain::{Chain, Exchange, Passed, Policies};
 pub use identity::Identity;
+pub use openapi::BodyCheck;
 pub use rate_limit::{Decision, Gcra};
 pub use time::Timebase;
 

@@ -80,11 +80,50 @@ pub struct BodyWatch {
     pub malformed: AtomicBool,
 }
 
+/// The client's request body as the pipeline holds it: still streaming from the client, or
+/// already read whole (a body a validation policy had to see first).
+#[derive(Debug)]
+pub enum ClientBody {
+    Streaming(Incoming),
+    Read(Option<Bytes>),
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            ClientBody::Streaming(inner) => Pin::new(inner).poll_frame(cx),
+            ClientBody::Read(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ClientBody::Streaming(inner) => inner.is_end_stream(),
+            ClientBody::Read(bytes) => bytes.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ClientBody::Streaming(inner) => inner.size_hint(),
+            ClientBody::Read(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}
+
 /// The client's request body on its way upstream: counted, size-limited, and able to say
 /// afterwards whether a failure was the client's fault (too large, malformed chunking).
 #[derive(Debug)]
 pub struct RequestBody {
-    inner: Option<Incoming>,
+    inner: Option<ClientBody>,
     /// A body the gateway made itself (a GraphQL subgraph request), sent once.
     bytes: Option<Bytes>,
     limit: u64,
@@ -92,7 +131,7 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    pub fn new(inner: Incoming, limit: Option<u64>, watch: Arc<BodyWatch>) -> Self {
+    pub fn new(inner: ClientBody, limit: Option<u64>, watch: Arc<BodyWatch>) -> Self {
         Self {
             inner: Some(inner),
             bytes: None,

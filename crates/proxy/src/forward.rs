@@ -2,7 +2,7 @@
 //! a deadline, retry eligible failures on a different endpoint within the budget, and hand
 //! back the upstream response with its headers cleaned.
 
-use crate::body::{BodyWatch, ProxyBody, RequestBody};
+use crate::body::{BodyWatch, ClientBody, ProxyBody, RequestBody};
 use crate::cluster::Cluster;
 use crate::fault::Fault;
 use crate::headers::{X_REQUEST_ID, add_forwarding, remove_hop_by_hop};
@@ -27,7 +27,7 @@ enum Attempt {
 pub async fn forward(
     route: &ProxyRoute,
     ctx: &mut RequestCtx,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     params: &[(String, String)],
 ) -> Result<Response<ProxyBody>, Fault> {
     let cluster = &route.cluster;

@@ -1,13 +1,12 @@
 //! The GraphQL action: GraphQL over HTTP (POST JSON, GET for queries) in front of the federated
 //! gateway, with a deadline for the whole operation.
 
-use crate::body::ProxyBody;
+use crate::body::{ClientBody, ProxyBody};
 use crate::fault::Fault;
 use crate::pipeline::RequestCtx;
 use crate::subgraph::{ClusterSubgraphs, DeadlineClient};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_graphql::{Gateway, Request as GraphQLRequest, request_error};
@@ -41,7 +40,7 @@ enum MediaType {
 pub async fn serve(
     route: &GraphQLRoute,
     ctx: &mut RequestCtx,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Result<Response<ProxyBody>, Fault> {
     let media = media_type(req.headers());
     let method = req.method().clone();
@@ -116,7 +115,7 @@ async fn prepare(
 /// The GraphQL request of a GET or POST; `Ok(Err(message))` for a request that is not one.
 async fn read_request(
     ctx: &RequestCtx,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Result<Result<GraphQLRequest, String>, Fault> {
     match *req.method() {
         Method::GET => {

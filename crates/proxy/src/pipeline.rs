@@ -2,7 +2,7 @@
 //! then the one place that turns a fault into a response and the access-log wrapper.
 
 use crate::access_log::{LogRecord, LoggedBody};
-use crate::body::ProxyBody;
+use crate::body::{ClientBody, ProxyBody};
 use crate::fault::Fault;
 use crate::forward::forward;
 use crate::framing::AmbiguousFraming;
@@ -73,7 +73,14 @@ pub async fn handle(
     if ctx.logging {
         describe(&mut ctx, &req);
     }
-    let response = match run(&runtime, &listener, &mut ctx, req).await {
+    let response = match run(
+        &runtime,
+        &listener,
+        &mut ctx,
+        req.map(ClientBody::Streaming),
+    )
+    .await
+    {
         Ok(response) => response,
         Err(fault) => {
             ctx.log.reason = Some(fault.code());
@@ -87,7 +94,7 @@ async fn run(
     runtime: &Runtime,
     listener: &str,
     ctx: &mut RequestCtx,
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
 ) -> Result<Response<ProxyBody>, Fault> {
     check_request(&req)?;
     ctx.host = request_host(&req).ok_or(Fault::BadHost)?;
@@ -113,10 +120,16 @@ async fn run(
     let Some(chain) = chain.filter(|c| !c.is_empty()) else {
         return act(&routed.action, ctx, req, params).await;
     };
-    let passed = match policies::apply(chain, ctx, &mut req, &route.name, &params).await {
+    let mut passed = match policies::apply(chain, ctx, &mut req, &route.name, &params).await {
         Ok(passed) => passed,
         Err(answer) => return Ok(policies::respond(*answer)),
     };
+    if let Some(check) = passed.body_check.take() {
+        req = match policies::check_body(&check, ctx, req).await {
+            Ok(req) => req,
+            Err(answer) => return Ok(policies::respond(*answer)),
+        };
+    }
     let mut response = match act(&routed.action, ctx, req, params).await {
         Ok(response) => response,
         // A fault answered here still carries the policies' headers (CORS above all).
@@ -132,7 +145,7 @@ async fn run(
 async fn act(
     action: &RouteAction,
     ctx: &mut RequestCtx,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     params: Params,
 ) -> Result<Response<ProxyBody>, Fault> {
     match action {
@@ -158,7 +171,7 @@ async fn act(
 }
 
 /// RFC 9112 framing and Host checks that hyper leaves to us.
-fn check_request(req: &Request<Incoming>) -> Result<(), Fault> {
+fn check_request<B>(req: &Request<B>) -> Result<(), Fault> {
     let headers = req.headers();
     // hyper removes Content-Length when Transfer-Encoding is present, so the listener marks
     // such requests from their bytes (framing.rs).
@@ -182,7 +195,7 @@ fn check_request(req: &Request<Incoming>) -> Result<(), Fault> {
 
 /// The request's host, lower-case, without port: the URI authority (HTTP/2, absolute-form)
 /// or else the Host header.
-fn request_host(req: &Request<Incoming>) -> Option<String> {
+fn request_host<B>(req: &Request<B>) -> Option<String> {
     let raw = match req.uri().authority() {
         Some(authority) => authority.host(),
         None => match req.headers().get(header::HOST) {
@@ -201,7 +214,7 @@ fn normalize_host(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-fn describe(ctx: &mut RequestCtx, req: &Request<Incoming>) {
+fn describe<B>(ctx: &mut RequestCtx, req: &Request<B>) {
     let log = &mut ctx.log;
     log.method = req.method().as_str().to_owned();
     log.path = req.uri().path().to_owned();

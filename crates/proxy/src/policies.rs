@@ -1,17 +1,18 @@
 //! The policy phase of the pipeline: runs a route's policy chain on the request, turns a
 //! policy's answer into the response, and adds the headers policies leave for the response.
 
+use crate::body::ClientBody;
 use crate::body::ProxyBody;
 use crate::pipeline::RequestCtx;
 use http::{HeaderMap, Request, Response, header};
-use hyper::body::Incoming;
-use switchyard_policy::{Answer, Chain, Exchange, PROBLEM_JSON, Passed};
+use http_body_util::{BodyExt, Limited};
+use switchyard_policy::{Answer, BodyCheck, Chain, Exchange, PROBLEM_JSON, Passed};
 
 /// Runs `chain` on `req`; `Err` is the gateway's own answer, the request goes no further.
 pub(crate) async fn apply(
     chain: &Chain,
     ctx: &mut RequestCtx,
-    req: &mut Request<Incoming>,
+    req: &mut Request<ClientBody>,
     route: &str,
     params: &[(String, String)],
 ) -> Result<Passed, Box<Answer>> {
@@ -43,6 +44,45 @@ pub(crate) async fn apply(
             Err(answer)
         }
     }
+}
+
+/// Reads the body a validation policy must see (up to its limit, and the route's), has it
+/// checked, and puts it back for the action.
+pub(crate) async fn check_body(
+    check: &BodyCheck,
+    ctx: &mut RequestCtx,
+    req: Request<ClientBody>,
+) -> Result<Request<ClientBody>, Box<Answer>> {
+    let limit = ctx
+        .max_body
+        .map_or(check.max_bytes, |m| m.min(check.max_bytes));
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let answer = check.unreadable(too_large, limit);
+            ctx.log.reason = Some(answer.reason);
+            ctx.log.policy = Some(answer.policy.clone());
+            return Err(Box::new(answer));
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if let Err(answer) = check.check(content_type, &bytes) {
+        ctx.log.reason = Some(answer.reason);
+        ctx.log.policy = Some(answer.policy.clone());
+        return Err(answer);
+    }
+    let body = if bytes.is_empty() { None } else { Some(bytes) };
+    Ok(Request::from_parts(parts, ClientBody::Read(body)))
 }
 
 /// The gateway's answer for a request a policy stopped.

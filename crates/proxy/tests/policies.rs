@@ -299,3 +299,78 @@ async fn a_connection_header_cannot_strip_the_identity_the_gateway_adds() {
     assert_eq!(ok.status, 200);
     assert_eq!(ok.json()["headers"]["x-api-key-id"], "alice");
 }
+
+#[tokio::test]
+async fn an_openapi_route_validates_parameters_and_the_body_before_the_service_sees_them() {
+    let backend = Backend::start(BackendConfig::named("b")).await;
+    let spec = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../policy/tests/fixtures/openapi/studio.yaml"
+    );
+    let yaml = format!(
+        r#"listeners: [{{name: public, address: '127.0.0.1:0'}}]
+access_log: {{to: off}}
+policies:
+  - name: studio
+    openapi: {{spec: '{spec}', max_body_bytes: 256}}
+routes:
+  - name: api
+    policies: [studio]
+    proxy: {{cluster: backend}}
+clusters:
+  - name: backend
+    endpoints: [{{address: "{}"}}]
+"#,
+        backend.address()
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let client = gw.client();
+    let json = [
+        ("content-type", "application/json"),
+        ("x-idempotency-key", "0b8f3c5e-7f1a-4c1e-9a0e-2d4c6b8a1f3e"),
+    ];
+    let bad = send(
+        &client,
+        Method::POST,
+        "/movies",
+        &json,
+        r#"{"name": "", "year": 1700}"#,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let doc = problem(&bad);
+    assert_eq!(doc["reason"], "request_invalid");
+    let pointers: Vec<&str> = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/body/name", "/body/year"]);
+    let query = send(&client, Method::GET, "/movies?limit=500", &[], "").await;
+    assert_eq!(
+        (
+            query.status,
+            problem(&query)["errors"][0]["pointer"].clone()
+        ),
+        (400, json!("/query/limit"))
+    );
+    let unknown = send(&client, Method::GET, "/spaceships", &[], "").await;
+    assert_eq!(unknown.status, 404);
+    let big = format!(r#"{{"name": "{}", "year": 1999}}"#, "x".repeat(300));
+    assert_eq!(
+        send(&client, Method::POST, "/movies", &json, &big)
+            .await
+            .status,
+        413
+    );
+    assert_eq!(backend.requests(), 0, "nothing invalid reached the service");
+    let good = r#"{"name": "Night Freight", "year": 1999}"#;
+    let ok = send(&client, Method::POST, "/movies", &json, good).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.json()["body_bytes"],
+        good.len(),
+        "the body read for validation goes on whole"
+    );
+}
