@@ -577,26 +577,10 @@ fn cors_origin(c: &mut Checker, o: &Located<String>, path: &str) -> Option<CorsO
 }
 
 fn request_headers(c: &mut Checker, h: &RawRequestHeaders, path: &str) -> RequestHeadersPolicy {
-    let set = h.set.iter().map(|(name, value)| {
-        let field = format!("{path}.set.{name}");
-        if !is_header_name(name) {
-            c.error(
-                value,
-                &field,
-                &format!("`{name}` is not a valid header name"),
-            );
-        }
-        if !is_header_value(&value.value) {
-            c.error(
-                value,
-                &field,
-                "header value has characters a header cannot hold",
-            );
-        }
-        check_placeholders(c, value, &field);
-        (name.to_ascii_lowercase(), value.value.clone())
-    });
-    let set = set.collect();
+    let set = crate::validate::header_map(c, &h.set, &format!("{path}.set"));
+    for (name, value) in &h.set {
+        check_placeholders(c, value, &format!("{path}.set.{name}"));
+    }
     let remove = h.remove.iter().enumerate();
     let remove = remove
         .map(|(i, name)| header_name(c, name, &format!("{path}.remove[{i}]")))

@@ -1,4 +1,4 @@
-//! Shared vocabulary of Switchyard: an injectable clock and random source, with no I/O.
+//! Shared vocabulary of Switchyard: an injectable clock and random source, URL decoding; no I/O.
 //!
 //! Everything time- or chance-dependent takes a [`Clock`] or a [`Rng`], so tests and the
 //! simulator drive it deterministically with [`ManualClock`] and a seeded [`Rng`].
@@ -14,6 +14,8 @@
 
 mod clock;
 mod rng;
+mod text;
 
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use rng::Rng;
+pub use text::percent_decode;

@@ -73,13 +73,10 @@ impl ApiKeys {
         };
         let repeated = match &self.source {
             Source::Header(h) => Answer::repeated(ex.headers, h),
-            Source::Query(q) => ex.uri.query().is_some_and(|query| {
-                query
-                    .split('&')
-                    .filter(|p| p.split_once('=').map_or(*p, |(k, _)| k) == q)
-                    .nth(1)
-                    .is_some()
-            }),
+            Source::Query(q) => ex
+                .uri
+                .query()
+                .is_some_and(|query| pairs(query).filter(|(k, _)| k == q).nth(1).is_some()),
         };
         if repeated {
             return Err(Answer::ambiguous(name, "API key"));
@@ -133,13 +130,7 @@ const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The form an API key takes in the config: `sha256:` and 64 hex digits.
 pub fn key_hash(key: &str) -> String {
-    use std::fmt::Write;
-    sha256(key.as_bytes())
-        .iter()
-        .fold(String::from("sha256:"), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    format!("sha256:{}", crate::hex(&sha256(key.as_bytes())))
 }
 
 fn sha256(key: &[u8]) -> [u8; 32] {
@@ -148,10 +139,14 @@ fn sha256(key: &[u8]) -> [u8; 32] {
 
 /// The first value of `name` in a query string (as sent, not percent-decoded).
 pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })
+    pairs(query).find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// The `name=value` pairs of a query string, as sent.
+fn pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// `uri` without any `name=` pair in its query.
@@ -159,7 +154,9 @@ fn without_param(uri: &Uri, name: &str) -> Option<Uri> {
     let query = uri.query()?;
     let kept: Vec<&str> = query
         .split('&')
-        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
+        .zip(pairs(query))
+        .filter(|(_, (k, _))| *k != name)
+        .map(|(pair, _)| pair)
         .collect();
     let path_and_query = if kept.is_empty() {
         uri.path().to_owned()

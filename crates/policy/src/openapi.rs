@@ -13,6 +13,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 use std::sync::Arc;
 use switchyard_config::OpenApiPolicy;
+use switchyard_core::percent_decode;
 
 #[derive(Debug)]
 pub(crate) struct OpenApi {
@@ -361,43 +362,12 @@ fn query_values(query: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text
-                    .get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn percent_decoding_handles_plus_bad_escapes_and_utf8() {
-        assert_eq!(percent_decode("a%20b+c", true), "a b c");
-        assert_eq!(percent_decode("a+b", false), "a+b");
-        assert_eq!(percent_decode("%zz%4", false), "%zz%4");
-        assert_eq!(percent_decode("caf%C3%A9", false), "café");
+    fn query_values_are_decoded_and_repeated_names_kept() {
         assert_eq!(query_values("tag=a&x=1&tag=b%2Cc", "tag"), ["a", "b,c"]);
     }
 }

@@ -202,7 +202,7 @@ impl RateLimit {
                 let mut digest = sha2::Sha256::new();
                 self.key_parts(ex, passed, |part| digest.update(part));
                 let mut key = prefix.clone();
-                key.extend_from_slice(hex(&digest.finalize()).as_bytes());
+                key.extend_from_slice(crate::hex(&digest.finalize()).as_bytes());
                 match shared.decide(&key, &self.gcra).await {
                     Ok(decision) => decision,
                     Err(e) => return store_failed(name, shared, &e),
@@ -294,14 +294,6 @@ fn store_failed(
         "rate_limit_unavailable",
         detail,
     ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 /// An address as 16 bytes (IPv4 mapped into IPv6), so either family keys the same way.

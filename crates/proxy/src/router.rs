@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use switchyard_config::{HostMatch, PathMatch, Route, Segment, ValueKind, ValueMatch};
+use switchyard_core::percent_decode;
 
 /// Path parameters captured by a template route, in template order.
 pub type Params = Vec<(String, String)>;
@@ -225,7 +226,7 @@ fn query_matches(m: &ValueMatch, query: Option<&str>) -> bool {
         .filter(|p| !p.is_empty());
     let mut values = pairs.filter_map(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(name) == m.name).then(|| percent_decode(value))
+        (percent_decode(name, true) == m.name).then(|| percent_decode(value, true))
     });
     let found = match &m.kind {
         ValueKind::Present => values.next().is_some(),
@@ -233,27 +234,4 @@ fn query_matches(m: &ValueMatch, query: Option<&str>) -> bool {
         ValueKind::Regex(re) => values.any(|v| re.is_match(&v)),
     };
     found != m.invert
-}
-
-/// Decodes `%XX` and `+` in a query component; invalid escapes stay as they are.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

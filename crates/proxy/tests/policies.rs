@@ -10,15 +10,6 @@ use switchyard_testkit::{Backend, BackendConfig, Client, Reply, TestGateway};
 
 const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 
-fn sha256_hex(text: &str) -> String {
-    use std::fmt::Write;
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
-    digest.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn config(backend: SocketAddr, limit: u32) -> String {
     format!(
         r#"listeners: [{{name: public, address: '127.0.0.1:0', policies: [web]}}]
@@ -26,7 +17,7 @@ access_log: {{to: off}}
 policies:
   - name: keys
     api_key:
-      keys: [{{id: alice, hash: 'sha256:{key}', metadata: {{plan: gold}}}}]
+      keys: [{{id: alice, hash: '{key}', metadata: {{plan: gold}}}}]
       forward_id: x-api-key-id
   - name: users
     jwt:
@@ -65,7 +56,7 @@ clusters:
   - name: backend
     endpoints: [{{address: "{backend}"}}]
 "#,
-        key = sha256_hex("gold-key"),
+        key = switchyard_policy::key_hash("gold-key"),
     )
 }
 

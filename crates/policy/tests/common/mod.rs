@@ -75,17 +75,9 @@ impl Req {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
-    /// Runs the chain; the request (as it would go upstream) is left in `self`.
+    /// Runs a chain that never waits; the request (as it would go upstream) is left in `self`.
     pub fn run(&mut self, chain: &Chain) -> Result<Passed, Box<Answer>> {
-        let mut ex = Exchange {
-            method: &self.method,
-            uri: &mut self.uri,
-            headers: &mut self.headers,
-            client_ip: self.ip,
-            route: "test-route",
-            params: &self.params,
-        };
-        ready(chain.apply(&mut ex))
+        ready(self.run_async(chain))
     }
 
     /// Runs a chain that may wait (Basic authentication, shared limits).

@@ -3,6 +3,7 @@
 
 use super::execute::GraphqlRequest;
 use serde_json::{Map, Value};
+use switchyard_core::percent_decode;
 
 pub(super) const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 pub(super) const JSON: &str = "application/json; charset=utf-8";
@@ -58,7 +59,7 @@ fn from_query_string(query_string: &str) -> Value {
     let mut object = Map::new();
     for pair in query_string.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (name, value) = (percent_decode(name), percent_decode(value));
+        let (name, value) = (percent_decode(name, true), percent_decode(value, true));
         let value = match name.as_str() {
             "variables" | "extensions" => {
                 serde_json::from_str(&value).unwrap_or(Value::String(value))
@@ -68,34 +69,6 @@ fn from_query_string(query_string: &str) -> Value {
         object.insert(name, value);
     }
     Value::Object(object)
-}
-
-/// Decodes `application/x-www-form-urlencoded` text (`%XX` escapes, `+` for space).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = bytes
-            .get(i + 1..i + 3)
-            .filter(|_| bytes[i] == b'%')
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
-        match (escaped, bytes[i]) {
-            (Some(byte), _) => {
-                decoded.push(byte);
-                i += 3;
-            }
-            (None, b'+') => {
-                decoded.push(b' ');
-                i += 1;
-            }
-            (None, other) => {
-                decoded.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// `application/json` when the client accepts that and not `application/graphql-response+json`;
@@ -118,7 +91,7 @@ mod tests {
 
     #[test]
     fn decodes_query_strings() {
-        assert_eq!(percent_decode("a%20b+c%7B%zz"), "a b c{%zz");
+        assert_eq!(percent_decode("a%20b+c%7B%zz", true), "a b c{%zz");
         let recorded = recorded(
             true,
             Some("query=%7B+a+%7D&variables=%7B%22x%22%3A1%7D"),
