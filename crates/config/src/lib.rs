@@ -15,6 +15,7 @@
 mod balancing;
 mod error;
 mod interpolate;
+mod jwks_url;
 mod located;
 mod model;
 mod policy;

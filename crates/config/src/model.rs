@@ -16,6 +16,24 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// This gateway's locality zone.
     pub zone: Option<String>,
+    pub admin: Option<Admin>,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub address: SocketAddr,
+    pub token: Option<Secret>,
+}
+
+/// A value that never appears in `Debug` output (and so never in logs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +297,7 @@ pub enum PolicyKind {
     Cors(CorsPolicy),
     BodyLimit(u64),
     RequestHeaders(RequestHeadersPolicy),
+    RequestQuery(RequestQueryPolicy),
     OpenApi(OpenApiPolicy),
 }
 
@@ -289,6 +308,8 @@ pub struct OpenApiPolicy {
     pub spec_text: String,
     pub max_body_bytes: u64,
     pub reject_unknown: bool,
+    /// Log and count responses that differ from the document (never changes them).
+    pub report_responses: bool,
 }
 
 impl PolicyKind {
@@ -348,12 +369,28 @@ pub struct JwtPolicy {
     pub keys: Vec<JwtKey>,
     /// A JWKS document's text, read with the config.
     pub jwks: Option<String>,
+    /// A JWKS document fetched from a URL and refreshed while the policy lives.
+    pub jwks_url: Option<JwksUrl>,
     pub issuers: Vec<String>,
     pub audiences: Vec<String>,
     pub leeway: Duration,
     /// Claim -> lower-case header name.
     pub forward_claims: Vec<(String, String)>,
     pub keep_credential: bool,
+}
+
+/// A JWKS URL, checked: `http` or `https`, a host, no user info; plain `http` only to a
+/// loopback host unless the config allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksUrl {
+    pub url: String,
+    pub refresh: Duration,
+    /// How long after the last good fetch its keys are still used.
+    pub max_stale: Duration,
+    /// Longest time one fetch may take.
+    pub timeout: Duration,
+    /// Extra trusted CA certificates (the `ca_file`'s PEM text, read with the config).
+    pub ca_pem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,6 +475,13 @@ pub enum CorsOrigin {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestQueryPolicy {
+    /// Parameter name (decoded), value template.
+    pub set: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHeadersPolicy {
     /// Lower-case name, value template.
     pub set: Vec<(String, String)>,

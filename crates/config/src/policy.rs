@@ -57,11 +57,12 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         p.cors.is_some(),
         p.body_limit.is_some(),
         p.request_headers.is_some(),
+        p.request_query.is_some(),
         p.openapi.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         let msg = "a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, \
-                   cors, body_limit, request_headers, openapi";
+                   cors, body_limit, request_headers, request_query, openapi";
         c.error(&p.name, path, msg);
         return None;
     }
@@ -81,6 +82,8 @@ fn kind(c: &mut Checker, p: &RawPolicy, path: &str) -> Option<PolicyKind> {
         PolicyKind::BodyLimit(b.value)
     } else if let Some(o) = &p.openapi {
         PolicyKind::OpenApi(openapi(c, o, &format!("{path}.openapi"))?)
+    } else if let Some(q) = &p.request_query {
+        PolicyKind::RequestQuery(request_query(c, q, &format!("{path}.request_query")))
     } else {
         let h = p.request_headers.as_ref()?;
         PolicyKind::RequestHeaders(request_headers(c, h, &format!("{path}.request_headers")))
@@ -97,22 +100,47 @@ fn openapi(c: &mut Checker, o: &RawOpenApi, path: &str) -> Option<OpenApiPolicy>
             return None;
         }
     };
-    let reject_unknown = match o.unknown_operations.as_ref().map(|u| u.value.as_str()) {
-        None | Some("reject") => true,
-        Some("allow") => false,
-        Some(other) => {
-            let msg = format!("unknown `{other}`; expected `reject` or `allow`");
-            let at = o.unknown_operations.as_ref().expect("matched Some");
-            c.error(at, &format!("{path}.unknown_operations"), &msg);
-            true
-        }
-    };
+    let reject_unknown = switch(
+        c,
+        o.unknown_operations.as_ref(),
+        &format!("{path}.unknown_operations"),
+        ("reject", "allow"),
+        true,
+    );
+    let report_responses = switch(
+        c,
+        o.responses.as_ref(),
+        &format!("{path}.responses"),
+        ("report", "off"),
+        false,
+    );
     Some(OpenApiPolicy {
         spec_path,
         spec_text,
         max_body_bytes: o.max_body_bytes.as_ref().map_or(1 << 20, |m| m.value),
         reject_unknown,
+        report_responses,
     })
+}
+
+/// A setting of two words, `on` (true) or `off` (false); `default` when absent.
+fn switch(
+    c: &mut Checker,
+    v: Option<&Located<String>>,
+    path: &str,
+    (on, off): (&str, &str),
+    default: bool,
+) -> bool {
+    let Some(v) = v else { return default };
+    match v.value.as_str() {
+        w if w == on => true,
+        w if w == off => false,
+        other => {
+            let msg = format!("unknown `{other}`; expected `{on}` or `{off}`");
+            c.error(v, path, &msg);
+            default
+        }
+    }
 }
 
 fn header_name(c: &mut Checker, v: &Located<String>, path: &str) -> String {
@@ -358,8 +386,13 @@ fn jwt(c: &mut Checker, j: &RawJwt, name: &Located<String>, path: &str) -> JwtPo
             })
             .ok()
     });
-    if keys.is_empty() && j.jwks_file.is_none() {
-        c.error(name, &format!("{path}.keys"), "give `keys` or `jwks_file`");
+    let jwks_url = j
+        .jwks_url
+        .as_ref()
+        .map(|u| crate::jwks_url::jwks_url(c, u, &format!("{path}.jwks_url")));
+    if keys.is_empty() && j.jwks_file.is_none() && jwks_url.is_none() {
+        let msg = "give `keys`, `jwks_file` or `jwks_url`";
+        c.error(name, &format!("{path}.keys"), msg);
     }
     let forward_claims = j
         .forward_claims
@@ -373,6 +406,7 @@ fn jwt(c: &mut Checker, j: &RawJwt, name: &Located<String>, path: &str) -> JwtPo
         algorithms: j.algorithms.iter().map(|a| a.value.clone()).collect(),
         keys,
         jwks,
+        jwks_url,
         issuers: j.issuers.iter().map(|v| v.value.clone()).collect(),
         audiences: j.audiences.iter().map(|v| v.value.clone()).collect(),
         leeway: c.duration_or_zero(j.leeway.as_ref(), &format!("{path}.leeway"), 30),
@@ -586,6 +620,32 @@ fn request_headers(c: &mut Checker, h: &RawRequestHeaders, path: &str) -> Reques
         .map(|(i, name)| header_name(c, name, &format!("{path}.remove[{i}]")))
         .collect();
     RequestHeadersPolicy { set, remove }
+}
+
+fn request_query(c: &mut Checker, q: &RawRequestQuery, path: &str) -> RequestQueryPolicy {
+    let mut set = Vec::with_capacity(q.set.len());
+    for (name, value) in &q.set {
+        let field = format!("{path}.set.{name}");
+        if name.is_empty() {
+            c.error(value, &field, "a query parameter needs a name");
+        }
+        check_placeholders(c, value, &field);
+        set.push((name.clone(), value.value.clone()));
+    }
+    let remove = q.remove.iter().enumerate().map(|(i, name)| {
+        if name.value.is_empty() {
+            c.error(
+                name,
+                &format!("{path}.remove[{i}]"),
+                "a query parameter needs a name",
+            );
+        }
+        name.value.clone()
+    });
+    RequestQueryPolicy {
+        remove: remove.collect(),
+        set,
+    }
 }
 
 /// `{identity.id}`, `{claim.X}`, `{meta.X}`, `{param.X}` are the placeholders a value may use.

@@ -31,6 +31,21 @@ pub struct RawConfig {
     /// How long in-flight requests may run after SIGTERM before the process exits (default 15s).
     #[serde(default)]
     pub drain_timeout: Option<Located<String>>,
+    /// The admin listener (`/metrics`, `/ready`), separate from client traffic (default: off).
+    #[serde(default)]
+    pub admin: Option<RawAdmin>,
+}
+
+/// The admin listener: loopback by default; any other address needs a token.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// `host:port` (default `127.0.0.1:9901`).
+    #[serde(default)]
+    pub address: Option<Located<String>>,
+    /// Bearer token every admin request must carry; required off loopback. Use `${VAR}`.
+    #[serde(default)]
+    pub token: Option<Located<String>>,
 }
 
 /// A TCP address the gateway listens on (HTTP/1.1 and h2c on the same port).

@@ -39,6 +39,9 @@ pub struct RawPolicy {
     /// `{meta.NAME}` and `{param.NAME}`.
     #[serde(default)]
     pub request_headers: Option<RawRequestHeaders>,
+    /// Edit the request's query string; values may use the same placeholders.
+    #[serde(default)]
+    pub request_query: Option<RawRequestQuery>,
 }
 
 /// API keys. Keys are stored as hashes: `sha256:` and 64 hex digits (`switchyard hash-key`).
@@ -116,6 +119,9 @@ pub struct RawJwt {
     /// A JWKS document (`{"keys": [...]}`) relative to this config file.
     #[serde(default)]
     pub jwks_file: Option<Located<String>>,
+    /// A JWKS document fetched from a URL and refreshed in the background.
+    #[serde(default)]
+    pub jwks_url: Option<RawJwksUrl>,
     /// Accepted `iss` values (default: any).
     #[serde(default)]
     pub issuers: Vec<Located<String>>,
@@ -131,6 +137,32 @@ pub struct RawJwt {
     /// Keep the `Authorization` header in the request sent upstream (default true).
     #[serde(default)]
     pub keep_credential: Option<bool>,
+}
+
+/// Where to fetch a JWKS document, how often, and how long its keys outlive failed fetches.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwksUrl {
+    /// `https://host[:port]/path`; `http://` only for a loopback host (or with
+    /// `allow_insecure_http`).
+    pub url: Located<String>,
+    /// Time between fetches (default 5m).
+    #[serde(default)]
+    pub refresh: Option<Located<String>>,
+    /// How long the last good keys are used while fetches fail (default 1h); after that,
+    /// tokens are refused with `jwks_unavailable`.
+    #[serde(default)]
+    pub max_stale: Option<Located<String>>,
+    /// Longest time one fetch may take, connecting included (default 2s).
+    #[serde(default)]
+    pub timeout: Option<Located<String>>,
+    /// Extra trusted CA certificates (PEM), relative to this config file.
+    #[serde(default)]
+    pub ca_file: Option<Located<String>>,
+    /// Allow `http://` to a host that is not loopback: anyone on the path could then swap the
+    /// keys and sign their own tokens (default false).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// One inline JWT key: exactly one of `secret` (HS*), `pem` (RS*, PS*, ES*, EdDSA public key).
@@ -236,6 +268,21 @@ pub struct RawOpenApi {
     /// known path with another method) or `allow`.
     #[serde(default)]
     pub unknown_operations: Option<Located<String>>,
+    /// Check the service's responses against the document: `off` (default) or `report` (log
+    /// and count each mismatch; the response goes to the client unchanged).
+    #[serde(default)]
+    pub responses: Option<Located<String>>,
+}
+
+/// Query-string edits on the request sent upstream, applied in the order remove, set; a set
+/// parameter replaces every value of that name the client sent.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestQuery {
+    #[serde(default)]
+    pub set: BTreeMap<String, Located<String>>,
+    #[serde(default)]
+    pub remove: Vec<Located<String>>,
 }
 
 /// Header edits on the request sent upstream, applied in the order remove, set.

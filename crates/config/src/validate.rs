@@ -18,6 +18,7 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
     let routes = routes(&mut c, &raw.routes, &names, &policy_names);
     let access_log = access_log(raw.access_log.as_ref());
     let drain_timeout = c.duration_or(raw.drain_timeout.as_ref(), "drain_timeout", 15);
+    let admin = raw.admin.as_ref().and_then(|a| admin(&mut c, a));
     c.finish(Config {
         listeners,
         routes,
@@ -26,6 +27,36 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
         access_log,
         drain_timeout,
         zone: raw.zone.clone(),
+        admin,
+    })
+}
+
+/// The admin listener: an address off loopback needs a token, and a token must be long
+/// enough not to be guessed.
+fn admin(c: &mut Checker, raw: &RawAdmin) -> Option<Admin> {
+    let address = match &raw.address {
+        Some(a) => c.socket_addr(a, "admin.address")?,
+        None => std::net::SocketAddr::from(([127, 0, 0, 1], 9901)),
+    };
+    if let Some(token) = &raw.token
+        && token.value.len() < 16
+    {
+        c.error(token, "admin.token", "a token needs at least 16 characters");
+        return None;
+    }
+    if let (None, Some(at)) = (&raw.token, &raw.address)
+        && !address.ip().is_loopback()
+    {
+        let msg = format!(
+            "the admin listener on {address} is off loopback: give it a `token` (or bind it \
+             to 127.0.0.1)"
+        );
+        c.error(at, "admin.address", &msg);
+        return None;
+    }
+    Some(Admin {
+        address,
+        token: raw.token.as_ref().map(|t| Secret(t.value.clone())),
     })
 }
 

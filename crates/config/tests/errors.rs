@@ -168,7 +168,7 @@ cluster:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, policies, access_log, zone, drain_timeout; did you mean `clusters`?"
+            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, policies, access_log, zone, drain_timeout, admin; did you mean `clusters`?"
         ]
     );
 }
@@ -1524,6 +1524,7 @@ fn the_schema_covers_every_section() {
         sections,
         [
             "access_log",
+            "admin",
             "clusters",
             "drain_timeout",
             "listeners",
@@ -1555,4 +1556,49 @@ fn host_rewrite_must_be_a_host() {
             "cfg.yaml:2:54: routes[0].proxy.host_rewrite: `bad host/` is not a host name or host:port"
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admin listener.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_admin_listener_off_loopback_needs_a_token() {
+    let yaml = "\
+listeners: [{name: public, address: 127.0.0.1:8080}]
+admin:
+  address: 0.0.0.0:9901
+";
+    assert_eq!(
+        errors(yaml),
+        [
+            "cfg.yaml:3:12: admin.address: the admin listener on 0.0.0.0:9901 is off loopback: give it a `token` (or bind it to 127.0.0.1)"
+        ]
+    );
+}
+
+#[test]
+fn a_short_admin_token_is_refused() {
+    let yaml = "\
+listeners: [{name: public, address: 127.0.0.1:8080}]
+admin: {address: 0.0.0.0:9901, token: short}
+";
+    assert_eq!(
+        errors(yaml),
+        ["cfg.yaml:2:39: admin.token: a token needs at least 16 characters"]
+    );
+}
+
+#[test]
+fn the_admin_listener_defaults_to_loopback_and_hides_its_token() {
+    let yaml = "\
+listeners: [{name: public, address: 127.0.0.1:8080}]
+admin: {token: a-token-that-is-long-enough}
+";
+    let admin = config(yaml).admin.expect("admin configured");
+    assert_eq!(admin.address, "127.0.0.1:9901".parse().unwrap());
+    let shown = format!("{admin:?}");
+    assert!(!shown.contains("a-token-that-is-long-enough"), "{shown}");
+    let none = "listeners: [{name: public, address: 127.0.0.1:8080}]\n";
+    assert_eq!(config(none).admin, None);
 }

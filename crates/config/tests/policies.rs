@@ -99,12 +99,12 @@ routes:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, cors, body_limit, request_headers, openapi",
+            "cfg.yaml:3:11: policies[0]: a policy needs exactly one of api_key, jwt, basic_auth, authorize, rate_limit, cors, body_limit, request_headers, request_query, openapi",
             "cfg.yaml:7:36: policies[1].api_key.keys[0].hash: a key hash is `sha256:` and 64 hex digits (see `switchyard hash-key`)",
             "cfg.yaml:6:11: policies[1].api_key.keys: an api_key policy needs at least one key",
             "cfg.yaml:9:31: policies[2].jwt.algorithms[1]: unknown algorithm `none`; expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA",
             "cfg.yaml:9:51: policies[2].jwt.keys[0]: a key needs `secret` or `pem`",
-            "cfg.yaml:8:11: policies[2].jwt.keys: give `keys` or `jwks_file`",
+            "cfg.yaml:8:11: policies[2].jwt.keys: give `keys`, `jwks_file` or `jwks_url`",
             "cfg.yaml:11:28: policies[3].rate_limit.requests: must be at least 1",
             "cfg.yaml:11:57: policies[3].rate_limit.key[1]: unknown rate limit key `cookie:x`; expected client_ip, route, api_key, header:NAME or claim:NAME",
             "cfg.yaml:13:33: policies[4].cors.allow_origins[1]: an origin is `*` or `scheme://host[:port]`, e.g. https://app.example.com",
@@ -116,4 +116,57 @@ routes:
             "cfg.yaml:20:22: routes[0].policies[1]: no policy is named `missing`",
         ]
     );
+}
+
+#[test]
+fn query_transforms_and_response_reporting_are_checked() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cfg-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("api.yaml"), "openapi: 3.1.0\npaths: {}\n").unwrap();
+    let yaml = "\
+listeners: [{name: public, address: '127.0.0.1:0'}]
+policies:
+  - name: query
+    request_query: {set: {caller: '{identity.name}', '': x}, remove: ['']}
+  - name: api
+    openapi: {spec: api.yaml, responses: enforce}
+";
+    let path = dir.join("cfg.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let err = switchyard_config::load(&path).unwrap_err();
+    let shown: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+    let file = path.display();
+    assert_eq!(
+        shown,
+        [
+            format!("{file}:4:58: policies[0].request_query.set.: a query parameter needs a name"),
+            format!(
+                "{file}:4:35: policies[0].request_query.set.caller: unknown placeholder `{{identity.name}}`; expected {{identity.id}}, {{claim.NAME}}, {{meta.NAME}} or {{param.NAME}}"
+            ),
+            format!(
+                "{file}:4:71: policies[0].request_query.remove[0]: a query parameter needs a name"
+            ),
+            format!(
+                "{file}:6:42: policies[1].openapi.responses: unknown `enforce`; expected `report` or `off`"
+            ),
+        ]
+    );
+    let ok = yaml
+        .replace("'{identity.name}', '': x", "'{identity.id}'")
+        .replace("remove: ['']", "remove: [debug]")
+        .replace("enforce", "report");
+    std::fs::write(&path, ok).unwrap();
+    let config = switchyard_config::load(&path).unwrap();
+    match &config.policies[0].kind {
+        PolicyKind::RequestQuery(q) => {
+            assert_eq!(q.set, [("caller".to_owned(), "{identity.id}".to_owned())]);
+            assert_eq!(q.remove, ["debug"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &config.policies[1].kind {
+        PolicyKind::OpenApi(o) => assert!(o.report_responses),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,6 +2,7 @@
 
 use crate::answer::Answer;
 use crate::identity::Identity;
+use crate::metrics::PolicyMetrics;
 use crate::time::Timebase;
 use crate::{PolicyError, api_key, authorize, basic, cors, jwt, openapi, rate_limit, transform};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
@@ -33,6 +34,8 @@ pub struct Passed {
     pub max_body: Option<u64>,
     /// A body the proxy must read and have checked (request validation) before going on.
     pub body_check: Option<openapi::BodyCheck>,
+    /// The service's response to check against the API's document (report-only).
+    pub response_check: Option<openapi::ResponseCheck>,
 }
 
 /// One compiled policy.
@@ -55,6 +58,7 @@ pub(crate) enum Rule {
     Cors(cors::Cors),
     BodyLimit(u64),
     RequestHeaders(transform::RequestHeaders),
+    RequestQuery(transform::RequestQuery),
     OpenApi(Box<openapi::OpenApi>),
 }
 
@@ -72,6 +76,16 @@ impl Policies {
         time: &Timebase,
         previous: Option<&Policies>,
     ) -> Result<Self, PolicyError> {
+        Self::compile_counted(policies, time, previous, &PolicyMetrics::default())
+    }
+
+    /// [`Policies::compile`], with the policies' counters kept in `metrics`.
+    pub fn compile_counted(
+        policies: &[Policy],
+        time: &Timebase,
+        previous: Option<&Policies>,
+        metrics: &PolicyMetrics,
+    ) -> Result<Self, PolicyError> {
         let mut by_name = HashMap::with_capacity(policies.len());
         for p in policies {
             let old = previous.and_then(|prev| prev.by_name.get(&p.name));
@@ -79,7 +93,7 @@ impl Policies {
                 Some(old) => Arc::clone(old),
                 None => Arc::new(Compiled {
                     name: Arc::from(p.name.as_str()),
-                    rule: rule(p, time)?,
+                    rule: rule(p, time, metrics)?,
                     config: p.clone(),
                 }),
             };
@@ -105,7 +119,7 @@ impl Policies {
     }
 }
 
-fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
+fn rule(p: &Policy, time: &Timebase, metrics: &PolicyMetrics) -> Result<Rule, PolicyError> {
     let error = |message: String| PolicyError {
         origin: p.origin.clone(),
         message,
@@ -115,13 +129,16 @@ fn rule(p: &Policy, time: &Timebase) -> Result<Rule, PolicyError> {
         PolicyKind::Jwt(j) => Rule::Jwt(Box::new(jwt::JwtAuth::new(j, time).map_err(error)?)),
         PolicyKind::BasicAuth(b) => Rule::Basic(basic::BasicAuth::new(b)),
         PolicyKind::Authorize(a) => Rule::Authorize(authorize::Authorize::new(a)),
-        PolicyKind::RateLimit(r) => {
-            Rule::RateLimit(Box::new(rate_limit::RateLimit::new(&p.name, r, time)))
-        }
+        PolicyKind::RateLimit(r) => Rule::RateLimit(Box::new(rate_limit::RateLimit::new(
+            &p.name, r, time, metrics,
+        ))),
         PolicyKind::Cors(c) => Rule::Cors(cors::Cors::new(c)),
         PolicyKind::BodyLimit(max) => Rule::BodyLimit(*max),
-        PolicyKind::OpenApi(o) => Rule::OpenApi(Box::new(openapi::OpenApi::new(o).map_err(error)?)),
+        PolicyKind::OpenApi(o) => Rule::OpenApi(Box::new(
+            openapi::OpenApi::new(&p.name, o, metrics).map_err(error)?,
+        )),
         PolicyKind::RequestHeaders(h) => Rule::RequestHeaders(transform::RequestHeaders::new(h)),
+        PolicyKind::RequestQuery(q) => Rule::RequestQuery(transform::RequestQuery::new(q)),
     })
 }
 
@@ -139,7 +156,7 @@ impl Chain {
     }
 
     /// Runs the policies in order; the first that answers ends the chain. Only a shared
-    /// (Redis) rate limit waits on anything.
+    /// (Redis) rate limit, a bcrypt check and a JWKS fetch in flight wait on anything.
     pub async fn apply(&self, ex: &mut Exchange<'_>) -> Result<Passed, Box<Answer>> {
         if !self.guarded.is_empty() {
             self.drop_lookalikes(ex.headers);
@@ -179,13 +196,14 @@ impl Compiled {
         let name = &self.name;
         match &self.rule {
             Rule::ApiKey(k) => passed.identity = Some(k.authenticate(name, ex)?),
-            Rule::Jwt(j) => passed.identity = Some(j.authenticate(name, ex)?),
+            Rule::Jwt(j) => passed.identity = Some(j.authenticate(name, ex).await?),
             Rule::Basic(b) => passed.identity = Some(b.authenticate(name, ex).await?),
             Rule::Authorize(a) => a.check(name, passed.identity.as_ref())?,
             Rule::RateLimit(r) => r.admit(name, ex, passed).await?,
             Rule::Cors(c) => c.apply(name, ex, passed)?,
             Rule::BodyLimit(max) => body_limit(name, *max, ex, passed)?,
             Rule::RequestHeaders(h) => h.apply(ex, passed.identity.as_ref()),
+            Rule::RequestQuery(q) => q.apply(ex, passed.identity.as_ref()),
             Rule::OpenApi(o) => o.apply(name, ex, passed)?,
         }
         Ok(())

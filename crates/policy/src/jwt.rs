@@ -1,9 +1,13 @@
-//! JWT authentication: a bearer token verified against the policy's keys (inline or JWKS) with
-//! an explicit algorithm allow-list, then `iss`, `aud`, `exp` and `nbf` checked on the injected
-//! clock. Verified tokens are cached, so a repeated token costs no signature check.
+//! JWT authentication: a bearer token verified against the policy's keys (inline, a JWKS file,
+//! or a JWKS URL fetched in the background) with an explicit algorithm allow-list, then `iss`,
+//! `aud`, `exp` and `nbf` checked on the injected clock. Verified tokens are cached, so a
+//! repeated token costs no signature check.
 
 mod cache;
+mod fetch;
 mod keys;
+mod refresh;
+mod remote;
 
 use crate::answer::Answer;
 use crate::chain::Exchange;
@@ -14,6 +18,7 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use keys::Key;
+use remote::{KeySet, Remote};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use switchyard_config::JwtPolicy;
@@ -21,7 +26,10 @@ use switchyard_config::JwtPolicy;
 #[derive(Debug)]
 pub(crate) struct JwtAuth {
     algorithms: Vec<Algorithm>,
+    /// Configured keys (inline and `jwks_file`).
     keys: Vec<Key>,
+    /// Keys fetched from `jwks_url`, with the task fetching them.
+    remote: Option<Remote>,
     /// One per allowed algorithm: the library wants every algorithm of a validation to be of
     /// the key's family.
     validations: Vec<(Algorithm, Validation)>,
@@ -42,6 +50,7 @@ impl JwtAuth {
         let algorithms: Vec<Algorithm> =
             p.algorithms.iter().filter_map(|a| a.parse().ok()).collect();
         let keys = keys::compile(p)?;
+        let remote = p.jwks_url.as_ref().map(|u| Remote::start(u, time));
         let validations = algorithms
             .iter()
             .map(|a| (*a, signature_only(*a)))
@@ -53,6 +62,7 @@ impl JwtAuth {
         Ok(Self {
             algorithms,
             keys,
+            remote: remote.transpose()?,
             validations,
             issuers: p.issuers.clone(),
             audiences: p.audiences.clone(),
@@ -64,12 +74,12 @@ impl JwtAuth {
         })
     }
 
-    pub(crate) fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         name: &Arc<str>,
         ex: &mut Exchange<'_>,
     ) -> Result<Identity, Answer> {
-        let verified = self.verified(ex).map_err(|(reason, detail)| {
+        let verified = self.verified(ex).await.map_err(|(reason, detail)| {
             if reason == "credentials_ambiguous" {
                 return Answer::ambiguous(name, "Authorization header");
             }
@@ -98,7 +108,7 @@ impl JwtAuth {
         })
     }
 
-    fn verified(&self, ex: &Exchange<'_>) -> Result<Arc<Verified>, Refusal> {
+    async fn verified(&self, ex: &Exchange<'_>) -> Result<Arc<Verified>, Refusal> {
         if Answer::repeated(ex.headers, header::AUTHORIZATION) {
             let detail = "the request carries more than one Authorization header".to_owned();
             return Err(("credentials_ambiguous", detail));
@@ -107,20 +117,52 @@ impl JwtAuth {
             "token_missing",
             "the request carries no bearer token".to_owned(),
         ))?;
+        if let Some(remote) = &self.remote {
+            remote.first_fetch().await;
+        }
         let now = self.time.unix_secs();
-        if let Some(hit) = self.cache.get(token) {
+        let fetched = self.remote.as_ref().and_then(Remote::fresh);
+        let key_set = fetched.as_ref().map_or(0, |s| s.generation);
+        if let Some(hit) = self.cache.get(token).filter(|hit| hit.key_set == key_set) {
             self.check_times(&hit, now)?;
             return Ok(hit);
         }
-        let claims = self.verify_signature(token)?;
-        let verified = Arc::new(Verified::new(claims).map_err(|d| ("token_malformed", d))?);
+        let (claims, key_set) = self.signature(token, fetched).await?;
+        let verified = Verified::new(claims, key_set).map_err(|d| ("token_malformed", d))?;
+        let verified = Arc::new(verified);
         self.check_claims(&verified)?;
         self.check_times(&verified, now)?;
         self.cache.insert(token, verified.clone(), now);
         Ok(verified)
     }
 
-    fn verify_signature(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
+    /// The claims of a token whose signature verifies with a configured key or a fresh fetched
+    /// one, and the fetched set's generation (0: none). An unknown `kid` first asks for an
+    /// early refetch; with no fresh fetched keys it is refused as `jwks_unavailable`.
+    async fn signature(
+        &self,
+        token: &str,
+        mut fetched: Option<Arc<KeySet>>,
+    ) -> Result<(Map<String, Value>, u64), Refusal> {
+        let mut result = self.verify_signature(token, fetched.as_deref());
+        if let Some(remote) = &self.remote {
+            let unknown = |r: &Result<_, Refusal>| matches!(r, Err(("unknown_kid", _)));
+            if unknown(&result) && fetched.is_some() && remote.refetch_for_unknown_kid().await {
+                fetched = remote.fresh();
+                result = self.verify_signature(token, fetched.as_deref());
+            }
+            if unknown(&result) && fetched.is_none() {
+                return Err(("jwks_unavailable", remote.unavailable()));
+            }
+        }
+        result.map(|claims| (claims, fetched.map_or(0, |s| s.generation)))
+    }
+
+    fn verify_signature(
+        &self,
+        token: &str,
+        fetched: Option<&KeySet>,
+    ) -> Result<Map<String, Value>, Refusal> {
         let header = match jsonwebtoken::decode_header(token) {
             Ok(h) => h,
             Err(_) => return Err(keys::header_refusal(token)),
@@ -131,7 +173,9 @@ impl JwtAuth {
                 format!("algorithm {:?} is not allowed", header.alg),
             ));
         }
-        let candidates = keys::candidates(&self.keys, header.kid.as_deref(), header.alg)?;
+        let fetched = fetched.map_or(&[][..], |s| &s.keys[..]);
+        let candidates =
+            keys::candidates([&self.keys, fetched], header.kid.as_deref(), header.alg)?;
         let validation = self.validations.iter().find(|(a, _)| *a == header.alg);
         let Some((_, validation)) = validation else {
             return Err((

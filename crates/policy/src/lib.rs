@@ -6,7 +6,8 @@
 //! the policies in order against an [`Exchange`]: each one either lets the request continue
 //! (possibly editing its headers, recording an [`Identity`], or adding response headers) or
 //! answers it with an [`Answer`] (401, 403, 413, 429, a CORS preflight ...). The only I/O is a
-//! shared rate limit's Redis call; everything else runs on a manual clock in tests.
+//! shared rate limit's Redis call and a `jwt` policy's JWKS fetches (a background task per
+//! JWKS URL); everything else, the fetch schedule included, runs on a manual clock in tests.
 
 mod answer;
 mod api_key;
@@ -16,8 +17,10 @@ mod chain;
 mod cors;
 mod identity;
 mod jwt;
+mod metrics;
 mod openapi;
 mod rate_limit;
+mod throttle;
 mod time;
 mod transform;
 
@@ -25,7 +28,8 @@ pub use answer::{Answer, AnswerBody, PROBLEM_JSON, Violation};
 pub use api_key::key_hash;
 pub use chain::{Chain, Exchange, Passed, Policies};
 pub use identity::Identity;
-pub use openapi::BodyCheck;
+pub use metrics::PolicyMetrics;
+pub use openapi::{BodyCheck, ResponseCheck};
 pub use rate_limit::{Decision, Gcra};
 pub use time::Timebase;
 

@@ -4,10 +4,14 @@
 //! ([`BodyCheck`]). Every violation is reported with its JSON pointer (`/query/limit`,
 //! `/body/cast/0/name`). Schemas are compiled once per config (`spec.rs`).
 
+mod response;
 mod spec;
+
+pub use response::ResponseCheck;
 
 use crate::answer::{Answer, Violation};
 use crate::chain::{Exchange, Passed};
+use crate::metrics::PolicyMetrics;
 use http::{HeaderValue, Method, StatusCode, header};
 use jsonschema::Validator;
 use serde_json::Value;
@@ -17,10 +21,13 @@ use switchyard_core::percent_decode;
 
 #[derive(Debug)]
 pub(crate) struct OpenApi {
-    /// Most specific template first (more literal segments).
-    paths: Vec<PathEntry>,
+    /// Templates by their number of segments; in each, most specific first (more literal
+    /// segments), so a request is compared only with templates of its own length.
+    paths: Vec<Vec<PathEntry>>,
     max_body: u64,
     reject_unknown: bool,
+    /// Responses are checked and mismatches counted here (report-only) when set.
+    responses: Option<response::Reporter>,
 }
 
 #[derive(Debug)]
@@ -40,6 +47,7 @@ enum Segment {
 pub(crate) struct Operation {
     params: Vec<Param>,
     body: Option<Body>,
+    responses: response::Responses,
 }
 
 #[derive(Debug)]
@@ -92,13 +100,29 @@ pub struct BodyCheck {
 }
 
 impl OpenApi {
-    pub(crate) fn new(p: &OpenApiPolicy) -> Result<Self, String> {
-        let paths =
+    pub(crate) fn new(
+        name: &str,
+        p: &OpenApiPolicy,
+        metrics: &PolicyMetrics,
+    ) -> Result<Self, String> {
+        let entries =
             spec::compile(&p.spec_text).map_err(|e| format!("{}: {e}", p.spec_path.display()))?;
+        let mut paths: Vec<Vec<PathEntry>> = Vec::new();
+        for entry in entries {
+            let len = entry.template.len();
+            if paths.len() <= len {
+                paths.resize_with(len + 1, Vec::new);
+            }
+            paths[len].push(entry);
+        }
+        let responses = p
+            .report_responses
+            .then(|| response::Reporter::new(name, p.max_body_bytes, metrics));
         Ok(Self {
             paths,
             max_body: p.max_body_bytes,
             reject_unknown: p.reject_unknown,
+            responses,
         })
     }
 
@@ -126,6 +150,9 @@ impl OpenApi {
         if !violations.is_empty() {
             return Err(invalid(name, violations));
         }
+        if let Some(reporter) = &self.responses {
+            passed.response_check = Some(reporter.check(operation, ex));
+        }
         if operation.body.is_some() {
             passed.body_check = Some(BodyCheck {
                 operation: operation.clone(),
@@ -137,9 +164,9 @@ impl OpenApi {
     }
 
     fn find(&self, path: &str) -> Option<(&PathEntry, Vec<(&str, String)>)> {
-        let segments: Vec<&str> = path.split('/').skip(1).collect();
-        self.paths.iter().find_map(|entry| {
-            let params = matches(&entry.template, &segments)?;
+        let len = path.split('/').count() - 1;
+        self.paths.get(len)?.iter().find_map(|entry| {
+            let params = matches(&entry.template, path)?;
             Some((entry, params))
         })
     }
@@ -169,21 +196,22 @@ impl OpenApi {
     }
 }
 
-/// The path's parameters if it fits the template.
-fn matches<'t>(template: &'t [Segment], segments: &[&str]) -> Option<Vec<(&'t str, String)>> {
-    if template.len() != segments.len() {
+/// The path's parameters (decoded) if it fits the template of as many segments; a template
+/// that does not fit costs no allocation.
+fn matches<'t>(template: &'t [Segment], path: &str) -> Option<Vec<(&'t str, String)>> {
+    let pairs = || template.iter().zip(path.split('/').skip(1));
+    let fits = pairs().all(|(t, s)| match t {
+        Segment::Literal(l) => l == s,
+        Segment::Param(_) => !s.is_empty(),
+    });
+    if !fits {
         return None;
     }
-    let mut params = Vec::new();
-    for (t, s) in template.iter().zip(segments) {
-        match t {
-            Segment::Literal(l) if l == s => {}
-            Segment::Literal(_) => return None,
-            Segment::Param(_) if s.is_empty() => return None,
-            Segment::Param(p) => params.push((p.as_str(), percent_decode(s, false))),
-        }
-    }
-    Some(params)
+    let params = pairs().filter_map(|(t, s)| match t {
+        Segment::Param(p) => Some((p.as_str(), percent_decode(s, false))),
+        Segment::Literal(_) => None,
+    });
+    Some(params.collect())
 }
 
 impl Param {
@@ -289,10 +317,7 @@ impl BodyCheck {
             }
             return Ok(());
         }
-        let media = content_type
-            .and_then(|c| c.split(';').next())
-            .map(|c| c.trim().to_ascii_lowercase())
-            .unwrap_or_default();
+        let media = media_type(content_type);
         if !spec.media.iter().any(|m| media_matches(m, &media)) {
             let detail = format!(
                 "the body's media type `{media}` is not one of [{}]",
@@ -338,6 +363,14 @@ fn invalid(name: &Arc<str>, violations: Vec<Violation>) -> Answer {
     answer
 }
 
+/// The media type of a `Content-Type` value, lower-case, without parameters.
+fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 fn is_json(media: &str) -> bool {
     media == "application/json" || media.ends_with("+json")
 }
@@ -351,13 +384,19 @@ fn media_matches(declared: &str, media: &str) -> bool {
     }
 }
 
-/// Every value of `name` in a query string, percent-decoded (`+` is a space).
+/// Every value of `name` in a query string, percent-decoded (`+` is a space). A name with no
+/// escape in it is compared as it is, without decoding.
 fn query_values(query: &str, name: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k, true) == name).then(|| percent_decode(v, true))
+            let same = if k.contains(['%', '+']) {
+                percent_decode(k, true) == name
+            } else {
+                k == name
+            };
+            same.then(|| percent_decode(v, true))
         })
         .collect()
 }

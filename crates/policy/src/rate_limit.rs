@@ -7,6 +7,7 @@ mod redis;
 
 use crate::answer::Answer;
 use crate::chain::{Exchange, Passed};
+use crate::metrics::PolicyMetrics;
 use crate::time::Timebase;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use sha2::Digest;
@@ -161,7 +162,12 @@ const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy")
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 impl RateLimit {
-    pub(crate) fn new(name: &str, p: &RateLimitPolicy, time: &Timebase) -> Self {
+    pub(crate) fn new(
+        name: &str,
+        p: &RateLimitPolicy,
+        time: &Timebase,
+        metrics: &PolicyMetrics,
+    ) -> Self {
         let per_ns = u64::try_from(p.per.as_nanos()).unwrap_or(u64::MAX);
         let gcra = Gcra::new(p.requests, per_ns, p.burst);
         let item = sf_string(name);
@@ -169,10 +175,10 @@ impl RateLimit {
         let policy_header = format!("{item};q={};w={window}", p.requests);
         // The settings are part of the key: a changed limit starts afresh, as it does locally.
         let prefix = format!("switchyard:rl:{name}:{}:{}:", gcra.interval_ns, p.burst);
-        let shared = p
-            .redis
-            .as_ref()
-            .map(|r| (redis::Shared::new(r), prefix.into_bytes()));
+        let shared = p.redis.as_ref().map(|r| {
+            let failures = metrics.store_failures(name, r.fail_open);
+            (redis::Shared::new(r, failures), prefix.into_bytes())
+        });
         Self {
             gcra,
             key: p.key.clone(),
@@ -275,13 +281,13 @@ fn store_failed(
     shared: &redis::Shared,
     e: &redis::StoreError,
 ) -> Result<(), Answer> {
-    let failures = shared.failures.load(std::sync::atomic::Ordering::Relaxed);
+    let failures = shared.failures.get();
     let outcome = if shared.fail_open {
         "allowed"
     } else {
         "refused"
     };
-    if shared.should_log() {
+    if shared.log.allow() {
         tracing::warn!(policy = %name, error = %e, failures, outcome, "shared rate limit unavailable");
     }
     if shared.fail_open {

@@ -1,8 +1,10 @@
-//! Time for policies: a monotonic clock for rate limits and caches, and Unix time for token
-//! expiry. Serving reads the system's wall clock for the latter (so a clock stepped by NTP or a
-//! resumed VM is followed); tests derive it from one injected manual clock.
+//! Time for policies: a monotonic clock for rate limits, caches and background schedules, and
+//! Unix time for token expiry. Serving reads the system's wall clock for the latter (so a
+//! clock stepped by NTP or a resumed VM is followed); tests derive it from one injected manual
+//! clock.
 
 use std::sync::Arc;
+use std::time::Duration;
 use switchyard_core::{Clock, SystemClock};
 
 /// A monotonic clock and a source of Unix time.
@@ -54,6 +56,22 @@ impl Timebase {
     /// Monotonic nanoseconds (only differences mean anything).
     pub fn nanos(&self) -> u64 {
         self.clock.now_nanos()
+    }
+
+    /// Waits until `d` has passed on this clock. Serving uses Tokio's timer. A clock given to
+    /// [`Timebase::new`] (a manual one in tests) is read every 2 ms of real time instead, so a
+    /// test moves background schedules (JWKS refreshes) by moving its clock.
+    pub(crate) async fn sleep(&self, d: Duration) {
+        match self.wall {
+            Wall::System => tokio::time::sleep(d).await,
+            Wall::Derived { .. } => {
+                let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+                let until = self.nanos().saturating_add(d);
+                while self.nanos() < until {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+        }
     }
 
     /// Seconds since the Unix epoch.

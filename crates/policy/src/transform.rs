@@ -1,10 +1,12 @@
-//! Request header edits whose values are templates over the identity and the path parameters:
-//! `{identity.id}`, `{claim.NAME}`, `{meta.NAME}`, `{param.NAME}`; split once per config.
+//! Request header and query-string edits whose values are templates over the identity and the
+//! path parameters: `{identity.id}`, `{claim.NAME}`, `{meta.NAME}`, `{param.NAME}`; split once
+//! per config.
 
 use crate::chain::Exchange;
 use crate::identity::Identity;
-use http::{HeaderName, HeaderValue};
-use switchyard_config::RequestHeadersPolicy;
+use http::{HeaderName, HeaderValue, Uri};
+use switchyard_config::{RequestHeadersPolicy, RequestQueryPolicy};
+use switchyard_core::percent_decode;
 
 #[derive(Debug)]
 pub(crate) struct RequestHeaders {
@@ -55,6 +57,71 @@ impl RequestHeaders {
             }
         }
     }
+}
+
+#[derive(Debug)]
+pub(crate) struct RequestQuery {
+    set: Vec<(String, Vec<Piece>)>,
+    remove: Vec<String>,
+}
+
+impl RequestQuery {
+    pub(crate) fn new(p: &RequestQueryPolicy) -> Self {
+        Self {
+            set: p.set.iter().map(|(n, v)| (n.clone(), pieces(v))).collect(),
+            remove: p.remove.clone(),
+        }
+    }
+
+    /// Drops every pair named in `remove` or `set` (names compared decoded, so `%61pi_key`
+    /// is `api_key`), then appends each `set` parameter whose value can be filled; like a
+    /// header, one that cannot (no identity, no such claim) is left out, not taken from the
+    /// client.
+    pub(crate) fn apply(&self, ex: &mut Exchange<'_>, identity: Option<&Identity>) {
+        let query = ex.uri.query().unwrap_or_default();
+        let dropped = |pair: &&str| {
+            let name = percent_decode(pair.split('=').next().unwrap_or_default(), true);
+            self.remove.contains(&name) || self.set.iter().any(|(n, _)| *n == name)
+        };
+        let mut kept: Vec<String> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !dropped(pair))
+            .map(str::to_owned)
+            .collect();
+        for (name, pieces) in &self.set {
+            if let Some(value) = fill(pieces, identity, ex.params) {
+                kept.push(format!("{}={}", encode(name), encode(&value)));
+            }
+        }
+        if let Some(uri) = with_query(ex.uri, &kept.join("&")) {
+            *ex.uri = uri;
+        }
+    }
+}
+
+/// `uri` with its query replaced (none when `query` is empty).
+fn with_query(uri: &Uri, query: &str) -> Option<Uri> {
+    let path_and_query = if query.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{query}", uri.path())
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn pieces(template: &str) -> Vec<Piece> {
@@ -126,5 +193,11 @@ mod tests {
             Piece::Param("id".into()),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode("plain-1.2_x~"), "plain-1.2_x~");
     }
 }

@@ -44,6 +44,7 @@ fn jwt(algorithms: &[&str], keys: Vec<JwtKey>) -> JwtPolicy {
         algorithms: algorithms.iter().map(|a| (*a).to_owned()).collect(),
         keys,
         jwks: None,
+        jwks_url: None,
         issuers: vec!["https://issuer.test".to_owned()],
         audiences: vec!["movies".to_owned()],
         leeway: Duration::from_secs(30),

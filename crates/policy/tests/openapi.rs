@@ -18,6 +18,7 @@ fn studio(reject_unknown: bool) -> Chain {
         spec_text: STUDIO.to_owned(),
         max_body_bytes: 4096,
         reject_unknown,
+        report_responses: false,
     });
     chain(&[policy("studio-api", kind)], &ManualClock::new())
 }
@@ -317,6 +318,7 @@ fn a_broken_document_is_a_config_error_naming_the_place() {
             spec_text: text.to_owned(),
             max_body_bytes: 1024,
             reject_unknown: true,
+            report_responses: false,
         })
     };
     let compile = |text: &str| {
@@ -334,4 +336,159 @@ fn a_broken_document_is_a_config_error_naming_the_place() {
         compile(dangling),
         "test.yaml:1:1: api: api.yaml: GET /a: /paths/~1a/get/parameters/0: `$ref: #/components/parameters/Nope` points at nothing"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report-only response validation.
+// ---------------------------------------------------------------------------------------------
+
+const CATALOG: &str = r#"openapi: 3.0.3
+info: { title: catalog, version: "1" }
+paths:
+  /movies/{id}:
+    get:
+      responses:
+        '200':
+          description: a movie
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Movie' }
+        4XX:
+          $ref: '#/components/responses/Problem'
+    delete:
+      responses:
+        '204': { description: gone }
+        default: { description: anything else }
+components:
+  responses:
+    Problem:
+      description: a problem
+      content:
+        application/problem+json:
+          schema: { type: object, required: [title] }
+  schemas:
+    Movie:
+      type: object
+      required: [id, title]
+      properties:
+        id: { type: integer }
+        title: { type: string }
+        rating: { type: number, nullable: true }
+"#;
+
+fn catalog(metrics: &switchyard_policy::PolicyMetrics) -> Chain {
+    let kind = PolicyKind::OpenApi(OpenApiPolicy {
+        spec_path: "catalog.yaml".into(),
+        spec_text: CATALOG.to_owned(),
+        max_body_bytes: 4096,
+        reject_unknown: true,
+        report_responses: true,
+    });
+    let time = switchyard_policy::Timebase::system();
+    let policies = [policy("catalog", kind)];
+    switchyard_policy::Policies::compile_counted(&policies, &time, None, metrics)
+        .unwrap()
+        .chain(&["catalog".to_owned()])
+}
+
+/// The pointers of the mismatches found in a response to `method path`.
+fn response_verdict(
+    chain: &Chain,
+    method: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: Option<Value>,
+) -> Vec<String> {
+    let mut req = Req::get("/movies/7").method(method);
+    let passed = req.run(chain).expect("the request is valid");
+    let mut check = passed.response_check.expect("responses are checked");
+    let status = http::StatusCode::from_u16(status).unwrap();
+    let wants_body = check.head(status, content_type);
+    let bytes = body.map(|b| b.to_string().into_bytes());
+    if bytes.is_some() {
+        assert_eq!(wants_body, Some(4096), "a JSON schema applies to this body");
+    }
+    let found = check.finish(bytes.as_deref());
+    found.into_iter().map(|v| v.pointer).collect()
+}
+
+/// Method, status, content type, body, and the mismatches' pointers.
+type ResponseCase<'a> = (&'a str, u16, Option<&'a str>, Option<Value>, Vec<&'a str>);
+
+#[test]
+fn responses_are_checked_by_status_media_type_and_schema() {
+    let metrics = switchyard_policy::PolicyMetrics::default();
+    let chain = catalog(&metrics);
+    let json = Some("application/json; charset=utf-8");
+    let problem = Some("application/problem+json");
+    let cases: Vec<ResponseCase> = vec![
+        (
+            "GET",
+            200,
+            json,
+            Some(json!({"id": 7, "title": "Heat", "rating": null})),
+            vec![],
+        ),
+        (
+            "GET",
+            200,
+            json,
+            Some(json!({"id": "7", "title": "Heat"})),
+            vec!["/body/id"],
+        ),
+        ("GET", 200, json, Some(json!({"id": 7})), vec!["/body"]),
+        (
+            "GET",
+            200,
+            Some("text/html"),
+            None,
+            vec!["/header/content-type"],
+        ),
+        (
+            "GET",
+            404,
+            problem,
+            Some(json!({"title": "no such movie"})),
+            vec![],
+        ),
+        (
+            "GET",
+            429,
+            problem,
+            Some(json!({"detail": "slow down"})),
+            vec!["/body"],
+        ),
+        ("GET", 500, json, None, vec!["/status"]),
+        ("DELETE", 204, None, None, vec![]),
+        ("DELETE", 503, Some("text/plain"), None, vec![]),
+    ];
+    for (method, status, content_type, body, expected) in cases {
+        let shown = format!("{method} {status} {content_type:?} {body:?}");
+        let found = response_verdict(&chain, method, status, content_type, body);
+        assert_eq!(found, expected, "{shown}");
+    }
+    // A body that is not JSON, and a body too large to have been read (head checked only).
+    let mut req = Req::get("/movies/7");
+    let mut check = req.run(&chain).unwrap().response_check.unwrap();
+    assert_eq!(check.head(http::StatusCode::OK, json), Some(4096));
+    let found = check.finish(Some(b"{not json"));
+    assert_eq!(found[0].pointer, "/body");
+    let mut check = req.run(&chain).unwrap().response_check.unwrap();
+    check.head(http::StatusCode::OK, json);
+    assert!(check.finish(None).is_empty());
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains("response_mismatches_total{policy=\"catalog\"} 6"),
+        "{text}"
+    );
+}
+
+#[test]
+fn responses_are_not_checked_unless_asked() {
+    let passed = Req::get("/movies/42").run(&studio(true)).unwrap();
+    assert!(passed.response_check.is_none());
 }

@@ -355,6 +355,44 @@ fn header_transforms_fill_in_the_identity_and_path_parameters() {
 }
 
 #[test]
+fn query_transforms_replace_client_values_and_encode_what_they_set() {
+    let clock = ManualClock::new();
+    let transform = policy(
+        "query",
+        PolicyKind::RequestQuery(RequestQueryPolicy {
+            set: vec![
+                ("caller".into(), "{identity.id} ({meta.plan})".into()),
+                ("movie".into(), "{param.id}".into()),
+                ("tier".into(), "{claim.tier}".into()),
+            ],
+            remove: vec!["debug".into()],
+        }),
+    );
+    let chain = chain(
+        &[
+            keys(CredentialSource::Header("x-api-key".into())),
+            transform,
+        ],
+        &clock,
+    );
+    // `%63aller` is `caller` spelled with an escape: it is the client's value all the same.
+    let mut req =
+        Req::get("/movies/7?page=2&caller=mallory&%63aller=eve&debug=1&tier=root&q=a%20b")
+            .header("x-api-key", "gold-key");
+    req.params = vec![("id".into(), "7/8".into())];
+    req.run(&chain).unwrap();
+    assert_eq!(req.uri.path(), "/movies/7");
+    assert_eq!(
+        req.uri.query(),
+        Some("page=2&q=a%20b&caller=alice%20%28gold%29&movie=7%2F8"),
+        "client values replaced, an unfillable value left out, the rest kept as sent"
+    );
+    let mut bare = Req::get("/movies?debug=1").header("x-api-key", "free-key");
+    bare.run(&chain).unwrap();
+    assert_eq!(bare.uri, "/movies?caller=bob%20%28free%29");
+}
+
+#[test]
 fn the_first_policy_that_answers_ends_the_chain() {
     let clock = ManualClock::new();
     let limit = policy(

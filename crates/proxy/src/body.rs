@@ -21,6 +21,8 @@ pub enum ProxyBody {
     /// endpoint and against the cluster's connection limit) until the body is done.
     Upstream(Incoming, Option<(Pick, OwnedSemaphorePermit)>),
     Full(Full<Bytes>),
+    /// Copied (bounded) on its way for a report-only response check.
+    Tapped(Box<crate::response_tap::ResponseTap>),
 }
 
 impl ProxyBody {
@@ -54,6 +56,7 @@ impl Body for ProxyBody {
                 polled
             }
             ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
+            ProxyBody::Tapped(b) => Pin::new(&mut **b).poll_frame(cx),
         }
     }
 
@@ -61,6 +64,7 @@ impl Body for ProxyBody {
         match self {
             ProxyBody::Upstream(b, _) => b.is_end_stream(),
             ProxyBody::Full(b) => b.is_end_stream(),
+            ProxyBody::Tapped(b) => b.is_end_stream(),
         }
     }
 
@@ -68,6 +72,7 @@ impl Body for ProxyBody {
         match self {
             ProxyBody::Upstream(b, _) => b.size_hint(),
             ProxyBody::Full(b) => b.size_hint(),
+            ProxyBody::Tapped(b) => b.size_hint(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The running gateway: binds listeners, serves, reloads atomically, drains on shutdown.
 
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::server::serve;
 use crate::state::Shared;
@@ -40,7 +41,9 @@ impl ReloadHandle {
     /// Builds a runtime for `config` and swaps it in; requests in flight keep the old one.
     pub fn reload(&self, config: &Config) -> Result<u64, GatewayError> {
         let current = self.shared.runtime.load_full();
-        let runtime = Runtime::build(config, Some(&current))?;
+        let built = Runtime::build(config, Some(&current), &current.metrics);
+        current.metrics.reloaded(built.is_ok());
+        let runtime = built?;
         if runtime.listeners != current.listeners {
             tracing::warn!("listener changes take effect at the next restart");
         }
@@ -56,7 +59,9 @@ impl ReloadHandle {
     }
 
     pub fn reload_file(&self, path: &Path) -> Result<u64, GatewayError> {
-        let config = switchyard_config::load(path)?;
+        let config = switchyard_config::load(path).inspect_err(|_| {
+            self.shared.runtime.load().metrics.reloaded(false);
+        })?;
         self.reload(&config)
     }
 
@@ -77,6 +82,7 @@ impl ReloadHandle {
 pub struct Gateway {
     handle: ReloadHandle,
     addresses: Vec<(String, SocketAddr)>,
+    admin_address: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept_loops: Vec<JoinHandle<()>>,
     graceful: Arc<Mutex<Option<GracefulShutdown>>>,
@@ -85,7 +91,7 @@ pub struct Gateway {
 impl Gateway {
     /// Binds every listener and starts serving `config`.
     pub async fn start(config: &Config) -> Result<Self, GatewayError> {
-        let runtime = Runtime::build(config, None)?;
+        let runtime = Runtime::build(config, None, &Arc::new(Metrics::default()))?;
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(runtime),
             generation: AtomicU64::new(0),
@@ -114,9 +120,18 @@ impl Gateway {
             );
             accept_loops.push(tokio::spawn(task));
         }
+        let admin_address = match &config.admin {
+            Some(admin) => {
+                let (address, task) = start_admin(admin, &shared, &stop).await?;
+                accept_loops.push(task);
+                Some(address)
+            }
+            None => None,
+        };
         Ok(Self {
             handle: ReloadHandle { shared },
             addresses,
+            admin_address,
             stop,
             accept_loops,
             graceful,
@@ -139,6 +154,11 @@ impl Gateway {
         &self.addresses
     }
 
+    /// The admin listener's bound address, when the config has one.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin_address
+    }
+
     /// The current config's drain deadline.
     pub fn drain_timeout(&self) -> Duration {
         self.handle.shared.runtime.load().drain_timeout
@@ -159,6 +179,28 @@ impl Gateway {
             .await
             .is_ok()
     }
+}
+
+async fn start_admin(
+    admin: &switchyard_config::Admin,
+    shared: &Arc<Shared>,
+    stop: &watch::Sender<bool>,
+) -> Result<(SocketAddr, JoinHandle<()>), GatewayError> {
+    let listener = bind(admin.address)
+        .await
+        .map_err(|source| GatewayError::Bind {
+            listener: "admin".to_owned(),
+            address: admin.address,
+            source,
+        })?;
+    let address = listener.local_addr().unwrap_or(admin.address);
+    let task = crate::admin::serve(
+        listener,
+        admin.token.clone(),
+        Arc::clone(shared),
+        stop.subscribe(),
+    );
+    Ok((address, tokio::spawn(task)))
 }
 
 async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {

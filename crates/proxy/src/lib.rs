@@ -17,6 +17,7 @@
 //! ```
 
 mod access_log;
+mod admin;
 mod affinity;
 mod balancing;
 mod body;
@@ -32,8 +33,10 @@ mod headers;
 mod health;
 mod inflight;
 mod membership;
+mod metrics;
 mod pipeline;
 mod policies;
+mod response_tap;
 mod retry_budget;
 mod router;
 mod runtime;
@@ -45,6 +48,7 @@ mod watch;
 pub use cluster::EndpointState;
 pub use fault::Fault;
 pub use gateway::{Gateway, GatewayError, ReloadHandle};
+pub use metrics::Metrics;
 pub use router::{RouteQuery, RouteTable};
 pub use runtime::Runtime;
 pub use watch::watch_config_file;

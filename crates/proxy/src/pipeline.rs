@@ -7,6 +7,7 @@ use crate::fault::Fault;
 use crate::forward::forward;
 use crate::framing::AmbiguousFraming;
 use crate::headers::{X_REQUEST_ID, request_id};
+use crate::metrics::RouteMetrics;
 use crate::policies;
 use crate::router::{Params, RouteQuery};
 use crate::runtime::{RouteAction, Runtime, fill_string};
@@ -15,6 +16,7 @@ use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use switchyard_policy::Answer;
 
 /// Per-request state, typed, filled in as the request moves through the phases.
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub struct RequestCtx {
     /// Whether the access log is on; the log record is filled only then.
     pub logging: bool,
     pub log: LogRecord,
+    /// The matched route's counters (none matched: the runtime's `unrouted`).
+    pub route_metrics: Option<Arc<RouteMetrics>>,
 }
 
 /// The client end of a connection, with what every request on it needs, formatted once.
@@ -69,6 +73,7 @@ pub async fn handle(
         max_body,
         logging: runtime.access_log.is_on(),
         log: LogRecord::default(),
+        route_metrics: None,
     };
     if ctx.logging {
         describe(&mut ctx, &req);
@@ -112,6 +117,7 @@ async fn run(
     if ctx.logging {
         ctx.log.route = Some(route.name.clone());
     }
+    ctx.route_metrics = Some(Arc::clone(&routed.metrics));
     let chain = match &routed.policies {
         Some(chain) => Some(chain),
         None if runtime.listener_policies.is_empty() => None,
@@ -120,18 +126,26 @@ async fn run(
     let Some(chain) = chain.filter(|c| !c.is_empty()) else {
         return act(&routed.action, ctx, req, params).await;
     };
+    let answered = |answer: Box<Answer>| {
+        runtime.metrics.policy_answered(&route.name, &answer);
+        Ok(policies::respond(*answer))
+    };
     let mut passed = match policies::apply(chain, ctx, &mut req, &route.name, &params).await {
         Ok(passed) => passed,
-        Err(answer) => return Ok(policies::respond(*answer)),
+        Err(answer) => return answered(answer),
     };
     if let Some(check) = passed.body_check.take() {
         req = match policies::check_body(&check, ctx, req).await {
             Ok(req) => req,
-            Err(answer) => return Ok(policies::respond(*answer)),
+            Err(answer) => return answered(answer),
         };
     }
+    let response_check = passed.response_check.take();
     let mut response = match act(&routed.action, ctx, req, params).await {
-        Ok(response) => response,
+        Ok(response) => match response_check {
+            Some(check) => policies::check_response(check, response),
+            None => response,
+        },
         // A fault answered here still carries the policies' headers (CORS above all).
         Err(fault) => {
             ctx.log.reason = Some(fault.code());
@@ -237,6 +251,8 @@ fn finish(
         .headers
         .insert(X_REQUEST_ID.clone(), ctx.request_id.clone());
     ctx.log.status = parts.status.as_u16();
+    let route = ctx.route_metrics.as_deref().unwrap_or(&runtime.unrouted);
+    route.observe(parts.status, ctx.start.elapsed().as_secs_f64());
     let body = LoggedBody::new(body, &runtime.access_log, ctx.log, ctx.start);
     Response::from_parts(parts, body)
 }

@@ -4,9 +4,10 @@
 use crate::body::ClientBody;
 use crate::body::ProxyBody;
 use crate::pipeline::RequestCtx;
+use crate::response_tap::ResponseTap;
 use http::{HeaderMap, Request, Response, header};
 use http_body_util::{BodyExt, Limited};
-use switchyard_policy::{Answer, BodyCheck, Chain, Exchange, PROBLEM_JSON, Passed};
+use switchyard_policy::{Answer, BodyCheck, Chain, Exchange, PROBLEM_JSON, Passed, ResponseCheck};
 
 /// Runs `chain` on `req`; `Err` is the gateway's own answer, the request goes no further.
 pub(crate) async fn apply(
@@ -83,6 +84,27 @@ pub(crate) async fn check_body(
     }
     let body = if bytes.is_empty() { None } else { Some(bytes) };
     Ok(Request::from_parts(parts, ClientBody::Read(body)))
+}
+
+/// Starts the report-only check of the service's response: the head now, the body (a
+/// bounded copy) as it streams to the client.
+pub(crate) fn check_response(
+    mut check: ResponseCheck,
+    response: Response<ProxyBody>,
+) -> Response<ProxyBody> {
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match check.head(response.status(), content_type) {
+        Some(limit) => {
+            response.map(|body| ProxyBody::Tapped(Box::new(ResponseTap::new(body, check, limit))))
+        }
+        None => {
+            check.finish(None);
+            response
+        }
+    }
 }
 
 /// The gateway's answer for a request a policy stopped.

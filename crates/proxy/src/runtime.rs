@@ -6,6 +6,7 @@ use crate::access_log::AccessLog;
 use crate::cluster::Cluster;
 use crate::graphql::GraphQLRoute;
 use crate::headers::HeaderEdits;
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::router::RouteTable;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -40,6 +41,9 @@ pub struct Runtime {
     pub access_log: AccessLog,
     pub access_log_target: AccessLogTarget,
     pub drain_timeout: Duration,
+    pub metrics: Arc<Metrics>,
+    /// The counts of requests no route matched.
+    pub unrouted: Arc<RouteMetrics>,
 }
 
 /// A route's action and its policies (`None`: the listener's).
@@ -47,6 +51,7 @@ pub struct Runtime {
 pub struct Routed {
     pub action: RouteAction,
     pub policies: Option<Chain>,
+    pub metrics: Arc<RouteMetrics>,
 }
 
 /// A route's action with everything parsed.
@@ -82,7 +87,11 @@ pub struct RespondRoute {
 impl Runtime {
     /// Builds the runtime for `config`, keeping clusters (and their balancer state and pools)
     /// and the log writer from `previous` where their config is unchanged.
-    pub fn build(config: &Config, previous: Option<&Runtime>) -> Result<Self, BuildError> {
+    pub fn build(
+        config: &Config,
+        previous: Option<&Runtime>,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Self, BuildError> {
         let clusters: HashMap<String, Arc<Cluster>> = config
             .clusters
             .iter()
@@ -95,10 +104,11 @@ impl Runtime {
                 (c.name.clone(), cluster)
             })
             .collect();
-        let policies = Policies::compile(
+        let policies = Policies::compile_counted(
             &config.policies,
             &Timebase::system(),
             previous.map(|p| &p.policies),
+            &metrics.policy,
         )?;
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
@@ -112,7 +122,12 @@ impl Runtime {
             };
             if let Some(action) = built {
                 let policies = route.policies.as_deref().map(|names| policies.chain(names));
-                routes.push((route.clone(), Routed { action, policies }));
+                let routed = Routed {
+                    action,
+                    policies,
+                    metrics: metrics.route(&route.name),
+                };
+                routes.push((route.clone(), routed));
             }
         }
         let access_log = match previous.filter(|p| p.access_log_target == config.access_log) {
@@ -134,6 +149,8 @@ impl Runtime {
             access_log,
             access_log_target: config.access_log.clone(),
             drain_timeout: config.drain_timeout,
+            metrics: Arc::clone(metrics),
+            unrouted: metrics.route(""),
         })
     }
 }

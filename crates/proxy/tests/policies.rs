@@ -33,7 +33,13 @@ policies:
     cors: {{allow_origins: ['https://app.example.com'], allow_headers: [x-api-key]}}
   - name: small
     body_limit: 16
+  - name: caller-query
+    request_query: {{set: {{caller: '{{identity.id}}', movie: '{{param.id}}'}}, remove: [debug]}}
 routes:
+  - name: query
+    match: {{path: {{template: '/query/{{id}}'}}}}
+    policies: [keys, caller-query]
+    proxy: {{cluster: backend}}
   - name: keyed
     match: {{path: {{prefix: /keyed}}}}
     policies: [keys, limit]
@@ -95,6 +101,18 @@ async fn start(limit: u32) -> (Backend, TestGateway) {
     let backend = Backend::start(BackendConfig::named("b")).await;
     let gateway = TestGateway::start(&config(backend.address(), limit)).await;
     (backend, gateway)
+}
+
+#[tokio::test]
+async fn query_transforms_reach_the_service_and_replace_what_the_client_sent() {
+    let (_backend, gw) = start(100).await;
+    let client = gw.client();
+    let path = "/query/7?caller=mallory&page=2&debug=1";
+    let ok = send(&client, Method::GET, path, &[("x-api-key", "gold-key")], "").await;
+    assert_eq!(ok.status, 200);
+    let seen = ok.json();
+    assert_eq!(seen["path"], "/query/7");
+    assert_eq!(seen["query"], "page=2&caller=alice&movie=7");
 }
 
 #[tokio::test]

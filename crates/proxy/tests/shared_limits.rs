@@ -9,6 +9,7 @@ fn config(backend: SocketAddr, redis: &str, burst: u32, on_failure: &str) -> Str
     format!(
         r#"listeners: [{{name: public, address: '127.0.0.1:0'}}]
 access_log: {{to: 'off'}}
+admin: {{address: '127.0.0.1:0'}}
 policies:
   - name: shared
     rate_limit:
@@ -75,6 +76,12 @@ async fn a_redis_outage_allows_or_denies_as_configured_and_limits_return_with_re
         assert_eq!(denied.status, 503, "fail-closed: refused");
         assert_eq!(denied.json()["reason"], "rate_limit_unavailable");
     }
+    // Each failed decision is counted with what the policy did instead.
+    let failures = "switchyard_rate_limit_store_failures_total";
+    let allowed = format!(r#"{failures}{{policy="shared",outcome="allowed"}}"#);
+    let refused = format!(r#"{failures}{{policy="shared",outcome="refused"}}"#);
+    assert_eq!(open.metric(&allowed).await, Some(10.0));
+    assert_eq!(closed.metric(&refused).await, Some(10.0));
 
     redis.resume();
     // Each gateway reconnects on its own. A decision made by Redis carries the `RateLimit`

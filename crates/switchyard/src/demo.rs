@@ -45,6 +45,9 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         let gateway = Gateway::start(&config).await?;
         let address = gateway.addresses()[0].1;
         print_tour(address, &access_log);
+        if let Some(admin) = gateway.admin_address() {
+            println!("Metrics (Prometheus/OpenMetrics text): curl -s http://{admin}/metrics\n");
+        }
         tokio::spawn(fleet::run(
             fleet,
             Client::http1(address),

@@ -42,6 +42,9 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
         for (name, address) in gateway.addresses() {
             tracing::info!(listener = %name, %address, "listening");
         }
+        if let Some(address) = gateway.admin_address() {
+            tracing::info!(%address, "admin listening (/metrics, /ready)");
+        }
         let handle = gateway.reload_handle();
         tokio::spawn(watch_config_file(
             path.to_owned(),

@@ -304,15 +304,19 @@ async fn answer(
             .unwrap_or(state.config.status),
         s => s,
     };
-    let body = match query_value(&query, "bytes").and_then(|b| b.parse::<u64>().ok()) {
-        Some(n) => stream_bytes(n),
+    let (body, kind) = match query_value(&query, "bytes").and_then(|b| b.parse::<u64>().ok()) {
+        Some(n) => (stream_bytes(n), "application/octet-stream"),
         None => {
             let mut json = described;
             json["body_bytes"] = body_bytes.into();
-            full(json.to_string())
+            (full(json.to_string()), "application/json")
         }
     };
     let mut response = Response::new(body);
+    let kind = http::HeaderValue::from_static(kind);
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, kind);
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     response.headers_mut().insert(
         "x-backend",

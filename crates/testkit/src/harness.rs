@@ -50,6 +50,34 @@ impl TestGateway {
         self.client().get(path).await
     }
 
+    /// GET `path` on the admin listener, with `token` as a bearer token if given.
+    pub async fn admin_get(&self, path: &str, token: Option<&str>) -> Reply {
+        let address = self
+            .gateway()
+            .admin_address()
+            .expect("the config has `admin:`");
+        let client = Client::http1(address);
+        let mut request = client.request(http::Method::GET, "", path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .expect("a valid request");
+        client
+            .send(request)
+            .await
+            .expect("the admin listener answers")
+    }
+
+    /// The value of one sample on the admin listener's `/metrics`, e.g.
+    /// `switchyard_requests_total{route="api",code="2xx"}` (absent: `None`).
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.admin_get("/metrics", None).await.text();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+    }
+
     /// Drains with `deadline`; true if every connection finished in time.
     pub async fn shutdown(mut self, deadline: std::time::Duration) -> bool {
         match self.gateway.take() {

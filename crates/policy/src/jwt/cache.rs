@@ -1,5 +1,6 @@
 //! Verified tokens by their text, so a repeated token skips the signature check; expiry is
-//! still checked on every use. Bounded: a full shard drops its expired tokens, then empties.
+//! still checked on every use, and so is the fetched key set a token was verified with.
+//! Bounded: a full shard drops its expired tokens, then empties.
 
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -15,10 +16,14 @@ pub(crate) struct Verified {
     pub(crate) audiences: Vec<String>,
     pub(crate) expires: Option<u64>,
     pub(crate) not_before: Option<u64>,
+    /// The generation of the fetched key set it was verified with (0: configured keys only).
+    /// A hit counts only while that set is current, so a key dropped from the JWKS URL's
+    /// document (or keys gone stale) also ends its cached tokens.
+    pub(crate) key_set: u64,
 }
 
 impl Verified {
-    pub(crate) fn new(claims: Map<String, Value>) -> Result<Self, String> {
+    pub(crate) fn new(claims: Map<String, Value>, key_set: u64) -> Result<Self, String> {
         let time = |name: &str| match claims.get(name) {
             None => Ok(None),
             Some(v) => v
@@ -48,6 +53,7 @@ impl Verified {
             audiences,
             expires,
             not_before,
+            key_set,
             claims: Arc::new(claims),
         })
     }

@@ -1,9 +1,10 @@
-//! The verification keys of a `jwt` policy (inline secrets and PEMs, JWKS documents), each
-//! with its algorithm family, and the choice of candidate keys for a token.
+//! The verification keys of a `jwt` policy (inline secrets and PEMs, JWKS documents from a
+//! file or a URL), each with its algorithm family, and the choice of candidate keys for a
+//! token.
 
 use super::Refusal;
 use base64::Engine;
-use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use switchyard_config::{JwtKeyMaterial, JwtPolicy};
 
@@ -74,45 +75,79 @@ fn jwks(text: &str) -> Result<Vec<Key>, String> {
         serde_json::from_str(text).map_err(|e| format!("the JWKS cannot be read: {e}"))?;
     let mut keys = Vec::with_capacity(set.keys.len());
     for (i, jwk) in set.keys.iter().enumerate() {
-        // A key published for encryption never verifies a signature.
-        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
-            continue;
+        if let Some(key) = jwk_key(jwk).map_err(|e| format!("JWKS keys[{i}]: {e}"))? {
+            keys.push(key);
         }
-        let decoding = DecodingKey::from_jwk(jwk).map_err(|e| format!("JWKS keys[{i}]: {e}"))?;
-        if decoding.family() == AlgorithmFamily::Hmac
-            && decoding.try_get_as_bytes().map_or(0, <[u8]>::len) < 32
-        {
-            return Err(format!(
-                "JWKS keys[{i}]: an HMAC secret needs at least 32 bytes"
-            ));
-        }
-        let only = jwk
-            .common
-            .key_algorithm
-            .and_then(|a| a.to_string().parse::<Algorithm>().ok());
-        keys.push(Key {
-            kid: jwk.common.key_id.clone(),
-            family: decoding.family(),
-            only,
-            decoding,
-        });
     }
     Ok(keys)
 }
 
-/// The keys that may have signed a token with this `kid` and `alg`: the keys with that `kid`
-/// (or every key when the token names none) whose family fits the algorithm.
+/// A fetched JWKS document's keys, and why each key that cannot be used was skipped (an
+/// identity provider may publish keys of kinds this gateway does not verify with). Fails when
+/// the document is not a JWKS or holds no usable key.
+pub(super) fn remote_jwks(body: &[u8]) -> Result<(Vec<Key>, Vec<String>), String> {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        keys: Vec<serde_json::Value>,
+    }
+    let doc: Document =
+        serde_json::from_slice(body).map_err(|e| format!("the JWKS cannot be read: {e}"))?;
+    let (mut keys, mut skipped) = (Vec::new(), Vec::new());
+    for (i, value) in doc.keys.into_iter().enumerate() {
+        let kid = value
+            .get("kid")
+            .and_then(|k| k.as_str())
+            .unwrap_or("")
+            .to_owned();
+        let jwk = serde_json::from_value::<Jwk>(value).map_err(|e| e.to_string());
+        match jwk.and_then(|jwk| jwk_key(&jwk)) {
+            Ok(Some(key)) => keys.push(key),
+            Ok(None) => {}
+            Err(e) => skipped.push(format!("keys[{i}] (kid `{kid}`): {e}")),
+        }
+    }
+    if keys.is_empty() {
+        return Err("the JWKS holds no key that can verify a signature".to_owned());
+    }
+    Ok((keys, skipped))
+}
+
+/// The key of one JWK; none for a key published for encryption, which never verifies a
+/// signature.
+fn jwk_key(jwk: &Jwk) -> Result<Option<Key>, String> {
+    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+        return Ok(None);
+    }
+    let decoding = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    if decoding.family() == AlgorithmFamily::Hmac
+        && decoding.try_get_as_bytes().map_or(0, <[u8]>::len) < 32
+    {
+        return Err("an HMAC secret needs at least 32 bytes".to_owned());
+    }
+    let only = jwk
+        .common
+        .key_algorithm
+        .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+    Ok(Some(Key {
+        kid: jwk.common.key_id.clone(),
+        family: decoding.family(),
+        only,
+        decoding,
+    }))
+}
+
+/// The keys that may have signed a token with this `kid` and `alg`: the keys of both lists
+/// (configured, fetched) with that `kid` (or every key when the token names none) whose
+/// family fits the algorithm.
 pub(super) fn candidates<'k>(
-    keys: &'k [Key],
+    lists: [&'k [Key]; 2],
     kid: Option<&str>,
     alg: Algorithm,
 ) -> Result<Vec<&'k Key>, Refusal> {
+    let keys = lists.into_iter().flatten();
     let named: Vec<&Key> = match kid {
-        Some(kid) => keys
-            .iter()
-            .filter(|k| k.kid.as_deref() == Some(kid))
-            .collect(),
-        None => keys.iter().collect(),
+        Some(kid) => keys.filter(|k| k.kid.as_deref() == Some(kid)).collect(),
+        None => keys.collect(),
     };
     if named.is_empty() {
         return Err((

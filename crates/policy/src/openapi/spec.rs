@@ -2,6 +2,7 @@
 //! JSON Schema 2020-12 (`nullable`, boolean `exclusiveMinimum`), `$ref`s followed, and one
 //! compiled validator per parameter and body, all referring into the document itself.
 
+use super::response::{ResponseSpec, Responses, StatusPattern};
 use super::{Body, Location, Operation, Param, PathEntry, Scalar, Segment, Shape};
 use http::{HeaderValue, Method};
 use jsonschema::{Draft, Registry, Validator};
@@ -136,7 +137,34 @@ impl Ctx<'_> {
             Some(b) => Some(self.body(&format!("{at}/requestBody"), b)?),
             None => None,
         };
-        Ok(Operation { params, body })
+        let responses = self.responses(&format!("{at}/responses"), op.get("responses"))?;
+        Ok(Operation {
+            params,
+            body,
+            responses,
+        })
+    }
+
+    /// The operation's responses by status: exact codes first, then classes (`2XX`), then
+    /// `default`.
+    fn responses(&self, at: &str, responses: Option<&Value>) -> Result<Responses, String> {
+        let Some(map) = responses.and_then(Value::as_object) else {
+            return Ok(Responses::default());
+        };
+        let mut by_status = Vec::with_capacity(map.len());
+        for (key, response) in map {
+            let Some(status) = StatusPattern::parse(key) else {
+                continue; // not a status: an extension such as `x-...`
+            };
+            let spec = self.body(&format!("{at}/{}", escape(key)), response)?;
+            let spec = ResponseSpec {
+                media: spec.media,
+                json: spec.json,
+            };
+            by_status.push((status, Arc::new(spec)));
+        }
+        by_status.sort_by_key(|(status, _)| *status);
+        Ok(Responses { by_status })
     }
 
     fn param(&self, at: &str, p: &Value) -> Result<Option<Param>, String> {

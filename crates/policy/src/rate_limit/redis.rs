@@ -3,8 +3,9 @@
 //! expire when their bucket is full again, so Redis holds only active keys.
 
 use super::{Decision, Gcra};
+use crate::throttle::LogThrottle;
+use prometheus_client::metrics::counter::Counter;
 use redis::aio::ConnectionManager;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use switchyard_config::RedisStore;
 use tokio::sync::OnceCell;
@@ -33,9 +34,8 @@ pub(crate) struct Shared {
     timeout: Duration,
     pub(crate) fail_open: bool,
     /// Decisions Redis could not make (errors and timeouts).
-    pub(crate) failures: AtomicU64,
-    /// When the last failure was logged (seconds since the Unix epoch).
-    logged_at: AtomicU64,
+    pub(crate) failures: Counter,
+    pub(crate) log: LogThrottle,
 }
 
 impl std::fmt::Debug for Shared {
@@ -60,24 +60,16 @@ pub(crate) enum StoreError {
 }
 
 impl Shared {
-    pub(crate) fn new(store: &RedisStore) -> Self {
+    pub(crate) fn new(store: &RedisStore, failures: Counter) -> Self {
         Self {
             client: redis::Client::open(store.url.as_str()).ok(),
             connection: OnceCell::new(),
             script: redis::Script::new(GCRA_LUA),
             timeout: store.timeout,
             fail_open: store.fail_open,
-            failures: AtomicU64::new(0),
-            logged_at: AtomicU64::new(0),
+            failures,
+            log: LogThrottle::default(),
         }
-    }
-
-    /// True at most once a second, so an outage is logged without flooding the log.
-    pub(crate) fn should_log(&self) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.logged_at.swap(now, Ordering::Relaxed) != now
     }
 
     /// The decision for `key`, bounded by the timeout.
@@ -87,7 +79,7 @@ impl Shared {
             Err(_) => Err(StoreError::Timeout(self.timeout)),
         }
         .inspect_err(|_| {
-            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.failures.inc();
         })
     }
 

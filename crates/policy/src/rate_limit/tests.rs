@@ -67,6 +67,7 @@ fn limiter(requests: u64, burst: u64, max_keys: usize, clock: &ManualClock) -> R
         "per-client",
         &policy,
         &Timebase::new(Arc::new(clock.clone()), 0),
+        &PolicyMetrics::default(),
     )
 }
 
