@@ -22,6 +22,7 @@
 mod backend;
 mod client;
 mod harness;
+mod postgres;
 pub mod raw;
 mod redis;
 mod subgraph;
@@ -29,5 +30,6 @@ mod subgraph;
 pub use backend::{Backend, BackendConfig};
 pub use client::{Client, Reply};
 pub use harness::TestGateway;
+pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use subgraph::{ComputedField, Subgraph, SubgraphOptions};
