@@ -26,9 +26,11 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 mod diff;
 mod error;
 mod hash;
+pub mod http;
 mod migrations;
 mod model;
 mod plan;
@@ -36,6 +38,10 @@ mod postgres;
 mod sqlite;
 mod store;
 
+pub use crate::http::{ServerConfig, StartError, check_bind, serve};
+pub use check::{
+    CheckInput, CheckReport, SchemaChange, SchemaChangeKind, Severity, SkippedOperation, check,
+};
 pub use error::{ComposeError, StoreError};
 pub use model::{
     ChangeKind, Delete, Now, Publish, Published, SubgraphChange, SubgraphRecord, VariantRef,

@@ -38,6 +38,9 @@ pub enum Command {
     Loadgen(crate::loadgen::LoadgenArgs),
     /// Benchmarking: one federation subgraph (SDL + JSON data) served over GraphQL over HTTP.
     Subgraph(crate::subgraph_cmd::SubgraphArgs),
+    /// The schema registry: serve it, or publish, delete, roll back and fetch through it.
+    #[command(subcommand)]
+    Registry(crate::registry_cmd::RegistryCommand),
     /// The balancing lab: simulate scenarios with every algorithm; a Markdown table to stdout.
     Sim(crate::sim_cmd::SimArgs),
     /// Print the config form (`sha256:...`) of an API key read from stdin, for `api_key`

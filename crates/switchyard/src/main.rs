@@ -4,6 +4,7 @@ mod backend_cmd;
 mod cli;
 mod demo;
 mod loadgen;
+mod registry_cmd;
 mod serve;
 mod sim_cmd;
 mod subgraph_cmd;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Loadgen(args) => loadgen::run(args),
         cli::Command::Subgraph(args) => subgraph_cmd::run(args),
         cli::Command::Sim(args) => sim_cmd::run(args),
+        cli::Command::Registry(command) => registry_cmd::run(command),
         cli::Command::HashKey => cli::hash_key(),
     };
     match result {
