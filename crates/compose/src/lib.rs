@@ -10,6 +10,7 @@ mod model;
 mod prelude;
 mod rules;
 mod subgraph;
+pub mod synthetic;
 mod types;
 mod verify;
 

@@ -4,20 +4,13 @@
 //!
 //! `cargo run --release -p switchyard-registry --example check_large`
 
-use std::fmt::Write;
 use std::time::Instant;
 
-use switchyard_compose::Subgraph;
+use switchyard_compose::synthetic::{INPUTS, synthetic_graph};
 use switchyard_registry::{CheckInput, check};
 
-const SUBGRAPHS: usize = 100;
-const ENTITIES: usize = 1750;
-const VALUES: usize = 1750;
-const ENUMS: usize = 1000;
-const INPUTS: usize = 500;
-
 fn main() {
-    let current = generate();
+    let current = synthetic_graph();
     let mut proposed = current[7].clone();
     proposed.sdl = proposed
         .sdl
@@ -52,64 +45,4 @@ fn main() {
             );
         }
     }
-}
-
-fn generate() -> Vec<Subgraph> {
-    let mut sdl: Vec<String> = (0..SUBGRAPHS)
-        .map(|_| {
-            "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.7\", import: [\"@key\", \"@shareable\"])\n"
-                .to_owned()
-        })
-        .collect();
-    for i in 0..ENTITIES {
-        let owner = i % SUBGRAPHS;
-        let _ = writeln!(
-            sdl[owner],
-            "type E{i} @key(fields: \"id\") {{ id: ID! name: String! @shareable score: Int v: V{i} tags: [Enum{}!] }}",
-            i % ENUMS
-        );
-        let mut extenders = vec![(i * 7 + 1) % SUBGRAPHS, (i * 13 + 5) % SUBGRAPHS];
-        extenders.dedup();
-        for e in extenders.into_iter().filter(|e| *e != owner) {
-            let _ = writeln!(
-                sdl[e],
-                "type E{i} @key(fields: \"id\") {{ id: ID! name: String! @shareable extra{e}: Int related{e}: [E{i}!] }}"
-            );
-        }
-    }
-    for j in 0..VALUES {
-        for g in [j % SUBGRAPHS, (j + 50) % SUBGRAPHS] {
-            let _ = writeln!(
-                sdl[g],
-                "type V{j} @shareable {{ a: Int b: String c: [Int!]! }}"
-            );
-        }
-    }
-    for k in 0..ENUMS {
-        for g in [k % SUBGRAPHS, (k + 50) % SUBGRAPHS] {
-            let _ = writeln!(sdl[g], "enum Enum{k} {{ A B C }}");
-        }
-    }
-    let mut roots = vec![String::new(); SUBGRAPHS];
-    for m in 0..INPUTS {
-        let g = m % SUBGRAPHS;
-        let _ = writeln!(
-            sdl[g],
-            "input In{m} {{ id: ID text: String kind: Enum{} }}",
-            m % ENUMS
-        );
-        let _ = write!(roots[g], " q{m}(filter: In{m}, first: Int = 10): [E{m}!]!");
-    }
-    sdl.into_iter()
-        .zip(roots)
-        .enumerate()
-        .map(|(g, (mut text, root))| {
-            let _ = writeln!(text, "type Query {{{root} }}");
-            Subgraph {
-                name: format!("subgraph{g:03}"),
-                url: format!("http://subgraph{g:03}.invalid/graphql"),
-                sdl: text,
-            }
-        })
-        .collect()
 }
