@@ -131,8 +131,11 @@ pub enum Action {
 pub struct GraphQLAction {
     /// Where the supergraph came from, as given, resolved against the config file's folder.
     pub supergraph_path: std::path::PathBuf,
-    /// The supergraph SDL, read when the config was loaded.
+    /// The supergraph SDL, read when the config was loaded (empty for a registry route until
+    /// the gateway fetches it).
     pub supergraph_sdl: String,
+    /// Where to poll the supergraph from, instead of a file (`supergraph_path` is then empty).
+    pub registry: Option<RegistrySource>,
     /// `file:line:column: routes[i].graphql.supergraph`, for errors found when it is compiled.
     pub origin: String,
     pub subgraphs: std::collections::BTreeMap<String, String>,
@@ -146,6 +149,27 @@ pub struct GraphQLAction {
     pub persisted_queries: Option<PersistedQueryManifest>,
     /// Share one subgraph call among concurrent identical ones (queries only).
     pub dedupe: bool,
+}
+
+/// A registry variant a GraphQL route takes its supergraph from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegistrySource {
+    /// Base URL, without a trailing slash.
+    pub url: String,
+    pub graph: String,
+    pub variant: String,
+    pub poll: Duration,
+    pub token: Option<String>,
+}
+
+impl RegistrySource {
+    /// The URL of the variant's current supergraph.
+    pub fn supergraph_url(&self) -> String {
+        format!(
+            "{}/graphs/{}/variants/{}/supergraph",
+            self.url, self.graph, self.variant
+        )
+    }
 }
 
 /// A persisted query manifest read with the config.

@@ -194,8 +194,12 @@ pub struct RawRespondAction {
 #[serde(deny_unknown_fields)]
 pub struct RawGraphQLAction {
     /// Supergraph SDL file (as composed by `rover supergraph compose` or Switchyard's registry),
-    /// relative to this config file.
-    pub supergraph: Located<String>,
+    /// relative to this config file. Exactly one of `supergraph` and `registry`.
+    #[serde(default)]
+    pub supergraph: Option<Located<String>>,
+    /// Take the supergraph from a registry variant, polled for new versions.
+    #[serde(default)]
+    pub registry: Option<RawRegistrySource>,
     /// Subgraph name -> cluster. A subgraph not listed goes to the cluster of the same name.
     #[serde(default)]
     pub subgraphs: BTreeMap<String, Located<String>>,
@@ -228,6 +232,22 @@ pub struct RawGraphQLAction {
     /// Known operations, and whether only they may run.
     #[serde(default)]
     pub persisted_queries: Option<RawPersistedQueries>,
+}
+
+/// A registry variant a GraphQL route takes its supergraph from.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistrySource {
+    /// The registry's base URL (`http://host:port`).
+    pub url: Located<String>,
+    pub graph: Located<String>,
+    pub variant: Located<String>,
+    /// How often to ask for a new version (default 1s).
+    #[serde(default)]
+    pub poll: Option<Located<String>>,
+    /// Bearer token sent with each request (reads need none unless the registry asks).
+    #[serde(default)]
+    pub token: Option<Located<String>>,
 }
 
 /// A persisted query manifest (Apollo's format or `{id: body}`), relative to this config file.

@@ -211,7 +211,8 @@ fn action(
         return None;
     }
     if let Some(g) = &r.graphql {
-        return graphql(c, g, &format!("{path}.graphql"), clusters).map(Action::GraphQL);
+        let at = format!("{path}.graphql");
+        return graphql(c, g, &at, clusters, &r.name).map(Action::GraphQL);
     }
     if let Some(p) = &r.proxy {
         return Some(Action::Proxy(proxy(
@@ -352,6 +353,7 @@ fn graphql(
     g: &RawGraphQLAction,
     path: &str,
     clusters: &HashSet<&str>,
+    route_name: &Located<String>,
 ) -> Option<GraphQLAction> {
     for (subgraph, cluster) in &g.subgraphs {
         if !clusters.contains(cluster.value.as_str()) {
@@ -363,13 +365,37 @@ fn graphql(
         slash_path(c, p, &format!("{path}.subgraph_path"));
     }
     let timeout = c.duration_or(g.timeout.as_ref(), &format!("{path}.timeout"), 30);
-    let file = c.resolve_path(&g.supergraph.value);
-    let origin = c.origin(&g.supergraph, &format!("{path}.supergraph"));
-    let sdl = match std::fs::read_to_string(&file) {
-        Ok(sdl) => sdl,
-        Err(e) => {
-            let msg = format!("cannot read supergraph file {}: {e}", file.display());
-            c.error(&g.supergraph, &format!("{path}.supergraph"), &msg);
+    let (file, sdl, origin, registry) = match (&g.supergraph, &g.registry) {
+        (Some(file), None) => {
+            let origin = c.origin(file, &format!("{path}.supergraph"));
+            let resolved = c.resolve_path(&file.value);
+            match std::fs::read_to_string(&resolved) {
+                Ok(sdl) => (resolved, sdl, origin, None),
+                Err(e) => {
+                    let msg = format!("cannot read supergraph file {}: {e}", resolved.display());
+                    c.error(file, &format!("{path}.supergraph"), &msg);
+                    return None;
+                }
+            }
+        }
+        (None, Some(r)) => {
+            let origin = c.origin(&r.url, &format!("{path}.registry"));
+            let source = registry_source(c, r, &format!("{path}.registry"))?;
+            (
+                std::path::PathBuf::new(),
+                String::new(),
+                origin,
+                Some(source),
+            )
+        }
+        (Some(file), Some(_)) => {
+            let msg = "give either supergraph (a file) or registry, not both";
+            c.error(file, &format!("{path}.supergraph"), msg);
+            return None;
+        }
+        (None, None) => {
+            let msg = "a graphql route needs supergraph (a file) or registry";
+            c.error(route_name, path, msg);
             return None;
         }
     };
@@ -401,6 +427,7 @@ fn graphql(
     Some(GraphQLAction {
         supergraph_path: file,
         supergraph_sdl: sdl,
+        registry,
         origin,
         subgraphs: g
             .subgraphs
@@ -423,6 +450,43 @@ fn graphql(
                 (name.clone(), graphql_headers(c, h, &at))
             })
             .collect(),
+    })
+}
+
+fn registry_source(c: &mut Checker, r: &RawRegistrySource, path: &str) -> Option<RegistrySource> {
+    let before = c.errors.len();
+    let url = r.url.value.trim_end_matches('/').to_owned();
+    let valid_url = url
+        .strip_prefix("http://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains(' '));
+    if !valid_url {
+        let msg = format!(
+            "`{}` is not a registry base URL such as http://127.0.0.1:4100 (http only, no path)",
+            r.url.value
+        );
+        c.error(&r.url, &format!("{path}.url"), &msg);
+    }
+    for (field, name) in [("graph", &r.graph), ("variant", &r.variant)] {
+        let ok = (1..=64).contains(&name.value.len())
+            && name
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            let msg = format!(
+                "`{}` is not a {field} name (1 to 64 of A-Z a-z 0-9 _ -)",
+                name.value
+            );
+            c.error(name, &format!("{path}.{field}"), &msg);
+        }
+    }
+    let poll = c.duration_or(r.poll.as_ref(), &format!("{path}.poll"), 1);
+    (c.errors.len() == before).then(|| RegistrySource {
+        url,
+        graph: r.graph.value.clone(),
+        variant: r.variant.value.clone(),
+        poll,
+        token: r.token.as_ref().map(|t| t.value.clone()),
     })
 }
 

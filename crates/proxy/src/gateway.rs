@@ -1,6 +1,7 @@
 //! The running gateway: binds listeners, serves, reloads atomically, drains on shutdown.
 
 use crate::metrics::Metrics;
+use crate::registry_source::{self, Fetched, SourceKey, Supergraphs};
 use crate::runtime::Runtime;
 use crate::server::serve;
 use crate::state::Shared;
@@ -39,16 +40,90 @@ pub struct ReloadHandle {
 
 impl ReloadHandle {
     /// Builds a runtime for `config` and swaps it in; requests in flight keep the old one.
+    ///
+    /// A GraphQL route backed by a registry serves the supergraph already fetched for its
+    /// variant; a variant not fetched yet fails the reload (see [`Self::reload_fetching`]).
     pub fn reload(&self, config: &Config) -> Result<u64, GatewayError> {
+        let _serial = self
+            .shared
+            .reload_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.reload_locked(config)
+    }
+
+    /// [`Self::reload`], first fetching the supergraph of registry variants new to the gateway.
+    pub async fn reload_fetching(&self, config: &Config) -> Result<u64, GatewayError> {
+        let fetched = registry_source::prefetch(config, &self.shared.supergraphs).await;
+        if fetched.is_err() {
+            self.shared.runtime.load().metrics.reloaded(false);
+        }
+        fetched?;
+        self.reload(config)
+    }
+
+    /// [`Self::reload_file`], fetching the supergraph of registry variants new to the gateway.
+    pub async fn reload_file_fetching(&self, path: &Path) -> Result<u64, GatewayError> {
+        let config = switchyard_config::load(path).inspect_err(|_| {
+            self.shared.runtime.load().metrics.reloaded(false);
+        })?;
+        self.reload_fetching(&config).await
+    }
+
+    fn reload_locked(&self, config: &Config) -> Result<u64, GatewayError> {
         let current = self.shared.runtime.load_full();
-        let built = Runtime::build(config, Some(&current), &current.metrics);
+        let built = registry_source::resolve(config, &self.shared.supergraphs)
+            .and_then(|resolved| Runtime::build(&resolved, Some(&current), &current.metrics));
         current.metrics.reloaded(built.is_ok());
         let runtime = built?;
         if runtime.listeners != current.listeners {
             tracing::warn!("listener changes take effect at the next restart");
         }
         self.shared.runtime.store(Arc::new(runtime));
+        *self
+            .shared
+            .config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config.clone());
+        registry_source::sync_pollers(&self.shared, config);
+        registry_source::record_versions(&self.shared, config, &current.metrics);
         Ok(self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Applies a registry version to the routes served from `key` (serialized with reloads).
+    pub(crate) fn apply_supergraph(&self, key: &SourceKey, fetched: Fetched) -> Result<(), String> {
+        let _serial = self
+            .shared
+            .reload_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        registry_source::apply(&self.shared, key, fetched, |c| self.reload_locked(c))
+    }
+
+    /// Counts a poll outcome (and the version now served) for each route served from `key`.
+    pub(crate) fn supergraph_outcome(
+        &self,
+        key: &SourceKey,
+        outcome: &'static str,
+        version: Option<u64>,
+    ) {
+        let config = self
+            .shared
+            .config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let metrics = Arc::clone(&self.shared.runtime.load().metrics);
+        for route in registry_source::routes_of(&config, key) {
+            metrics.supergraph_update(&route, outcome);
+            if let Some(v) = version {
+                metrics.supergraph_version(&route, v);
+            }
+        }
     }
 
     /// Loads, validates and applies the config file; on any error the running config stays.
@@ -91,11 +166,20 @@ pub struct Gateway {
 impl Gateway {
     /// Binds every listener and starts serving `config`.
     pub async fn start(config: &Config) -> Result<Self, GatewayError> {
-        let runtime = Runtime::build(config, None, &Arc::new(Metrics::default()))?;
+        let supergraphs = Supergraphs::default();
+        registry_source::prefetch(config, &supergraphs).await?;
+        let resolved = registry_source::resolve(config, &supergraphs)?;
+        let metrics = Arc::new(Metrics::default());
+        let runtime = Runtime::build(&resolved, None, &metrics)?;
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(runtime),
             generation: AtomicU64::new(0),
+            config: Mutex::new(Arc::new(config.clone())),
+            reload_lock: Mutex::new(()),
+            supergraphs,
         });
+        registry_source::sync_pollers(&shared, config);
+        registry_source::record_versions(&shared, config, &metrics);
         let (stop, _) = watch::channel(false);
         let graceful = Arc::new(Mutex::new(Some(GracefulShutdown::new())));
         let mut addresses = Vec::new();
@@ -168,6 +252,7 @@ impl Gateway {
     /// whether every connection closed in time.
     pub async fn shutdown(self, deadline: Duration) -> bool {
         let _ = self.stop.send(true);
+        self.handle.shared.supergraphs.stop();
         for task in self.accept_loops {
             let _ = task.await;
         }

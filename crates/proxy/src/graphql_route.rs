@@ -33,7 +33,10 @@ pub fn build(
     let gateway = match reusable {
         Some(g) => g,
         None => {
-            let path = action.supergraph_path.display().to_string();
+            let path = match &action.registry {
+                Some(r) => r.supergraph_url(),
+                None => action.supergraph_path.display().to_string(),
+            };
             let supergraph = Supergraph::parse(&action.supergraph_sdl, &path)
                 .map_err(|e| invalid(&action.origin, &format!("{path}: {e}")))?;
             let mut gateway = Gateway::new(Arc::new(supergraph), options, limits);

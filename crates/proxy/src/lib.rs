@@ -36,6 +36,7 @@ mod membership;
 mod metrics;
 mod pipeline;
 mod policies;
+mod registry_source;
 mod response_tap;
 mod retry_budget;
 mod router;

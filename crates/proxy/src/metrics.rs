@@ -5,6 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Metrics {
     durations: Family<RouteLabel, Histogram, fn() -> Histogram>,
     policy_answers: Family<PolicyAnswer, Counter>,
     reloads: Family<Outcome, Counter>,
+    supergraph_updates: Family<RouteOutcome, Counter>,
+    supergraph_versions: Family<RouteLabel, Gauge>,
     pub policy: PolicyMetrics,
 }
 
@@ -41,6 +44,12 @@ struct PolicyAnswer {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteOutcome {
+    route: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     outcome: &'static str,
 }
@@ -60,6 +69,8 @@ impl Default for Metrics {
             durations: Family::new_with_constructor(duration_histogram),
             policy_answers: Family::default(),
             reloads: Family::default(),
+            supergraph_updates: Family::default(),
+            supergraph_versions: Family::default(),
             policy: PolicyMetrics::default(),
         };
         metrics.register();
@@ -91,7 +102,36 @@ impl Metrics {
             "Config reloads, by outcome (applied or rejected)",
             self.reloads.clone(),
         );
+        r.register(
+            "supergraph_updates",
+            "Registry supergraph polls that found something, by route and outcome (applied, \
+             rejected: does not load, fetch_failed: registry unreachable or erroring)",
+            self.supergraph_updates.clone(),
+        );
+        r.register(
+            "supergraph_version",
+            "Registry version of the supergraph a registry-backed GraphQL route serves",
+            self.supergraph_versions.clone(),
+        );
         self.policy.register(r);
+    }
+
+    /// Counts a registry poll outcome for `route`.
+    pub fn supergraph_update(&self, route: &str, outcome: &'static str) {
+        let label = RouteOutcome {
+            route: route.to_owned(),
+            outcome,
+        };
+        self.supergraph_updates.get_or_create(&label).inc();
+    }
+
+    /// Records the registry version `route` serves.
+    pub fn supergraph_version(&self, route: &str, version: u64) {
+        let label = RouteLabel {
+            route: route.to_owned(),
+        };
+        let v = i64::try_from(version).unwrap_or(i64::MAX);
+        self.supergraph_versions.get_or_create(&label).set(v);
     }
 
     /// The handles one route's requests update.

@@ -162,6 +162,7 @@ impl Runtime {
             .actions()
             .flat_map(|a| match &a.action {
                 RouteAction::GraphQL(g) => std::iter::once(g.supergraph_path.clone())
+                    .filter(|p| !p.as_os_str().is_empty())
                     .chain(g.persisted_queries.as_ref().map(|m| m.path.clone()))
                     .collect(),
                 _ => Vec::new(),

@@ -9,4 +9,10 @@ pub struct Shared {
     pub runtime: ArcSwap<Runtime>,
     /// Bumped on every successful reload.
     pub generation: AtomicU64,
+    /// The config the runtime was built from (registry routes without their SDL).
+    pub config: std::sync::Mutex<std::sync::Arc<switchyard_config::Config>>,
+    /// Serializes reloads (config file, admin, registry pollers).
+    pub reload_lock: std::sync::Mutex<()>,
+    /// Registry-backed supergraphs and their pollers.
+    pub supergraphs: crate::registry_source::Supergraphs,
 }

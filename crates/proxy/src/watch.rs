@@ -18,7 +18,7 @@ pub async fn watch_config_file(path: PathBuf, handle: ReloadHandle, interval: Du
             continue;
         }
         last = current;
-        match handle.reload_file(&path) {
+        match handle.reload_file_fetching(&path).await {
             Ok(generation) => tracing::info!(file = %path.display(), generation, "config reloaded"),
             Err(e) => {
                 tracing::error!(file = %path.display(), "config rejected, keeping the running one: {e}")

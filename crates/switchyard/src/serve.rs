@@ -64,7 +64,7 @@ async fn wait_for_stop(handle: &ReloadHandle, path: &Path) -> anyhow::Result<()>
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            _ = hangup.recv() => match handle.reload_file(path) {
+            _ = hangup.recv() => match handle.reload_file_fetching(path).await {
                 Ok(generation) => tracing::info!(generation, "config reloaded on SIGHUP"),
                 Err(e) => tracing::error!("config rejected, keeping the running one: {e}"),
             },

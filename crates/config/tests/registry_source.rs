@@ -1,0 +1,97 @@
+//! `graphql.registry`: a GraphQL route that takes its supergraph from a registry variant.
+
+use std::time::Duration;
+use switchyard_config::{Action, RegistrySource};
+
+fn errors(yaml: &str) -> Vec<String> {
+    match switchyard_config::parse(yaml, "cfg.yaml") {
+        Ok(_) => panic!("expected errors, but the config was accepted:\n{yaml}"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn route(graphql: &str) -> String {
+    format!(
+        "\
+listeners:
+  - name: public
+    address: 127.0.0.1:8080
+routes:
+  - name: graph
+    graphql: {graphql}
+"
+    )
+}
+
+#[test]
+fn a_registry_source_is_read_with_a_default_poll_of_one_second() {
+    let yaml = route("{registry: {url: 'http://127.0.0.1:4100/', graph: movies, variant: prod}}");
+    let config = switchyard_config::parse(&yaml, "cfg.yaml").unwrap();
+    let Action::GraphQL(g) = &config.routes[0].action else {
+        panic!("not a graphql route");
+    };
+    assert_eq!(
+        g.registry,
+        Some(RegistrySource {
+            url: "http://127.0.0.1:4100".into(),
+            graph: "movies".into(),
+            variant: "prod".into(),
+            poll: Duration::from_secs(1),
+            token: None,
+        })
+    );
+    assert!(g.supergraph_sdl.is_empty());
+    assert!(g.supergraph_path.as_os_str().is_empty());
+    assert_eq!(
+        g.registry.as_ref().unwrap().supergraph_url(),
+        "http://127.0.0.1:4100/graphs/movies/variants/prod/supergraph"
+    );
+}
+
+#[test]
+fn poll_and_token_are_taken() {
+    let yaml =
+        route("{registry: {url: 'http://r:4100', graph: g, variant: v, poll: 250ms, token: abc}}");
+    let config = switchyard_config::parse(&yaml, "cfg.yaml").unwrap();
+    let Action::GraphQL(g) = &config.routes[0].action else {
+        panic!("not a graphql route");
+    };
+    let source = g.registry.as_ref().unwrap();
+    assert_eq!(source.poll, Duration::from_millis(250));
+    assert_eq!(source.token.as_deref(), Some("abc"));
+}
+
+#[test]
+fn exactly_one_of_supergraph_and_registry() {
+    assert_eq!(
+        errors(&route("{subgraphs: {}}")),
+        ["cfg.yaml:5:11: routes[0].graphql: a graphql route needs supergraph (a file) or registry"]
+    );
+    assert_eq!(
+        errors(&route(
+            "{supergraph: sg.graphql, registry: {url: 'http://r', graph: g, variant: v}}"
+        )),
+        [
+            "cfg.yaml:6:27: routes[0].graphql.supergraph: give either supergraph (a file) or registry, not both"
+        ]
+    );
+}
+
+#[test]
+fn bad_registry_fields_are_named_with_their_position() {
+    assert_eq!(
+        errors(&route(
+            "{registry: {url: 'https://r/x', graph: 'a b', variant: '', poll: 0s}}"
+        )),
+        [
+            "cfg.yaml:6:31: routes[0].graphql.registry.url: `https://r/x` is not a registry base URL such as http://127.0.0.1:4100 (http only, no path)",
+            "cfg.yaml:6:53: routes[0].graphql.registry.graph: `a b` is not a graph name (1 to 64 of A-Z a-z 0-9 _ -)",
+            "cfg.yaml:6:69: routes[0].graphql.registry.variant: `` is not a variant name (1 to 64 of A-Z a-z 0-9 _ -)",
+            "cfg.yaml:6:79: routes[0].graphql.registry.poll: must be longer than zero",
+        ]
+    );
+    assert!(
+        errors(&route("{registry: {url: 'http://r', graph: g}}"))[0].contains("variant"),
+        "a missing field is named"
+    );
+}

@@ -1,0 +1,336 @@
+//! GraphQL routes whose supergraph comes from a registry variant: the first fetch (before a
+//! runtime is built), the latest good supergraph of each variant, and the pollers that fetch
+//! new versions and apply them through the normal reload path.
+//!
+//! A new version is applied by rebuilding the runtime from the running config with the new
+//! SDL: the route gets a new `switchyard_graphql::Gateway` (plan cache included), clusters and
+//! other routes are kept, and the swap is the same `ArcSwap` store a config reload does, so
+//! requests in flight finish on the runtime they started with.
+
+use crate::gateway::ReloadHandle;
+use crate::runtime::BuildError;
+use crate::state::Shared;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use switchyard_config::{Action, Config, RegistrySource};
+use switchyard_registry::http::client::{self, Limits};
+use tokio::task::JoinHandle;
+
+/// Bound on one fetch (connect, send, read the whole supergraph).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest supergraph read.
+const MAX_SUPERGRAPH: usize = 64 * 1024 * 1024;
+
+/// One variant of one registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceKey {
+    pub url: String,
+    pub graph: String,
+    pub variant: String,
+}
+
+impl SourceKey {
+    pub fn of(source: &RegistrySource) -> Self {
+        Self {
+            url: source.url.clone(),
+            graph: source.graph.clone(),
+            variant: source.variant.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{} at {}", self.graph, self.variant, self.url)
+    }
+}
+
+/// A supergraph version as served by the registry.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub version: u64,
+    pub sdl: String,
+}
+
+/// The latest good supergraph of every registry variant in use, and their pollers.
+#[derive(Debug, Default)]
+pub struct Supergraphs {
+    current: Mutex<HashMap<SourceKey, Fetched>>,
+    pollers: Mutex<HashMap<SourceKey, JoinHandle<()>>>,
+}
+
+impl Supergraphs {
+    pub fn get(&self, key: &SourceKey) -> Option<Fetched> {
+        lock(&self.current).get(key).cloned()
+    }
+
+    fn set(&self, key: SourceKey, fetched: Option<Fetched>) {
+        let mut current = lock(&self.current);
+        match fetched {
+            Some(f) => current.insert(key, f),
+            None => current.remove(&key),
+        };
+    }
+
+    /// Stops every poller (gateway shutdown).
+    pub fn stop(&self) {
+        for (_, task) in lock(&self.pollers).drain() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The registry sources of `config`'s GraphQL routes, with the route names using each.
+fn sources(config: &Config) -> Vec<(String, String, &RegistrySource)> {
+    config
+        .routes
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::GraphQL(g) => g
+                .registry
+                .as_ref()
+                .map(|s| (r.name.clone(), g.origin.clone(), s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What one poll learnt.
+#[derive(Debug)]
+pub enum Fetch {
+    NotModified,
+    New(Fetched),
+}
+
+/// Asks the registry for the variant's current supergraph, `If-None-Match` the version known.
+pub async fn fetch(source: &RegistrySource, known: Option<u64>) -> Result<Fetch, String> {
+    let mut headers = HeaderMap::new();
+    if let Some(v) = known
+        && let Ok(value) = HeaderValue::from_str(&format!("\"{v}\""))
+    {
+        headers.insert(header::IF_NONE_MATCH, value);
+    }
+    if let Some(token) = &source.token
+        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+    {
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    let limits = Limits {
+        timeout: FETCH_TIMEOUT,
+        max_body: MAX_SUPERGRAPH,
+    };
+    let url = source.supergraph_url();
+    let reply = client::send(Method::GET, &url, headers, bytes::Bytes::new(), limits)
+        .await
+        .map_err(|e| e.to_string())?;
+    match reply.status {
+        StatusCode::NOT_MODIFIED => Ok(Fetch::NotModified),
+        StatusCode::OK => {
+            let version = reply
+                .headers
+                .get(header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim_start_matches("W/").trim_matches('"').parse().ok())
+                .ok_or_else(|| "the answer has no numeric ETag".to_owned())?;
+            let sdl = String::from_utf8(reply.body.to_vec())
+                .map_err(|_| "the supergraph is not UTF-8".to_owned())?;
+            Ok(Fetch::New(Fetched { version, sdl }))
+        }
+        status => {
+            let text = reply.text();
+            let text = text.trim();
+            let shown: String = text.chars().take(200).collect();
+            Err(format!("HTTP {status}: {shown}"))
+        }
+    }
+}
+
+/// Fetches the supergraph of every registry source of `config` not fetched yet.
+pub async fn prefetch(config: &Config, supergraphs: &Supergraphs) -> Result<(), BuildError> {
+    for (route, origin, source) in sources(config) {
+        let origin = format!("{origin}: route `{route}`");
+        let key = SourceKey::of(source);
+        if supergraphs.get(&key).is_some() {
+            continue;
+        }
+        match fetch(source, None).await {
+            Ok(Fetch::New(f)) => {
+                tracing::info!(registry = %key, version = f.version, "supergraph fetched");
+                supergraphs.set(key, Some(f));
+            }
+            Ok(Fetch::NotModified) => {
+                let e = "HTTP 304 to a request without If-None-Match";
+                return Err(fetch_error(&origin, source, e));
+            }
+            Err(e) => return Err(fetch_error(&origin, source, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn fetch_error(origin: &str, source: &RegistrySource, e: &str) -> BuildError {
+    BuildError::Route(format!(
+        "{origin}: cannot fetch the supergraph from {}: {e}",
+        source.supergraph_url()
+    ))
+}
+
+/// `config` with the SDL of each registry route filled in from `supergraphs`.
+pub fn resolve(config: &Config, supergraphs: &Supergraphs) -> Result<Config, BuildError> {
+    if sources(config).is_empty() {
+        return Ok(config.clone());
+    }
+    let mut resolved = config.clone();
+    for route in &mut resolved.routes {
+        if let Action::GraphQL(g) = &mut route.action
+            && let Some(source) = &g.registry
+        {
+            let key = SourceKey::of(source);
+            let Some(f) = supergraphs.get(&key) else {
+                return Err(BuildError::Route(format!(
+                    "{}: no supergraph fetched yet from {}",
+                    g.origin,
+                    source.supergraph_url()
+                )));
+            };
+            g.supergraph_sdl = f.sdl;
+        }
+    }
+    Ok(resolved)
+}
+
+/// Starts a poller for each registry source of `config` that has none, stops those of sources
+/// it no longer uses (and forgets their supergraph).
+pub fn sync_pollers(shared: &Arc<Shared>, config: &Config) {
+    let wanted: HashMap<SourceKey, RegistrySource> = sources(config)
+        .into_iter()
+        .map(|(_, _, s)| (SourceKey::of(s), s.clone()))
+        .collect();
+    let mut pollers = lock(&shared.supergraphs.pollers);
+    pollers.retain(|key, task| {
+        let keep = wanted.contains_key(key) && !task.is_finished();
+        if !keep {
+            task.abort();
+            shared.supergraphs.set(key.clone(), None);
+        }
+        keep
+    });
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    for (key, source) in wanted {
+        if let std::collections::hash_map::Entry::Vacant(slot) = pollers.entry(key) {
+            let key = slot.key().clone();
+            slot.insert(runtime.spawn(poll(Arc::downgrade(shared), key, source)));
+        }
+    }
+}
+
+/// Asks for a new version every `poll`; applies it or rejects it; errors change nothing.
+async fn poll(shared: Weak<Shared>, key: SourceKey, source: RegistrySource) {
+    let mut ticker = tokio::time::interval(source.poll);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    // The last version seen, applied or rejected: a rejected one is not asked for again.
+    let mut seen: Option<u64> = None;
+    let mut failing = false;
+    loop {
+        ticker.tick().await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let current = strong.supergraphs.get(&key).map(|f| f.version);
+        let known = match (seen, current) {
+            (Some(s), Some(c)) => Some(s.max(c)),
+            (s, c) => s.or(c),
+        };
+        drop(strong);
+        let outcome = fetch(&source, known).await;
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let handle = ReloadHandle::from_shared(strong);
+        match outcome {
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(registry = %key, "cannot poll the registry, keeping the current supergraph: {e}");
+                }
+                failing = true;
+                handle.supergraph_outcome(&key, "fetch_failed", None);
+            }
+            Ok(Fetch::NotModified) => {
+                if failing {
+                    tracing::info!(registry = %key, "registry reachable again");
+                }
+                failing = false;
+            }
+            Ok(Fetch::New(f)) => {
+                if failing {
+                    tracing::info!(registry = %key, "registry reachable again");
+                }
+                failing = false;
+                seen = Some(f.version);
+                if Some(f.version) == current {
+                    continue;
+                }
+                let version = f.version;
+                match handle.apply_supergraph(&key, f) {
+                    Ok(()) => {
+                        tracing::info!(registry = %key, version, "supergraph applied");
+                        handle.supergraph_outcome(&key, "applied", Some(version));
+                    }
+                    Err(e) => {
+                        tracing::warn!(registry = %key, version, "supergraph rejected, keeping the current one: {e}");
+                        handle.supergraph_outcome(&key, "rejected", None);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies a fetched version: checks it loads, then rebuilds the runtime with it; on any
+/// failure the previous supergraph stays.
+pub fn apply(
+    shared: &Arc<Shared>,
+    key: &SourceKey,
+    fetched: Fetched,
+    reload: impl FnOnce(&Config) -> Result<u64, crate::gateway::GatewayError>,
+) -> Result<(), String> {
+    switchyard_graphql::Supergraph::parse(&fetched.sdl, &key.to_string())
+        .map_err(|e| e.to_string())?;
+    let config = lock(&shared.config).clone();
+    let previous = shared.supergraphs.get(key);
+    shared.supergraphs.set(key.clone(), Some(fetched));
+    match reload(&config) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            shared.supergraphs.set(key.clone(), previous);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Sets the version gauge of every registry route of `config`.
+pub fn record_versions(shared: &Shared, config: &Config, metrics: &crate::metrics::Metrics) {
+    for (route, _, source) in sources(config) {
+        if let Some(f) = shared.supergraphs.get(&SourceKey::of(source)) {
+            metrics.supergraph_version(&route, f.version);
+        }
+    }
+}
+
+/// The routes of `config` served from `key`.
+pub fn routes_of(config: &Config, key: &SourceKey) -> Vec<String> {
+    sources(config)
+        .into_iter()
+        .filter(|(_, _, s)| SourceKey::of(s) == *key)
+        .map(|(route, _, _)| route)
+        .collect()
+}
