@@ -18,8 +18,8 @@ pub fn derive(supergraph: &Schema) -> Result<Valid<Schema>, LoadError> {
     api.directive_definitions
         .retain(|name, def| is_client_directive(name, &def.locations));
     api.schema_definition.make_mut().directives.0.clear();
-    let kept: Vec<_> = api.types.keys().cloned().collect();
-    let exists = |n: &str| kept.iter().any(|k| k == n) || is_built_in_scalar(n);
+    let kept: std::collections::HashSet<_> = api.types.keys().cloned().collect();
+    let exists = |n: &str| kept.contains(n) || is_built_in_scalar(n);
     for ty in api.types.values_mut() {
         prune_type(ty, &exists);
     }

@@ -19,6 +19,7 @@ pub mod sel;
 mod shape;
 mod supergraph;
 
+pub use api_schema::derive as api_schema;
 pub use apq::{ManifestError, PersistedQueries, sha256_hex};
 pub use error::{LoadError, PlanError};
 pub use execute::{ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};

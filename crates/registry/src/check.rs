@@ -4,7 +4,6 @@
 //! schema of both supergraphs, diffs them and classifies each change (docs/registry.md,
 //! "Checks"). Given operations, a breaking change counts only if an operation uses it.
 
-mod api;
 mod diff;
 mod usage;
 
@@ -234,7 +233,11 @@ pub fn check(input: CheckInput) -> CheckReport {
 fn api_of(subgraphs: &[Subgraph]) -> Result<Valid<Schema>, Vec<String>> {
     let composed = compose(subgraphs)
         .map_err(|e| e.errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    api::derive(&composed.supergraph_sdl).map_err(|e| vec![e])
+    // Composition validated the supergraph already: parse it only, and derive what clients
+    // see exactly as the gateway does.
+    let supergraph = Schema::parse(&composed.supergraph_sdl, "supergraph.graphql")
+        .map_err(|e| vec![format!("supergraph: {}", messages(&e.errors))])?;
+    switchyard_graphql::api_schema(&supergraph).map_err(|e| vec![e.to_string()])
 }
 
 /// apollo-compiler's diagnostics, one line each (`message at line:column`), joined by `; `.
