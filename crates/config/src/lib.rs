@@ -13,6 +13,7 @@
 //! ```
 
 mod balancing;
+mod embedded;
 mod error;
 mod interpolate;
 mod jwks_url;

@@ -17,6 +17,25 @@ pub struct Config {
     /// This gateway's locality zone.
     pub zone: Option<String>,
     pub admin: Option<Admin>,
+    /// The schema registry served by this process.
+    pub registry: Option<EmbeddedRegistry>,
+}
+
+/// The schema registry embedded in the gateway process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedRegistry {
+    pub address: SocketAddr,
+    pub store: RegistryStore,
+    pub token: Option<Secret>,
+}
+
+/// Where the embedded registry keeps its versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryStore {
+    /// A SQLite file, resolved against the config file's folder.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL (it may hold a password).
+    Postgres(Secret),
 }
 
 /// The admin listener.
@@ -154,8 +173,8 @@ pub struct GraphQLAction {
 /// A registry variant a GraphQL route takes its supergraph from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RegistrySource {
-    /// Base URL, without a trailing slash.
-    pub url: String,
+    /// Base URL, without a trailing slash; `None` is the registry this gateway embeds.
+    pub url: Option<String>,
     pub graph: String,
     pub variant: String,
     pub poll: Duration,
@@ -163,12 +182,21 @@ pub struct RegistrySource {
 }
 
 impl RegistrySource {
-    /// The URL of the variant's current supergraph.
-    pub fn supergraph_url(&self) -> String {
-        format!(
-            "{}/graphs/{}/variants/{}/supergraph",
-            self.url, self.graph, self.variant
-        )
+    /// The URL of the variant's current supergraph (`None` for the embedded registry).
+    pub fn supergraph_url(&self) -> Option<String> {
+        let url = self.url.as_ref()?;
+        Some(format!(
+            "{url}/graphs/{}/variants/{}/supergraph",
+            self.graph, self.variant
+        ))
+    }
+
+    /// Where the supergraph comes from, for messages.
+    pub fn describe(&self) -> String {
+        match self.supergraph_url() {
+            Some(url) => url,
+            None => format!("{}@{} in the embedded registry", self.graph, self.variant),
+        }
     }
 }
 

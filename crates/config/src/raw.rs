@@ -34,6 +34,27 @@ pub struct RawConfig {
     /// The admin listener (`/metrics`, `/ready`), separate from client traffic (default: off).
     #[serde(default)]
     pub admin: Option<RawAdmin>,
+    /// Serve the schema registry from this process (default: off). GraphQL routes whose
+    /// `registry` has no `url` take their supergraph from it.
+    #[serde(default)]
+    pub registry: Option<RawEmbeddedRegistry>,
+}
+
+/// The schema registry embedded in the gateway: its HTTP API on its own listener (loopback by
+/// default; any other address needs a token) and its store.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbeddedRegistry {
+    /// `host:port` of the registry's HTTP API (default `127.0.0.1:4100`).
+    #[serde(default)]
+    pub address: Option<Located<String>>,
+    /// `sqlite:PATH` (relative to this config file, created on first start; default
+    /// `sqlite:switchyard-registry.db`) or `postgresql://user@host:port/db`.
+    #[serde(default)]
+    pub store: Option<Located<String>>,
+    /// Bearer token writes must carry; required off loopback. Use `${VAR}`.
+    #[serde(default)]
+    pub token: Option<Located<String>>,
 }
 
 /// The admin listener: loopback by default; any other address needs a token.
@@ -238,8 +259,10 @@ pub struct RawGraphQLAction {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRegistrySource {
-    /// The registry's base URL (`http://host:port`).
-    pub url: Located<String>,
+    /// The registry's base URL (`http://host:port`); without it, the registry this gateway
+    /// embeds (the top-level `registry`).
+    #[serde(default)]
+    pub url: Option<Located<String>>,
     pub graph: Located<String>,
     pub variant: Located<String>,
     /// How often to ask for a new version (default 1s).

@@ -379,7 +379,10 @@ fn graphql(
             }
         }
         (None, Some(r)) => {
-            let origin = c.origin(&r.url, &format!("{path}.registry"));
+            let origin = match &r.url {
+                Some(url) => c.origin(url, &format!("{path}.registry")),
+                None => c.origin(&r.graph, &format!("{path}.registry")),
+            };
             let source = registry_source(c, r, &format!("{path}.registry"))?;
             (
                 std::path::PathBuf::new(),
@@ -455,16 +458,21 @@ fn graphql(
 
 fn registry_source(c: &mut Checker, r: &RawRegistrySource, path: &str) -> Option<RegistrySource> {
     let before = c.errors.len();
-    let url = r.url.value.trim_end_matches('/').to_owned();
-    let valid_url = url
-        .strip_prefix("http://")
-        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains(' '));
-    if !valid_url {
-        let msg = format!(
-            "`{}` is not a registry base URL such as http://127.0.0.1:4100 (http only, no path)",
-            r.url.value
-        );
-        c.error(&r.url, &format!("{path}.url"), &msg);
+    let url = r
+        .url
+        .as_ref()
+        .map(|u| u.value.trim_end_matches('/').to_owned());
+    if let (Some(given), Some(url)) = (&r.url, &url) {
+        let valid_url = url
+            .strip_prefix("http://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains(' '));
+        if !valid_url {
+            let msg = format!(
+                "`{}` is not a registry base URL such as http://127.0.0.1:4100 (http only, no path)",
+                given.value
+            );
+            c.error(given, &format!("{path}.url"), &msg);
+        }
     }
     for (field, name) in [("graph", &r.graph), ("variant", &r.variant)] {
         let ok = (1..=64).contains(&name.value.len())

@@ -19,6 +19,13 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
     let access_log = access_log(raw.access_log.as_ref());
     let drain_timeout = c.duration_or(raw.drain_timeout.as_ref(), "drain_timeout", 15);
     let admin = raw.admin.as_ref().and_then(|a| admin(&mut c, a));
+    let registry = raw
+        .registry
+        .as_ref()
+        .and_then(|r| crate::embedded::registry(&mut c, r));
+    if raw.registry.is_none() {
+        crate::embedded::check_sources(&mut c, &raw.routes);
+    }
     c.finish(Config {
         listeners,
         routes,
@@ -28,6 +35,7 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
         drain_timeout,
         zone: raw.zone.clone(),
         admin,
+        registry,
     })
 }
 

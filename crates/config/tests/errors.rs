@@ -168,7 +168,7 @@ cluster:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, policies, access_log, zone, drain_timeout, admin; did you mean `clusters`?"
+            "cfg.yaml:4:1: cluster: unknown field `cluster`, expected one of listeners, routes, clusters, policies, access_log, zone, drain_timeout, admin, registry; did you mean `clusters`?"
         ]
     );
 }
@@ -1529,6 +1529,7 @@ fn the_schema_covers_every_section() {
             "drain_timeout",
             "listeners",
             "policies",
+            "registry",
             "routes",
             "zone"
         ]

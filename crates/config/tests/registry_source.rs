@@ -1,7 +1,7 @@
 //! `graphql.registry`: a GraphQL route that takes its supergraph from a registry variant.
 
 use std::time::Duration;
-use switchyard_config::{Action, RegistrySource};
+use switchyard_config::{Action, RegistrySource, RegistryStore, Secret};
 
 fn errors(yaml: &str) -> Vec<String> {
     match switchyard_config::parse(yaml, "cfg.yaml") {
@@ -33,7 +33,7 @@ fn a_registry_source_is_read_with_a_default_poll_of_one_second() {
     assert_eq!(
         g.registry,
         Some(RegistrySource {
-            url: "http://127.0.0.1:4100".into(),
+            url: Some("http://127.0.0.1:4100".into()),
             graph: "movies".into(),
             variant: "prod".into(),
             poll: Duration::from_secs(1),
@@ -43,8 +43,8 @@ fn a_registry_source_is_read_with_a_default_poll_of_one_second() {
     assert!(g.supergraph_sdl.is_empty());
     assert!(g.supergraph_path.as_os_str().is_empty());
     assert_eq!(
-        g.registry.as_ref().unwrap().supergraph_url(),
-        "http://127.0.0.1:4100/graphs/movies/variants/prod/supergraph"
+        g.registry.as_ref().unwrap().supergraph_url().as_deref(),
+        Some("http://127.0.0.1:4100/graphs/movies/variants/prod/supergraph")
     );
 }
 
@@ -93,5 +93,82 @@ fn bad_registry_fields_are_named_with_their_position() {
     assert!(
         errors(&route("{registry: {url: 'http://r', graph: g}}"))[0].contains("variant"),
         "a missing field is named"
+    );
+}
+
+fn embedding(registry: &str) -> String {
+    format!(
+        "{}registry: {registry}\n",
+        route("{registry: {graph: movies, variant: prod}}")
+    )
+}
+
+#[test]
+fn a_source_without_url_follows_the_embedded_registry() {
+    let config = switchyard_config::parse(&embedding("{}"), "/etc/sy/cfg.yaml").unwrap();
+    let Action::GraphQL(g) = &config.routes[0].action else {
+        panic!("not a graphql route");
+    };
+    let source = g.registry.as_ref().unwrap();
+    assert_eq!(source.url, None);
+    assert_eq!(source.supergraph_url(), None);
+    assert_eq!(source.describe(), "movies@prod in the embedded registry");
+    let registry = config.registry.unwrap();
+    assert_eq!(registry.address, "127.0.0.1:4100".parse().unwrap());
+    assert_eq!(
+        registry.store,
+        RegistryStore::Sqlite("/etc/sy/switchyard-registry.db".into()),
+        "the default store is a SQLite file beside the config"
+    );
+    assert_eq!(registry.token, None);
+}
+
+#[test]
+fn the_embedded_registry_takes_address_store_and_token() {
+    let yaml = embedding(
+        "{address: '0.0.0.0:4200', store: 'postgresql://u:pw@127.0.0.1/r', token: 0123456789abcdef}",
+    );
+    let registry = switchyard_config::parse(&yaml, "cfg.yaml")
+        .unwrap()
+        .registry
+        .unwrap();
+    assert_eq!(registry.address, "0.0.0.0:4200".parse().unwrap());
+    assert_eq!(
+        registry.store,
+        RegistryStore::Postgres(Secret("postgresql://u:pw@127.0.0.1/r".into()))
+    );
+    assert!(
+        !format!("{registry:?}").contains("pw"),
+        "the database URL and the token never show in Debug (logs)"
+    );
+}
+
+#[test]
+fn a_source_without_url_needs_an_embedded_registry() {
+    assert_eq!(
+        errors(&route("{registry: {graph: movies, variant: prod}}")),
+        [
+            "cfg.yaml:6:33: routes[0].graphql.registry.url: no `url`, and this config embeds no registry: give the registry's url, or add a top-level `registry` section to serve one from this gateway"
+        ]
+    );
+}
+
+#[test]
+fn bad_embedded_registry_fields_are_named() {
+    assert_eq!(
+        errors(&embedding("{address: '0.0.0.0:4200'}")),
+        [
+            "cfg.yaml:7:21: registry.address: the registry on 0.0.0.0:4200 is off loopback: give it a `token` so that writes are not open to the network (or bind it to 127.0.0.1)"
+        ]
+    );
+    assert_eq!(
+        errors(&embedding("{token: short}")),
+        ["cfg.yaml:7:19: registry.token: a token needs at least 16 characters"]
+    );
+    assert_eq!(
+        errors(&embedding("{store: 'mysql://u:secret@h/db'}")),
+        [
+            "cfg.yaml:7:19: registry.store: use sqlite:PATH (a file, created on first start) or postgresql://user@host:port/db"
+        ]
     );
 }

@@ -30,6 +30,8 @@ pub enum GatewayError {
     Build(#[from] crate::runtime::BuildError),
     #[error("invalid config:\n{0}")]
     Config(#[from] ConfigErrors),
+    #[error("embedded registry: {0}")]
+    Registry(String),
 }
 
 /// A cheap handle for reloading the running gateway from anywhere (signals, file watcher).
@@ -54,7 +56,8 @@ impl ReloadHandle {
 
     /// [`Self::reload`], first fetching the supergraph of registry variants new to the gateway.
     pub async fn reload_fetching(&self, config: &Config) -> Result<u64, GatewayError> {
-        let fetched = registry_source::prefetch(config, &self.shared.supergraphs).await;
+        let embedded = self.shared.embedded.as_ref();
+        let fetched = registry_source::prefetch(config, &self.shared.supergraphs, embedded).await;
         if fetched.is_err() {
             self.shared.runtime.load().metrics.reloaded(false);
         }
@@ -78,6 +81,9 @@ impl ReloadHandle {
         let runtime = built?;
         if runtime.listeners != current.listeners {
             tracing::warn!("listener changes take effect at the next restart");
+        }
+        if config.registry.as_ref() != self.shared.embedded.as_ref().map(|e| &e.config) {
+            tracing::warn!("embedded registry changes take effect at the next restart");
         }
         self.shared.runtime.store(Arc::new(runtime));
         *self
@@ -158,6 +164,7 @@ pub struct Gateway {
     handle: ReloadHandle,
     addresses: Vec<(String, SocketAddr)>,
     admin_address: Option<SocketAddr>,
+    registry_address: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept_loops: Vec<JoinHandle<()>>,
     graceful: Arc<Mutex<Option<GracefulShutdown>>>,
@@ -166,8 +173,19 @@ pub struct Gateway {
 impl Gateway {
     /// Binds every listener and starts serving `config`.
     pub async fn start(config: &Config) -> Result<Self, GatewayError> {
+        let (stop, _) = watch::channel(false);
+        let mut accept_loops = Vec::new();
+        let embedded = match &config.registry {
+            Some(registry) => {
+                let (embedded, task) =
+                    crate::embedded_registry::start(registry, stop.subscribe()).await?;
+                accept_loops.push(task);
+                Some(embedded)
+            }
+            None => None,
+        };
         let supergraphs = Supergraphs::default();
-        registry_source::prefetch(config, &supergraphs).await?;
+        registry_source::prefetch(config, &supergraphs, embedded.as_ref()).await?;
         let resolved = registry_source::resolve(config, &supergraphs)?;
         let metrics = Arc::new(Metrics::default());
         let runtime = Runtime::build(&resolved, None, &metrics)?;
@@ -177,13 +195,12 @@ impl Gateway {
             config: Mutex::new(Arc::new(config.clone())),
             reload_lock: Mutex::new(()),
             supergraphs,
+            embedded,
         });
         registry_source::sync_pollers(&shared, config);
         registry_source::record_versions(&shared, config, &metrics);
-        let (stop, _) = watch::channel(false);
         let graceful = Arc::new(Mutex::new(Some(GracefulShutdown::new())));
         let mut addresses = Vec::new();
-        let mut accept_loops = Vec::new();
         for listener_config in &config.listeners {
             let listener =
                 bind(listener_config.address)
@@ -212,10 +229,12 @@ impl Gateway {
             }
             None => None,
         };
+        let registry_address = shared.embedded.as_ref().map(|e| e.address);
         Ok(Self {
             handle: ReloadHandle { shared },
             addresses,
             admin_address,
+            registry_address,
             stop,
             accept_loops,
             graceful,
@@ -241,6 +260,11 @@ impl Gateway {
     /// The admin listener's bound address, when the config has one.
     pub fn admin_address(&self) -> Option<SocketAddr> {
         self.admin_address
+    }
+
+    /// The embedded registry's bound address, when the config has one.
+    pub fn registry_address(&self) -> Option<SocketAddr> {
+        self.registry_address
     }
 
     /// The current config's drain deadline.
@@ -288,7 +312,7 @@ async fn start_admin(
     Ok((address, tokio::spawn(task)))
 }
 
-async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = match address {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,

@@ -34,7 +34,7 @@ pub fn build(
         Some(g) => g,
         None => {
             let path = match &action.registry {
-                Some(r) => r.supergraph_url(),
+                Some(r) => r.describe(),
                 None => action.supergraph_path.display().to_string(),
             };
             let supergraph = Supergraph::parse(&action.supergraph_sdl, &path)
@@ -97,15 +97,19 @@ fn targets(
             },
         );
     }
-    for name in action.subgraph_headers.keys() {
-        if supergraph.graph_named(name).is_none() {
-            let msg = format!("subgraph_headers: `{name}` is not a subgraph of this supergraph");
-            return Err(invalid(&action.origin, &msg));
-        }
-    }
-    for name in action.subgraphs.keys() {
-        if supergraph.graph_named(name).is_none() {
-            let msg = format!("subgraphs: `{name}` is not a subgraph of this supergraph");
+    // A supergraph file is fixed, so a name it lacks is a typo. A registry's supergraph
+    // changes: rules may name a subgraph before it is published, or after it is removed.
+    if action.registry.is_none() {
+        let named = action
+            .subgraph_headers
+            .keys()
+            .map(|n| ("subgraph_headers", n));
+        let mapped = action.subgraphs.keys().map(|n| ("subgraphs", n));
+        if let Some((field, name)) = named
+            .chain(mapped)
+            .find(|(_, name)| supergraph.graph_named(name).is_none())
+        {
+            let msg = format!("{field}: `{name}` is not a subgraph of this supergraph");
             return Err(invalid(&action.origin, &msg));
         }
     }

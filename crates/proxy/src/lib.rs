@@ -23,6 +23,7 @@ mod balancing;
 mod body;
 mod cluster;
 mod discover;
+mod embedded_registry;
 mod fault;
 mod forward;
 mod framing;

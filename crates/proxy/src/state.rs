@@ -15,4 +15,6 @@ pub struct Shared {
     pub reload_lock: std::sync::Mutex<()>,
     /// Registry-backed supergraphs and their pollers.
     pub supergraphs: crate::registry_source::Supergraphs,
+    /// The schema registry this process serves, when the config has one.
+    pub embedded: Option<crate::embedded_registry::Embedded>,
 }

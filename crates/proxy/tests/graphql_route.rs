@@ -623,3 +623,26 @@ async fn gateway_policies_guard_the_graphql_route_like_any_other() {
     assert_eq!(second.status, 429);
     assert_eq!(second.json()["reason"], "rate_limited");
 }
+
+#[tokio::test]
+async fn a_mapping_naming_no_subgraph_of_a_supergraph_file_is_refused() {
+    let yaml = format!(
+        "listeners: [{{name: public, address: '127.0.0.1:0'}}]\n\
+         access_log: {{to: 'off'}}\n\
+         routes:\n  - name: graph\n    graphql: {{supergraph: '{}', subgraphs: {{talnet: talent}}}}\n\
+         clusters:\n{}\n",
+        movies_dir().join("supergraph.graphql").display(),
+        ["movies", "productions", "talent"]
+            .map(|n| format!("  - {{name: {n}, endpoints: [{{address: '127.0.0.1:9'}}]}}"))
+            .join("\n"),
+    );
+    let config = switchyard_config::parse(&yaml, "test.yaml").unwrap();
+    let error = switchyard_proxy::Gateway::start(&config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("subgraphs: `talnet` is not a subgraph of this supergraph"),
+        "{error}"
+    );
+}

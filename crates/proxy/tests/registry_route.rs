@@ -7,38 +7,18 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::Full;
-use serde_json::{Value, json};
+use movie_graph::{clusters, fixture, movies_without_year, ok, query, subgraphs};
+use serde_json::json;
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_registry::http::client::{self, Limits};
 use switchyard_registry::{ServerConfig, SqliteStore, Store, serve, system_now};
 use switchyard_testkit::{Subgraph, TestGateway};
+
+mod movie_graph;
 use tokio::net::TcpListener;
-
-fn movies_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../graphql/tests/fixtures/movies")
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(movies_dir().join(name)).unwrap()
-}
-
-/// The movies subgraph's SDL without `Movie.year` (the "before" of the change).
-fn movies_without_year() -> String {
-    fixture("movies.graphql").replace("  year: Int\n", "")
-}
-
-async fn subgraphs() -> Vec<Subgraph> {
-    let mut out = Vec::new();
-    for name in ["movies", "productions", "talent"] {
-        let data: Value = serde_json::from_str(&fixture(&format!("{name}.json"))).unwrap();
-        out.push(Subgraph::start(name, &fixture(&format!("{name}.graphql")), data).await);
-    }
-    out
-}
 
 struct Registry {
     base: String,
@@ -97,16 +77,6 @@ impl Registry {
 }
 
 fn config(registry: &str, subgraphs: &[Subgraph]) -> String {
-    let clusters: Vec<String> = subgraphs
-        .iter()
-        .map(|s| {
-            format!(
-                "  - {{name: {}, endpoints: [{{address: '{}'}}]}}",
-                s.name(),
-                s.address()
-            )
-        })
-        .collect();
     format!(
         "listeners: [{{name: public, address: '127.0.0.1:0'}}]\n\
          access_log: {{to: 'off'}}\n\
@@ -114,24 +84,8 @@ fn config(registry: &str, subgraphs: &[Subgraph]) -> String {
          routes:\n  - name: graph\n    match: {{path: {{exact: /graphql}}}}\n    \
          graphql: {{registry: {{url: '{registry}', graph: movies, variant: prod, poll: 50ms}}}}\n\
          clusters:\n{}\n",
-        clusters.join("\n")
+        clusters(subgraphs)
     )
-}
-
-async fn query(gateway: &TestGateway, query: &str) -> (u16, Value) {
-    let client = gateway.client();
-    let request = client
-        .request(Method::POST, "", "/graphql")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(json!({"query": query}).to_string())))
-        .unwrap();
-    let reply = client.send(request).await.unwrap();
-    let body = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
-    (reply.status, body)
-}
-
-fn ok(reply: &(u16, Value)) -> bool {
-    reply.0 == 200 && reply.1.get("errors").is_none() && reply.1["data"].is_object()
 }
 
 const TITLES: &str = "{ movies { title } }";

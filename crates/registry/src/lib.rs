@@ -37,6 +37,7 @@ mod plan;
 mod postgres;
 mod sqlite;
 mod store;
+mod watched;
 
 pub use crate::http::{ServerConfig, StartError, check_bind, serve};
 pub use check::{
@@ -50,3 +51,4 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::{Compose, Store, StoreFuture};
+pub use watched::Watched;

@@ -4,6 +4,7 @@
 mod fleet;
 mod graph;
 
+use anyhow::Context;
 use std::process::ExitCode;
 use std::time::Duration;
 use switchyard_proxy::Gateway;
@@ -29,7 +30,7 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
             .replace("{movies_a}", &movies_a.address().to_string())
             .replace("{movies_b}", &movies_b.address().to_string())
             .replace("{talent}", &talent.address().to_string())
-            .replace("{supergraph}", &graph.supergraph.display().to_string())
+            .replace("{registry_store}", &graph.store().display().to_string())
             .replace("{graph_movies}", &graph.endpoints("movies"))
             .replace("{graph_productions}", &graph.endpoints("productions"))
             .replace("{graph_talent}", &graph.endpoints("talent"))
@@ -44,7 +45,12 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         )?;
         let gateway = Gateway::start(&config).await?;
         let address = gateway.addresses()[0].1;
+        let registry = gateway
+            .registry_address()
+            .context("the demo config embeds a registry")?;
+        graph.publish(registry, address).await?;
         print_tour(address, &access_log);
+        print_registry_tour(registry);
         if let Some(admin) = gateway.admin_address() {
             println!("Metrics (Prometheus/OpenMetrics text): curl -s http://{admin}/metrics\n");
         }
@@ -59,6 +65,19 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         drop(graph);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn print_registry_tour(registry: std::net::SocketAddr) {
+    let at = format!("--registry http://{registry} {}", graph::VARIANT);
+    println!(
+        "Schema registry, embedded in the gateway on http://{registry}: the three subgraphs published\n\
+         themselves there and /graphql serves the supergraph it composed. A publish is served at once."
+    );
+    println!("  switchyard registry history {at}");
+    println!("  switchyard registry fetch {at}              # the composed supergraph");
+    println!(
+        "  switchyard registry check {at} --name talent --schema talent.graphql   # what would break\n"
+    );
 }
 
 fn print_policy_tour(base: &str) {

@@ -273,6 +273,14 @@ async fn demo_serves_its_tour_with_no_setup() {
     );
     assert_eq!(graph["data"]["movie"]["cast"][0]["name"], "Ada Brennan");
     demo_policies(&client, &stdout).await;
+    // That graph came from the registry embedded in the gateway: one version per subgraph.
+    let registry = find(&stdout, "embedded in the gateway on http://");
+    let registry = registry.trim_end_matches(':');
+    let registry = Client::http1(registry.parse().unwrap());
+    let history = registry.get("/graphs/movies/variants/demo/versions").await;
+    assert_eq!(history.status, 200, "{}", history.text());
+    let versions = history.json()["versions"].as_array().unwrap().len();
+    assert_eq!(versions, 3);
     signal(&child, "INT");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await

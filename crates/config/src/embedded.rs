@@ -1,0 +1,83 @@
+//! The embedded schema registry's section (`registry:` at the top level) and the check that a
+//! GraphQL route following "the embedded registry" has one to follow.
+
+use crate::model::{EmbeddedRegistry, RegistryStore, Secret};
+use crate::raw::{RawEmbeddedRegistry, RawRoute};
+use crate::values::Checker;
+use std::net::SocketAddr;
+
+const DEFAULT_STORE: &str = "sqlite:switchyard-registry.db";
+
+/// The registry's listener (loopback unless a token protects writes) and its store.
+pub(crate) fn registry(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<EmbeddedRegistry> {
+    let address = match &raw.address {
+        Some(a) => c.socket_addr(a, "registry.address")?,
+        None => SocketAddr::from(([127, 0, 0, 1], 4100)),
+    };
+    if let Some(token) = &raw.token
+        && token.value.len() < 16
+    {
+        c.error(
+            token,
+            "registry.token",
+            "a token needs at least 16 characters",
+        );
+        return None;
+    }
+    if let (None, Some(at)) = (&raw.token, &raw.address)
+        && !address.ip().is_loopback()
+    {
+        let msg = format!(
+            "the registry on {address} is off loopback: give it a `token` so that writes are \
+             not open to the network (or bind it to 127.0.0.1)"
+        );
+        c.error(at, "registry.address", &msg);
+        return None;
+    }
+    let store = store(c, raw)?;
+    Some(EmbeddedRegistry {
+        address,
+        store,
+        token: raw.token.as_ref().map(|t| Secret(t.value.clone())),
+    })
+}
+
+fn store(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<RegistryStore> {
+    let spec = raw
+        .store
+        .as_ref()
+        .map_or(DEFAULT_STORE, |s| s.value.as_str());
+    if let Some(path) = spec.strip_prefix("sqlite:")
+        && !path.is_empty()
+    {
+        return Some(RegistryStore::Sqlite(c.resolve_path(path)));
+    }
+    if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
+        return Some(RegistryStore::Postgres(Secret(spec.to_owned())));
+    }
+    if let Some(at) = &raw.store {
+        // The value may be a database URL with a password: name its form, not its text.
+        let msg =
+            "use sqlite:PATH (a file, created on first start) or postgresql://user@host:port/db";
+        c.error(at, "registry.store", msg);
+    }
+    None
+}
+
+/// Without an embedded registry, every GraphQL route's `registry` needs a `url`.
+pub(crate) fn check_sources(c: &mut Checker, routes: &[RawRoute]) {
+    for (i, route) in routes.iter().enumerate() {
+        let Some(source) = route.graphql.as_ref().and_then(|g| g.registry.as_ref()) else {
+            continue;
+        };
+        if source.url.is_none() {
+            let msg = "no `url`, and this config embeds no registry: give the registry's url, \
+                       or add a top-level `registry` section to serve one from this gateway";
+            c.error(
+                &source.graph,
+                &format!("routes[{i}].graphql.registry.url"),
+                msg,
+            );
+        }
+    }
+}
