@@ -58,6 +58,9 @@
 #   ONLY="edge round_robin least_request peak_ewma nginx haproxy"
 #   RETRIES="on off"
 #   SWITCHYARD_BIN=target/release/switchyard   (also provides `backend` and `loadgen`)
+#   RETRY_BUDGET=1       Switchyard's retry budget with retries on: 1 = one retry for every
+#                        request, the policy nginx and HAProxy get (the gateway's default
+#                        is 0.2, a retry-storm guard the peers do not have)
 #   SWITCHYARD_EXTRA=    one more line of YAML for Switchyard's cluster, for experiments
 #                        (e.g. 'edge: {k_util: 0}'); the report says when it is set
 #   KEEP_WORK=1          keep the temp dir (it is copied to bench/out anyway)
@@ -69,6 +72,7 @@
 set -euo pipefail
 
 QUICK=${QUICK:-0}
+RETRY_BUDGET=${RETRY_BUDGET:-1}
 if [[ $QUICK == 1 ]]; then
     DURATION=${DURATION:-8}
     EVENT_AT=${EVENT_AT:-3}
@@ -320,7 +324,7 @@ start_switchyard() {
         echo "    connect_timeout: 1s"
         [[ -z $SWITCHYARD_EXTRA ]] || echo "    $SWITCHYARD_EXTRA"
         if [[ $retries == on ]]; then
-            echo "    retries: { attempts: 1, on: [connect_failure, reset, \"502\", \"503\", \"504\"] }"
+            echo "    retries: { attempts: 1, budget: $RETRY_BUDGET, on: [connect_failure, reset, \"502\", \"503\", \"504\"] }"
         else
             echo "    retries: { attempts: 0 }"
         fi
@@ -567,7 +571,7 @@ json.dump({
     "backends": $BACKENDS, "latency_ms": $LATENCY_MS, "limit": $LIMIT, "rate": $RATE,
     "busy_rate": $BUSY_RATE, "timeout": $TIMEOUT, "connections": $CONNECTIONS,
     "repeat": $REPEAT, "quick": $QUICK, "noise_cpu": $NOISE_CPU, "noise_steal": $NOISE_STEAL,
-    "switchyard_extra": sys.argv[2],
+    "switchyard_extra": sys.argv[2], "retry_budget": "$RETRY_BUDGET",
     "situations": "$SITUATIONS", "only": "$ONLY", "retries": "$RETRIES",
     "nginx": "$NGINX_VERSION", "haproxy": "$HAPROXY_VERSION",
     "switchyard": "$SWITCHYARD_VERSION ($SWITCHYARD_COMMIT)",
@@ -605,7 +609,7 @@ EOF
     [[ -z $SWITCHYARD_EXTRA ]] || settings=" SWITCHYARD_EXTRA='$SWITCHYARD_EXTRA'"
     mkdir -p "$OUT_DIR"
     python3 "$BENCH/fleet_report.py" report "$WORK" \
-        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT$settings bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
+        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT RETRY_BUDGET=$RETRY_BUDGET$settings bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
     rm -f "$BIN" "$WORK/cpu.start" "$WORK/cpu.end"
     cp -r "$WORK" "$OUT_DIR/fleet-$STAMP"
     cat "$md"

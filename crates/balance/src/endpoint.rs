@@ -64,6 +64,9 @@ impl Outcome {
 #[repr(C)]
 pub struct EndpointStats {
     pub(crate) in_flight: AtomicU32,
+    /// Picks whose outcome is not recorded yet: requests the server is still working on, as it
+    /// counts them in its utilization (a streaming response body no longer counts).
+    pub(crate) awaiting: AtomicU32,
     pub(crate) answered: AtomicBool,
     /// Set by active health checks; true until a check says otherwise.
     pub(crate) active_healthy: AtomicBool,
@@ -72,7 +75,7 @@ pub struct EndpointStats {
     pub(crate) errors: Decaying,
     pub(crate) utilization: Sample,
     /// Requests the endpoint serves at once, estimated from reported utilization (an EWMA of
-    /// `others in flight / utilization`); 0 until a report allows an estimate.
+    /// `awaiting / utilization`); 0 until a report allows an estimate.
     pub(crate) capacity: AtomicU64,
     pub(crate) outlier: OutlierState,
     pub(crate) latency: PeakEwma,
@@ -83,6 +86,7 @@ impl EndpointStats {
     fn new(now_ns: u64) -> Self {
         Self {
             in_flight: AtomicU32::new(0),
+            awaiting: AtomicU32::new(0),
             answered: AtomicBool::new(false),
             first_seen_ns: now_ns,
             last_picked_ns: AtomicU64::new(0),
@@ -127,14 +131,20 @@ impl EndpointStats {
         (bits != 0).then(|| f64::from_bits(bits))
     }
 
+    /// Requests sent to the endpoint that it has not answered yet.
+    pub fn awaiting(&self) -> u32 {
+        self.awaiting.load(Ordering::Relaxed)
+    }
+
     /// Folds one utilization report into the capacity estimate: the requests this balancer
-    /// had in flight besides the one answering, over the utilization they produced.
+    /// was awaiting answers to (the answering one included, as the server counted it when it
+    /// reported) over the utilization they produced.
     fn learn_capacity(&self, utilization: f64) {
-        let others = f64::from(self.in_flight().saturating_sub(1));
-        if utilization < 0.05 || others < 1.0 {
+        let awaiting = f64::from(self.awaiting());
+        if utilization < 0.05 || awaiting < 2.0 {
             return;
         }
-        let sample = others / utilization;
+        let sample = awaiting / utilization;
         let next = match self.capacity() {
             None => sample,
             Some(current) => current + 0.1 * (sample - current),
@@ -357,11 +367,22 @@ impl EndpointSet {
         self.availability_changed();
     }
 
+    /// Whether `index` is awaiting more answers than its learned capacity (from its
+    /// utilization reports): one just picked there would likely be shed. `false` without an
+    /// estimate.
+    pub fn over_capacity(&self, index: usize) -> bool {
+        let stats = self.stats(index);
+        stats
+            .capacity()
+            .is_some_and(|c| f64::from(stats.awaiting()) > c.round().max(1.0))
+    }
+
     /// Marks `index` as chosen; it counts as in flight until the returned guard drops.
     pub fn pick(&self, index: usize) -> Pick {
         let stats = &self.endpoints[index].stats;
         let now = self.time.now_ns();
         stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        stats.awaiting.fetch_add(1, Ordering::Relaxed);
         crate::decay::bump(&stats.requests, 1);
         stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
@@ -425,8 +446,12 @@ impl Pick {
         if let Some(u) = outcome.utilization.filter(|u| u.is_finite()) {
             let u = u.clamp(0.0, 1.0);
             stats.utilization.set(u, now);
-            stats.learn_capacity(u);
+            // A shed request was not counted in the report it carries.
+            if outcome.kind == OutcomeKind::Success {
+                stats.learn_capacity(u);
+            }
         }
+        stats.awaiting.fetch_sub(1, Ordering::Relaxed);
         crate::outlier::observe(&self.set, self.index, outcome.kind, now)
     }
 
@@ -438,11 +463,11 @@ impl Pick {
 
 impl Drop for Pick {
     fn drop(&mut self) {
-        self.set
-            .get(self.index)
-            .stats
-            .in_flight
-            .fetch_sub(1, Ordering::Relaxed);
+        let stats = &self.set.get(self.index).stats;
+        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if !self.recorded {
+            stats.awaiting.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -454,7 +479,8 @@ mod tests {
     fn capacity_is_learned_from_utilization_reports() {
         let set = EndpointSet::with_weights(&[1]);
         assert_eq!(set.stats(0).capacity(), None);
-        // Four requests in flight, the server reports half its workers busy: about 6-8 slots.
+        // Four requests in flight (the answering one included), the server reports half its
+        // workers busy: 8 slots.
         for _ in 0..200 {
             let others: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
             set.pick(0).record(Outcome {
@@ -463,9 +489,36 @@ mod tests {
             });
             drop(others);
         }
-        // Three others in flight at each report, over 0.5 utilization: capacity 6.
         let capacity = set.stats(0).capacity().unwrap();
-        assert!((capacity - 6.0).abs() < 0.01, "{capacity}");
+        assert!((capacity - 8.0).abs() < 0.01, "{capacity}");
+        // A shed answer teaches nothing: the server did not count it.
+        let others: Vec<Pick> = (0..9).map(|_| set.pick(0)).collect();
+        set.pick(0).record(Outcome {
+            kind: OutcomeKind::Overloaded,
+            utilization: Some(1.0),
+        });
+        drop(others);
+        assert_eq!(set.stats(0).capacity(), Some(capacity));
+    }
+
+    #[test]
+    fn an_answered_request_stops_counting_against_capacity() {
+        let set = EndpointSet::with_weights(&[1]);
+        let mut teach: Vec<Pick> = (0..2).map(|_| set.pick(0)).collect();
+        teach[0].record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(1.0),
+        });
+        drop(teach);
+        assert_eq!(set.stats(0).capacity(), Some(2.0));
+        let mut streaming = set.pick(0);
+        let _waiting = set.pick(0);
+        let _third = set.pick(0);
+        assert!(set.over_capacity(0), "three awaiting answers, capacity 2");
+        streaming.record(Outcome::of(OutcomeKind::Success));
+        assert_eq!(set.stats(0).in_flight(), 3, "its body still streams");
+        assert_eq!(set.stats(0).awaiting(), 2);
+        assert!(!set.over_capacity(0));
     }
 
     #[test]

@@ -168,9 +168,9 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
         EndpointSpec::new("new:80"),
     ]);
     clock.advance(Duration::from_secs(9)); // ramp 0.1
-    // Both learn a capacity of 10: five others in flight at 50 % utilization.
+    // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
     for i in 0..2 {
-        let held: Vec<Pick> = (0..5).map(|_| set.pick(i)).collect();
+        let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
         set.pick(i).record(Outcome {
             kind: OutcomeKind::Success,
             utilization: Some(0.5),

@@ -82,6 +82,9 @@ pub struct Balancing {
     pub kind: BalancerKind,
     /// Slow start window; `None` is off (default 90s for `edge`, off for the others).
     pub warm_up: Option<Duration>,
+    /// How long a request waits for an endpoint under its learned capacity; zero is off
+    /// (default 50ms for `edge`, off for the others).
+    pub capacity_wait: Duration,
     pub hash_on: HashOn,
     pub edge: EdgeSettings,
     pub least_request_bias: f64,
@@ -99,12 +102,19 @@ pub(crate) fn balancing(c: &mut Checker, k: &RawCluster, path: &str) -> Balancin
     let warm_up_default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
     Balancing {
         kind,
-        warm_up: warm_up(
+        warm_up: duration_or_off(
             c,
             k.warm_up.as_ref(),
             &format!("{path}.warm_up"),
             warm_up_default,
         ),
+        capacity_wait: duration_or_off(
+            c,
+            k.capacity_wait.as_ref(),
+            &format!("{path}.capacity_wait"),
+            (kind == BalancerKind::Edge).then(|| Duration::from_millis(50)),
+        )
+        .unwrap_or_default(),
         hash_on: hash_on(c, k.hash_on.as_ref(), &format!("{path}.hash_on")),
         edge: edge(c, k.edge.as_ref(), &format!("{path}.edge")),
         least_request_bias: k.least_request_bias.as_ref().map_or(1.0, |b| b.value),
@@ -152,7 +162,8 @@ fn kind(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerK
     }
 }
 
-fn warm_up(
+/// A duration, or `off` (`None`); absent: `default`.
+fn duration_or_off(
     c: &mut Checker,
     raw: Option<&Located<String>>,
     path: &str,

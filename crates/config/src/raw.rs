@@ -341,6 +341,12 @@ pub struct RawCluster {
     /// Slow start for new endpoints: a duration, or `off` (default 90s for edge, else off).
     #[serde(default)]
     pub warm_up: Option<Located<String>>,
+    /// When the endpoint picked already holds as many requests as its capacity learned from
+    /// utilization reports, wait up to this long for a request to the cluster to finish and
+    /// pick again, rather than send one it would shed: a duration, or `off` (default 50ms for
+    /// edge, else off). After the wait the request is sent anyway.
+    #[serde(default)]
+    pub capacity_wait: Option<Located<String>>,
     /// What `ring_hash` and `maglev` hash (default: the client IP).
     #[serde(default)]
     pub hash_on: Option<Located<RawHashOn>>,

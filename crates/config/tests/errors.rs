@@ -188,7 +188,7 @@ clusters:
     assert_eq!(
         errors(yaml),
         [
-            "cfg.yaml:8:5: clusters[0].timeout: unknown field `timeout`, expected one of name, endpoints, balancer, warm_up, hash_on, edge, least_request_bias, utilization_header, panic_threshold, outlier_detection, health_check, prefer_local_zone, discovery, protocol, connect_timeout, request_timeout, idle_timeout, retries, max_connections, max_pending"
+            "cfg.yaml:8:5: clusters[0].timeout: unknown field `timeout`, expected one of name, endpoints, balancer, warm_up, capacity_wait, hash_on, edge, least_request_bias, utilization_header, panic_threshold, outlier_detection, health_check, prefer_local_zone, discovery, protocol, connect_timeout, request_timeout, idle_timeout, retries, max_connections, max_pending"
         ]
     );
 }
@@ -1230,6 +1230,7 @@ clusters:
         "edge is the default"
     );
     assert_eq!(cluster.balancing.warm_up, Some(Duration::from_secs(90)));
+    assert_eq!(cluster.balancing.capacity_wait, Duration::from_millis(50));
     assert_eq!(
         cluster.balancing.utilization_header,
         "endpoint-load-metrics"
@@ -1602,4 +1603,28 @@ admin: {token: a-token-that-is-long-enough}
     assert!(!shown.contains("a-token-that-is-long-enough"), "{shown}");
     let none = "listeners: [{name: public, address: 127.0.0.1:8080}]\n";
     assert_eq!(config(none).admin, None);
+}
+
+#[test]
+fn capacity_wait_defaults_to_50ms_for_edge_only_and_can_be_set_or_turned_off() {
+    let yaml = |cluster: &str| {
+        format!(
+            "listeners: [{{name: public, address: '127.0.0.1:8080'}}]\n\
+             clusters:\n  - {{name: c, endpoints: [{{address: '10.0.0.1:80'}}], {cluster}}}\n"
+        )
+    };
+    let wait = |cluster: &str| config(&yaml(cluster)).clusters[0].balancing.capacity_wait;
+    assert_eq!(wait("balancer: round_robin"), Duration::ZERO);
+    assert_eq!(wait("capacity_wait: 200ms"), Duration::from_millis(200));
+    assert_eq!(wait("capacity_wait: 'off'"), Duration::ZERO);
+    assert_eq!(
+        wait("balancer: least_request, capacity_wait: 20ms"),
+        Duration::from_millis(20)
+    );
+    assert_eq!(
+        errors(&yaml("capacity_wait: soon")),
+        [
+            "cfg.yaml:3:69: clusters[0].capacity_wait: `soon` is not a duration such as 250ms or 5s (expected number at 0)"
+        ]
+    );
 }

@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
-use switchyard_balance::Pick;
 use tokio::sync::OwnedSemaphorePermit;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -19,15 +18,22 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum ProxyBody {
     /// The upstream's body, with the guards that count this request as in flight (to its
     /// endpoint and against the cluster's connection limit) until the body is done.
-    Upstream(Incoming, Option<(Pick, OwnedSemaphorePermit)>),
+    Upstream(
+        Incoming,
+        Option<(crate::capacity::Held, OwnedSemaphorePermit)>,
+    ),
     Full(Full<Bytes>),
     /// Copied (bounded) on its way for a report-only response check.
     Tapped(Box<crate::response_tap::ResponseTap>),
 }
 
 impl ProxyBody {
-    pub fn upstream(body: Incoming, pick: Pick, permit: OwnedSemaphorePermit) -> Self {
-        ProxyBody::Upstream(body, Some((pick, permit)))
+    pub fn upstream(
+        body: Incoming,
+        held: crate::capacity::Held,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
+        ProxyBody::Upstream(body, Some((held, permit)))
     }
 
     pub fn full(bytes: impl Into<Bytes>) -> Self {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use switchyard_balance::{EndpointSet, EndpointSpec, Policy, Timebase};
 use switchyard_config::{Cluster as ClusterConfig, UpstreamProtocol};
 use switchyard_core::CoarseClock;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
 pub type UpstreamClient = Client<HttpConnector, RequestBody>;
@@ -40,6 +40,8 @@ pub struct Cluster {
     pub events: ClusterEvents,
     slots: Arc<Semaphore>,
     pending: AtomicUsize,
+    /// Woken as requests finish, when the cluster waits for room (`capacity_wait`).
+    freed: Option<Arc<Notify>>,
     tasks: Mutex<Vec<AbortHandle>>,
     /// Owns the discovery task of a DNS or file cluster (dropped with the cluster).
     discovery: Mutex<Option<switchyard_discovery::Discovered>>,
@@ -92,6 +94,7 @@ impl Cluster {
             retry_budget: RetryBudget::new(&config.retries, Arc::new(CoarseClock)),
             slots: Arc::new(Semaphore::new(config.max_connections)),
             pending: AtomicUsize::new(0),
+            freed: (!config.balancing.capacity_wait.is_zero()).then(|| Arc::new(Notify::new())),
             membership: ArcSwap::from_pointee(membership),
             events: ClusterEvents::default(),
             tasks: Mutex::new(Vec::new()),
@@ -158,6 +161,11 @@ impl Cluster {
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.push(task);
         }
+    }
+
+    /// The signal requests wait on for room under endpoints' capacity, if the cluster waits.
+    pub fn freed(&self) -> Option<&Arc<Notify>> {
+        self.freed.as_ref()
     }
 
     /// Waits for a slot under `max_connections`; refuses at once if `max_pending` are waiting.

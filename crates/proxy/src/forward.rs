@@ -3,6 +3,7 @@
 //! back the upstream response with its headers cleaned.
 
 use crate::body::{BodyWatch, ClientBody, ProxyBody, RequestBody};
+use crate::capacity::Held;
 use crate::cluster::Cluster;
 use crate::fault::Fault;
 use crate::headers::{X_REQUEST_ID, add_forwarding, remove_hop_by_hop};
@@ -61,10 +62,10 @@ pub async fn forward(
         .await
         .map_err(|_| Fault::UpstreamTimeout)?
         .map_err(|_| Fault::Overloaded)?;
-    let (response, pick) = upstream
+    let (response, held) = upstream
         .send(ctx, body, headers, retryable, deadline)
         .await?;
-    Ok(downstream_response(route, response, pick, permit))
+    Ok(downstream_response(route, response, held, permit))
 }
 
 /// The parts of the upstream request that every attempt reuses.
@@ -86,7 +87,7 @@ impl Upstream<'_> {
         mut headers: HeaderMap,
         retryable: bool,
         deadline: Instant,
-    ) -> Result<(Response<Incoming>, Pick), Fault> {
+    ) -> Result<(Response<Incoming>, Held), Fault> {
         let policy = &self.cluster.config.retries;
         let mut tried: Vec<u64> = Vec::new();
         let mut body = Some(body);
@@ -96,11 +97,8 @@ impl Upstream<'_> {
                 hash: self.hash,
             };
             let set = &self.membership.set;
-            let mut pick = self
-                .membership
-                .balancer
-                .pick(set, &pick_ctx)
-                .ok_or(Fault::NoEndpoint)?;
+            let mut held = self.pick(&pick_ctx, deadline).await?;
+            let pick = &mut held.pick;
             tried.push(pick.endpoint().id);
             ctx.log.attempts += 1;
             if ctx.logging {
@@ -122,7 +120,7 @@ impl Upstream<'_> {
                 .attempt(pick.endpoint().id, body, attempt_headers, deadline)
                 .await;
             ctx.log.upstream_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            self.record(&mut pick, &outcome);
+            self.record(pick, &outcome);
             match outcome {
                 Attempt::Answered(response) => {
                     let status = response.status().as_u16();
@@ -132,7 +130,7 @@ impl Upstream<'_> {
                     {
                         continue;
                     }
-                    return Ok((response, pick));
+                    return Ok((response, held));
                 }
                 Attempt::Failed(fault) => {
                     if may_retry && self.retries_on(fault) && self.cluster.retry_budget.try_retry()
@@ -141,6 +139,35 @@ impl Upstream<'_> {
                     }
                     return Err(fault);
                 }
+            }
+        }
+    }
+
+    /// Picks an endpoint. One over its learned capacity is not sent to at once: the request
+    /// waits (up to `capacity_wait`, within its deadline) for a request of the cluster to
+    /// finish and is picked again; after the wait it goes to the best endpoint anyway.
+    async fn pick(&self, ctx: &PickContext<'_>, deadline: Instant) -> Result<Held, Fault> {
+        let set = &self.membership.set;
+        let balancer = &self.membership.balancer;
+        let freed = self.cluster.freed();
+        let mut until: Option<Instant> = None;
+        loop {
+            let pick = balancer.pick(set, ctx).ok_or(Fault::NoEndpoint)?;
+            let Some(signal) = freed.filter(|_| set.over_capacity(pick.index())) else {
+                return Ok(Held::new(pick, freed));
+            };
+            let wait = self.cluster.config.balancing.capacity_wait;
+            let until = *until.get_or_insert_with(|| (Instant::now() + wait).min(deadline));
+            let room = signal.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if Instant::now() >= until {
+                return Ok(Held::new(pick, freed));
+            }
+            drop(pick);
+            if tokio::time::timeout_at(until, room).await.is_err() {
+                let pick = balancer.pick(set, ctx).ok_or(Fault::NoEndpoint)?;
+                return Ok(Held::new(pick, freed));
             }
         }
     }
@@ -340,7 +367,7 @@ fn upstream_headers(route: &ProxyRoute, ctx: &RequestCtx, mut headers: HeaderMap
 fn downstream_response(
     route: &ProxyRoute,
     response: Response<Incoming>,
-    pick: Pick,
+    held: Held,
     permit: OwnedSemaphorePermit,
 ) -> Response<ProxyBody> {
     let (mut parts, body) = response.into_parts();
@@ -349,5 +376,5 @@ fn downstream_response(
         .headers
         .remove(route.cluster.config.balancing.utilization_header.as_str());
     route.response_headers.apply(&mut parts.headers);
-    Response::from_parts(parts, ProxyBody::upstream(body, pick, permit))
+    Response::from_parts(parts, ProxyBody::upstream(body, held, permit))
 }

@@ -21,6 +21,7 @@ mod admin;
 mod affinity;
 mod balancing;
 mod body;
+mod capacity;
 mod cluster;
 mod discover;
 mod embedded_registry;

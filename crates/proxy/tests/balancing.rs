@@ -295,3 +295,54 @@ async fn file_discovery_adds_and_removes_endpoints_without_a_reload() {
     assert_eq!(a.hits(), a_hits);
     let _ = std::fs::remove_file(&file);
 }
+
+/// Sends `n` GETs at once; returns their statuses.
+async fn burst(client: &Client, n: usize) -> Vec<u16> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get("/").await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
+/// A backend that takes 2 requests at once and sheds the rest with 503: once the gateway has
+/// learned that capacity from the backend's utilization reports, a burst of 6 waits for room
+/// instead of being shed, unless `capacity_wait` is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_wait_for_room_under_the_learned_capacity_instead_of_being_shed() {
+    let mut shed = Vec::new();
+    for wait in ["1s", "\"off\""] {
+        let backend = Backend::start(
+            BackendConfig::named("small")
+                .latency(Duration::from_millis(40))
+                .concurrency_limit(2)
+                .report_utilization(),
+        )
+        .await;
+        let extra = format!("    capacity_wait: {wait}\n    retries: {{attempts: 0}}\n");
+        let gw = TestGateway::start(&config("edge", &extra, &[&backend])).await;
+        // Pairs at the limit, the second sent 10 ms after the first, teach the gateway a
+        // capacity of 2: the first answer comes while both are in service, at utilization 1.
+        for _ in 0..5 {
+            let client = gw.client();
+            let first = tokio::spawn(async move { client.get("/").await.status });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            assert_eq!(gw.get("/").await.status, 200);
+            assert_eq!(first.await.unwrap(), 200);
+        }
+        let statuses = burst(&gw.client(), 6).await;
+        shed.push(statuses.iter().filter(|s| **s == 503).count());
+    }
+    assert_eq!(shed[0], 0, "waiting for room: none shed");
+    assert!(
+        shed[1] >= 3,
+        "without waiting the backend sheds: {}",
+        shed[1]
+    );
+}

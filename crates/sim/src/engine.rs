@@ -256,8 +256,10 @@ impl<'a> Engine<'a> {
 
     fn done(&mut self, id: u32) {
         let server = &mut self.servers[self.requests.server(id)];
-        let next = server.finish();
+        // Measured as the answer leaves, counting the answered request (as ORCA servers and
+        // `switchyard_orca`'s layer report).
         let utilization = server.utilization();
+        let next = server.finish();
         if let Some((next, speed)) = next {
             self.start_service(next, speed);
         }

@@ -50,8 +50,9 @@ fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sen
 }
 
 /// Cold joiners: probation and warm-up keep their share small (their slow first requests are
-/// what a client would see); errors stay level with `edge` without them (capacity-aware
-/// filtering already keeps a full joiner from being sent more) and far below least_request's.
+/// what a client would see), and errors stay far below least_request's. They cost errors
+/// against `edge` without them: the other servers carry what the joiners are held back from
+/// (docs/balancing.md, "Warm-up", has the numbers), so that is bounded rather than level.
 #[test]
 fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     let s = Scenario::Autoscale;
@@ -67,11 +68,11 @@ fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     let lr = during(s, least_request());
     let (joiner_with, joiner_without) = (with.share[s.watched()], without.share[s.watched()]);
     assert!(
-        joiner_with < joiner_without * 0.85,
+        joiner_with < joiner_without * 0.6,
         "joiner's share {joiner_with:.4} with, {joiner_without:.4} without"
     );
     assert!(
-        with.error_rate <= without.error_rate * 1.15,
+        with.error_rate <= without.error_rate * 1.5,
         "errors {:.4} with, {:.4} without",
         with.error_rate,
         without.error_rate
