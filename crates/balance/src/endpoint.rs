@@ -6,7 +6,7 @@ use crate::outlier::OutlierState;
 use crate::params::StatParams;
 use crate::time::Timebase;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How an attempt ended, as far as the balancer cares.
@@ -63,10 +63,11 @@ impl Outcome {
 #[derive(Debug)]
 #[repr(C)]
 pub struct EndpointStats {
-    pub(crate) in_flight: AtomicU32,
-    /// Picks whose outcome is not recorded yet: requests the server is still working on, as it
-    /// counts them in its utilization (a streaming response body no longer counts).
-    pub(crate) awaiting: AtomicU32,
+    /// Two counts in one word, so a pick changes both with one atomic add: requests in flight
+    /// (low 32 bits: picked, guard not dropped) and requests *awaiting* an answer (high 32
+    /// bits: picked, outcome not recorded; what the server is still working on, as it counts
+    /// them in its utilization, a streaming response body no longer counting).
+    pub(crate) flights: AtomicU64,
     pub(crate) answered: AtomicBool,
     /// Set by active health checks; true until a check says otherwise.
     pub(crate) active_healthy: AtomicBool,
@@ -85,8 +86,7 @@ pub struct EndpointStats {
 impl EndpointStats {
     fn new(now_ns: u64) -> Self {
         Self {
-            in_flight: AtomicU32::new(0),
-            awaiting: AtomicU32::new(0),
+            flights: AtomicU64::new(0),
             answered: AtomicBool::new(false),
             first_seen_ns: now_ns,
             last_picked_ns: AtomicU64::new(0),
@@ -101,7 +101,7 @@ impl EndpointStats {
     }
 
     pub fn in_flight(&self) -> u32 {
-        self.in_flight.load(Ordering::Relaxed)
+        (self.flights.load(Ordering::Relaxed) & IN_FLIGHT) as u32
     }
 
     pub fn answered(&self) -> bool {
@@ -133,7 +133,7 @@ impl EndpointStats {
 
     /// Requests sent to the endpoint that it has not answered yet.
     pub fn awaiting(&self) -> u32 {
-        self.awaiting.load(Ordering::Relaxed)
+        (self.flights.load(Ordering::Relaxed) >> 32) as u32
     }
 
     /// Folds one utilization report into the capacity estimate: the requests this balancer
@@ -381,8 +381,7 @@ impl EndpointSet {
     pub fn pick(&self, index: usize) -> Pick {
         let stats = &self.endpoints[index].stats;
         let now = self.time.now_ns();
-        stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        stats.awaiting.fetch_add(1, Ordering::Relaxed);
+        stats.flights.fetch_add(AWAITING | 1, Ordering::Relaxed);
         crate::decay::bump(&stats.requests, 1);
         stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
@@ -395,6 +394,11 @@ impl EndpointSet {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One request awaiting an answer, in `EndpointStats::flights`.
+const AWAITING: u64 = 1 << 32;
+/// The in-flight half of `EndpointStats::flights`.
+const IN_FLIGHT: u64 = u32::MAX as u64;
 
 fn endpoint(spec: &EndpointSpec, now_ns: u64) -> Endpoint {
     Endpoint {
@@ -451,7 +455,7 @@ impl Pick {
                 stats.learn_capacity(u);
             }
         }
-        stats.awaiting.fetch_sub(1, Ordering::Relaxed);
+        stats.flights.fetch_sub(AWAITING, Ordering::Relaxed);
         crate::outlier::observe(&self.set, self.index, outcome.kind, now)
     }
 
@@ -464,10 +468,8 @@ impl Pick {
 impl Drop for Pick {
     fn drop(&mut self) {
         let stats = &self.set.get(self.index).stats;
-        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
-        if !self.recorded {
-            stats.awaiting.fetch_sub(1, Ordering::Relaxed);
-        }
+        let done = if self.recorded { 1 } else { AWAITING | 1 };
+        stats.flights.fetch_sub(done, Ordering::Relaxed);
     }
 }
 
