@@ -142,7 +142,7 @@ pub enum Action {
     Proxy(ProxyAction),
     Respond(RespondAction),
     Redirect(RedirectAction),
-    GraphQL(GraphQLAction),
+    GraphQL(Box<GraphQLAction>),
 }
 
 /// A federated GraphQL endpoint.
@@ -179,6 +179,8 @@ pub struct RegistrySource {
     pub variant: String,
     pub poll: Duration,
     pub token: Option<String>,
+    /// The on-disk copy of the last supergraph applied (remote registries only).
+    pub cache: Option<std::path::PathBuf>,
 }
 
 impl RegistrySource {

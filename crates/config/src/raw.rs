@@ -271,6 +271,10 @@ pub struct RawRegistrySource {
     /// Bearer token sent with each request (reads need none unless the registry asks).
     #[serde(default)]
     pub token: Option<Located<String>>,
+    /// A file (relative to this config file) keeping the last supergraph applied, read at
+    /// start when the registry cannot be reached. Only with `url`.
+    #[serde(default)]
+    pub cache: Option<Located<String>>,
 }
 
 /// A persisted query manifest (Apollo's format or `{id: body}`), relative to this config file.

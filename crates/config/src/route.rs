@@ -212,7 +212,7 @@ fn action(
     }
     if let Some(g) = &r.graphql {
         let at = format!("{path}.graphql");
-        return graphql(c, g, &at, clusters, &r.name).map(Action::GraphQL);
+        return graphql(c, g, &at, clusters, &r.name).map(|g| Action::GraphQL(Box::new(g)));
     }
     if let Some(p) = &r.proxy {
         return Some(Action::Proxy(proxy(
@@ -489,12 +489,18 @@ fn registry_source(c: &mut Checker, r: &RawRegistrySource, path: &str) -> Option
         }
     }
     let poll = c.duration_or(r.poll.as_ref(), &format!("{path}.poll"), 1);
+    if let (Some(cache), None) = (&r.cache, &r.url) {
+        let msg = "a cache is for a remote registry (with `url`): the embedded registry's store \
+                   is already on disk";
+        c.error(cache, &format!("{path}.cache"), msg);
+    }
     (c.errors.len() == before).then(|| RegistrySource {
         url,
         graph: r.graph.value.clone(),
         variant: r.variant.value.clone(),
         poll,
         token: r.token.as_ref().map(|t| t.value.clone()),
+        cache: r.cache.as_ref().map(|f| c.resolve_path(&f.value)),
     })
 }
 

@@ -38,6 +38,7 @@ fn a_registry_source_is_read_with_a_default_poll_of_one_second() {
             variant: "prod".into(),
             poll: Duration::from_secs(1),
             token: None,
+            cache: None,
         })
     );
     assert!(g.supergraph_sdl.is_empty());
@@ -169,6 +170,27 @@ fn bad_embedded_registry_fields_are_named() {
         errors(&embedding("{store: 'mysql://u:secret@h/db'}")),
         [
             "cfg.yaml:7:19: registry.store: use sqlite:PATH (a file, created on first start) or postgresql://user@host:port/db"
+        ]
+    );
+}
+
+#[test]
+fn a_cache_file_is_resolved_beside_the_config_and_only_for_a_remote_registry() {
+    let yaml = route("{registry: {url: 'http://r:4100', graph: g, variant: v, cache: sg.cache}}");
+    let config = switchyard_config::parse(&yaml, "/etc/sy/cfg.yaml").unwrap();
+    let Action::GraphQL(g) = &config.routes[0].action else {
+        panic!("not a graphql route");
+    };
+    let cache = g.registry.as_ref().unwrap().cache.as_deref();
+    assert_eq!(cache, Some(std::path::Path::new("/etc/sy/sg.cache")));
+    let embedded = format!(
+        "{}registry: {{}}\n",
+        route("{registry: {graph: g, variant: v, cache: sg.cache}}")
+    );
+    assert_eq!(
+        errors(&embedded),
+        [
+            "cfg.yaml:6:55: routes[0].graphql.registry.cache: a cache is for a remote registry (with `url`): the embedded registry's store is already on disk"
         ]
     );
 }

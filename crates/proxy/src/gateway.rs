@@ -93,6 +93,7 @@ impl ReloadHandle {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config.clone());
         registry_source::sync_pollers(&self.shared, config);
         registry_source::record_versions(&self.shared, config, &current.metrics);
+        registry_source::save_caches(&self.shared, config);
         Ok(self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
@@ -199,6 +200,7 @@ impl Gateway {
         });
         registry_source::sync_pollers(&shared, config);
         registry_source::record_versions(&shared, config, &metrics);
+        registry_source::save_caches(&shared, config);
         let graceful = Arc::new(Mutex::new(Some(GracefulShutdown::new())));
         let mut addresses = Vec::new();
         for listener_config in &config.listeners {

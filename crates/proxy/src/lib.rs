@@ -46,6 +46,7 @@ mod runtime;
 mod server;
 mod state;
 mod subgraph;
+mod supergraph_cache;
 mod watch;
 
 pub use cluster::EndpointState;

@@ -14,6 +14,7 @@ use crate::embedded_registry::Embedded;
 use crate::gateway::ReloadHandle;
 use crate::runtime::BuildError;
 use crate::state::Shared;
+use crate::supergraph_cache;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -253,10 +254,31 @@ pub async fn prefetch(
                 let e = "no version yet";
                 return Err(fetch_error(&origin, source, e));
             }
-            Err(e) => return Err(fetch_error(&origin, source, &e)),
+            Err(e) => {
+                let cached = from_cache(source, &key, &e).await;
+                let f = cached.ok_or_else(|| fetch_error(&origin, source, &e))?;
+                supergraphs.set(key, Some(f));
+            }
         }
     }
     Ok(())
+}
+
+/// The cached supergraph, when the registry cannot be reached (`why`) and the route has a
+/// usable cache; logged either way.
+async fn from_cache(source: &RegistrySource, key: &SourceKey, why: &str) -> Option<Fetched> {
+    let cache = source.cache.as_ref()?;
+    match supergraph_cache::load(cache, key).await {
+        Ok(f) => {
+            tracing::warn!(registry = %key, version = f.version, cache = %cache.display(),
+                "cannot reach the registry ({why}): serving the cached supergraph until it answers");
+            Some(f)
+        }
+        Err(e) => {
+            tracing::warn!(registry = %key, "no usable supergraph cache: {e}");
+            None
+        }
+    }
 }
 
 fn fetch_error(origin: &str, source: &RegistrySource, e: &str) -> BuildError {
@@ -471,6 +493,21 @@ pub fn apply(
         Err(e) => {
             shared.supergraphs.set(key.clone(), previous);
             Err(e.to_string())
+        }
+    }
+}
+
+/// Writes the supergraph serving each remote variant of `config` that has a `cache` file, in
+/// the background: called once a runtime built from them serves, so only supergraphs that
+/// loaded are kept.
+pub fn save_caches(shared: &Shared, config: &Config) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    for (_, _, source) in sources(config) {
+        let key = SourceKey::of(source);
+        if let (Some(path), Some(f)) = (source.cache.clone(), shared.supergraphs.get(&key)) {
+            runtime.spawn(async move { supergraph_cache::save(&path, &key, &f).await });
         }
     }
 }

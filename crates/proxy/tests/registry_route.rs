@@ -351,3 +351,65 @@ async fn a_reload_adds_a_registry_route_with_a_first_fetch_and_removing_it_stops
     );
     assert!(gateway.shutdown(Duration::from_secs(1)).await);
 }
+
+/// A port nothing listens on.
+async fn dead_registry() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_restarts_from_its_supergraph_cache_while_the_registry_is_down() {
+    let subgraphs = subgraphs().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache/movies.graphql");
+    let with_cache = |base: &str| {
+        config(base, &subgraphs).replace(
+            "poll: 50ms}",
+            &format!("poll: 50ms, cache: '{}'}}", cache.display()),
+        )
+    };
+    let fake = Arc::new(Fake::default());
+    *fake.current.lock().unwrap() = (5, fixture("supergraph.graphql"));
+    let base = fake_registry(fake.clone()).await;
+    let gateway = TestGateway::start(&with_cache(&base)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cache.exists() {
+        assert!(Instant::now() < deadline, "the cache was never written");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        text.starts_with("# switchyard supergraph cache: movies@prod version 5\n"),
+        "{}",
+        &text[..80.min(text.len())]
+    );
+    assert!(gateway.shutdown(Duration::from_secs(1)).await);
+
+    // The registry is gone: the gateway starts from the cache and serves version 5.
+    let down = dead_registry().await;
+    let restarted = TestGateway::start(&with_cache(&down)).await;
+    assert!(ok(&query(&restarted, YEARS).await));
+    assert_eq!(
+        restarted
+            .metric("switchyard_supergraph_version{route=\"graph\"}")
+            .await,
+        Some(5.0)
+    );
+    drop(restarted);
+
+    // A cache of another variant is not used: the start fails as without one.
+    let other =
+        std::fs::read_to_string(&cache)
+            .unwrap()
+            .replacen("movies@prod", "movies@staging", 1);
+    std::fs::write(&cache, other).unwrap();
+    let parsed = switchyard_config::parse(&with_cache(&down), "test.yaml").unwrap();
+    let error = switchyard_proxy::Gateway::start(&parsed)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("cannot fetch the supergraph"), "{error}");
+}
