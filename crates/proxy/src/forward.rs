@@ -143,33 +143,11 @@ impl Upstream<'_> {
         }
     }
 
-    /// Picks an endpoint. One over its learned capacity is not sent to at once: the request
-    /// waits (up to `capacity_wait`, within its deadline) for a request of the cluster to
-    /// finish and is picked again; after the wait it goes to the best endpoint anyway.
+    /// Picks an endpoint, waiting for room under its learned capacity (`capacity.rs`).
     async fn pick(&self, ctx: &PickContext<'_>, deadline: Instant) -> Result<Held, Fault> {
-        let set = &self.membership.set;
-        let balancer = &self.membership.balancer;
-        let freed = self.cluster.freed();
-        let mut until: Option<Instant> = None;
-        loop {
-            let pick = balancer.pick(set, ctx).ok_or(Fault::NoEndpoint)?;
-            let Some(signal) = freed.filter(|_| set.over_capacity(pick.index())) else {
-                return Ok(Held::new(pick, freed));
-            };
-            let wait = self.cluster.config.balancing.capacity_wait;
-            let until = *until.get_or_insert_with(|| (Instant::now() + wait).min(deadline));
-            let room = signal.notified();
-            tokio::pin!(room);
-            room.as_mut().enable();
-            if Instant::now() >= until {
-                return Ok(Held::new(pick, freed));
-            }
-            drop(pick);
-            if tokio::time::timeout_at(until, room).await.is_err() {
-                let pick = balancer.pick(set, ctx).ok_or(Fault::NoEndpoint)?;
-                return Ok(Held::new(pick, freed));
-            }
-        }
+        crate::capacity::pick(self.cluster, &self.membership, ctx, deadline)
+            .await
+            .ok_or(Fault::NoEndpoint)
     }
 
     /// Tells the balancer how the attempt went, and logs an ejection if it caused one.

@@ -150,10 +150,10 @@ async fn call(
             tried: &tried,
             hash: None,
         };
-        let mut pick = membership
-            .balancer
-            .pick(&membership.set, &context)
+        let mut held = crate::capacity::pick(cluster, &membership, &context, deadline)
+            .await
             .ok_or_else(|| failed("no endpoint available", "SUBREQUEST_HTTP_ERROR"))?;
+        let pick = &mut held.pick;
         let endpoint = pick.endpoint().id;
         tried.push(endpoint);
         let authority = membership
