@@ -1,6 +1,7 @@
 //! The embedded schema registry's section (`registry:` at the top level) and the check that a
 //! GraphQL route following "the embedded registry" has one to follow.
 
+use crate::located::Located;
 use crate::model::{EmbeddedRegistry, RegistryStore, Secret};
 use crate::raw::{RawEmbeddedRegistry, RawRoute};
 use crate::values::Checker;
@@ -35,11 +36,44 @@ pub(crate) fn registry(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<Emb
         return None;
     }
     let store = store(c, raw)?;
+    let introspect_hosts = introspect_hosts(c, raw.introspect_hosts.as_deref())?;
     Some(EmbeddedRegistry {
         address,
         store,
         token: raw.token.as_ref().map(|t| Secret(t.value.clone())),
+        introspect_hosts,
     })
+}
+
+/// Host names, or `*.` and a domain; lower-cased.
+fn introspect_hosts(
+    c: &mut Checker,
+    raw: Option<&[Located<String>]>,
+) -> Option<Option<Vec<String>>> {
+    let Some(raw) = raw else {
+        return Some(None);
+    };
+    let before = c.errors.len();
+    let hosts = raw
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let name = h.value.strip_prefix("*.").unwrap_or(&h.value);
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
+            if !valid {
+                let msg = format!(
+                    "`{}` is not a host name, an IP address or `*.` and a domain",
+                    h.value
+                );
+                c.error(h, &format!("registry.introspect_hosts[{i}]"), &msg);
+            }
+            h.value.to_ascii_lowercase()
+        })
+        .collect();
+    (c.errors.len() == before).then_some(Some(hosts))
 }
 
 fn store(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<RegistryStore> {

@@ -27,6 +27,8 @@ pub struct EmbeddedRegistry {
     pub address: SocketAddr,
     pub store: RegistryStore,
     pub token: Option<Secret>,
+    /// Hosts a publish by introspection may reach (`name` or `*.suffix`); `None`: any.
+    pub introspect_hosts: Option<Vec<String>>,
 }
 
 /// Where the embedded registry keeps its versions.

@@ -55,6 +55,10 @@ pub struct RawEmbeddedRegistry {
     /// Bearer token writes must carry; required off loopback. Use `${VAR}`.
     #[serde(default)]
     pub token: Option<Located<String>>,
+    /// Hosts a publish by introspection may make the registry call (`name` or `*.suffix`);
+    /// absent: any host.
+    #[serde(default)]
+    pub introspect_hosts: Option<Vec<Located<String>>>,
 }
 
 /// The admin listener: loopback by default; any other address needs a token.

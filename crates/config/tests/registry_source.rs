@@ -122,6 +122,29 @@ fn a_source_without_url_follows_the_embedded_registry() {
         "the default store is a SQLite file beside the config"
     );
     assert_eq!(registry.token, None);
+    assert_eq!(registry.introspect_hosts, None, "any host by default");
+}
+
+#[test]
+fn the_embedded_registry_takes_an_introspection_allow_list() {
+    let yaml = embedding("{introspect_hosts: [Subgraphs.Internal, '*.svc.cluster.local']}");
+    let registry = switchyard_config::parse(&yaml, "cfg.yaml")
+        .unwrap()
+        .registry
+        .unwrap();
+    assert_eq!(
+        registry.introspect_hosts,
+        Some(vec![
+            "subgraphs.internal".to_owned(),
+            "*.svc.cluster.local".to_owned()
+        ])
+    );
+    assert_eq!(
+        errors(&embedding("{introspect_hosts: ['http://x/']}")),
+        [
+            "cfg.yaml:7:31: registry.introspect_hosts[0]: `http://x/` is not a host name, an IP address or `*.` and a domain"
+        ]
+    );
 }
 
 #[test]

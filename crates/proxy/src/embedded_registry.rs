@@ -48,6 +48,7 @@ pub async fn start(
     let address = listener.local_addr().unwrap_or(config.address);
     let server = ServerConfig {
         token: config.token.as_ref().map(|t| t.0.clone()),
+        introspect_hosts: config.introspect_hosts.clone(),
         ..ServerConfig::default()
     };
     let stopped = async move {

@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub introspect_limit: usize,
     /// How long a client may take to send a request body (408 after).
     pub body_timeout: Duration,
+    /// The hosts a publish by introspection may make the registry call (`name`, or
+    /// `*.example.com` for any name under it); `None`: any host.
+    pub introspect_hosts: Option<Vec<String>>,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +56,7 @@ impl Default for ServerConfig {
             introspect_timeout: Duration::from_secs(10),
             introspect_limit: 4 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
+            introspect_hosts: None,
         }
     }
 }

@@ -538,3 +538,37 @@ async fn a_body_that_never_arrives_is_408_not_a_hang() {
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn introspection_reaches_only_the_hosts_allowed() {
+    let data: Value = serde_json::from_str(&fixture("movies.json")).unwrap();
+    let subgraph =
+        switchyard_testkit::Subgraph::start("movies", &fixture("movies.graphql"), data).await;
+    let path = format!("{PROD}/subgraphs/movies");
+    let body = json!({"url": subgraph.url(), "introspect": true});
+    let allowing = |hosts: &[&str]| ServerConfig {
+        introspect_hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
+        ..with_token()
+    };
+
+    let server = start(allowing(&["subgraphs.internal", "*.svc.cluster.local"])).await;
+    let reply = server.write(Method::PUT, &path, &body).await;
+    let answer = problem(&reply, 403);
+    assert_eq!(
+        answer["type"],
+        "https://switchyard.dev/problems/registry/introspection_forbidden"
+    );
+    assert_eq!(
+        subgraph.request_count(),
+        0,
+        "nothing was sent to the subgraph"
+    );
+    // Publishing the SDL itself is not affected.
+    let sdl = json!({"url": subgraph.url(), "sdl": fixture("movies.graphql")});
+    let reply = server.write(Method::PUT, &path, &sdl).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+
+    let server = start(allowing(&["127.0.0.1"])).await;
+    let reply = server.write(Method::PUT, &path, &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}

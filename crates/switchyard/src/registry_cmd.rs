@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
     pub body_limit: usize,
+    /// A host a publish by introspection may make the registry call (a name, or `*.` and a
+    /// domain); repeat for more. Without any, every host.
+    #[arg(long = "introspect-host", value_name = "HOST")]
+    pub introspect_hosts: Vec<String>,
 }
 
 /// Which registry, and which `graph@variant`.
@@ -183,6 +187,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ServerConfig {
         token,
         body_limit: args.body_limit,
+        introspect_hosts: (!args.introspect_hosts.is_empty()).then_some(args.introspect_hosts),
         ..ServerConfig::default()
     };
     switchyard_registry::check_bind(args.address, &config)?;

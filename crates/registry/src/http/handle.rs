@@ -168,6 +168,17 @@ async fn publish(
     if body.url.trim().is_empty() {
         return Err(Problem::bad_request("url must not be empty"));
     }
+    if body.introspect && !introspect::allowed(&body.url, &registry.config) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "introspection_forbidden",
+            format!(
+                "this registry may not introspect {}: its host is not in the registry's \
+                 introspection allow-list; publish the SDL instead",
+                body.url
+            ),
+        ));
+    }
     let sdl = match (body.sdl, body.introspect) {
         (Some(sdl), false) => sdl,
         (None, true) => introspect::fetch_sdl(&body.url, &registry.config)

@@ -9,6 +9,30 @@ use super::client::{self, Limits};
 
 const QUERY: &str = r#"{"query":"{ _service { sdl } }"}"#;
 
+/// Whether the allow-list (if any) lets introspection reach `url`'s host.
+pub(crate) fn allowed(url: &str, config: &ServerConfig) -> bool {
+    let Some(hosts) = &config.introspect_hosts else {
+        return true;
+    };
+    let Some(host) = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_ascii_lowercase))
+    else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    hosts.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        match pattern.strip_prefix("*.") {
+            Some(suffix) => host
+                .strip_suffix(suffix)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+            None => host == pattern,
+        }
+    })
+}
+
 /// The subgraph's SDL as its `_service` field gives it, or why not.
 pub(crate) async fn fetch_sdl(url: &str, config: &ServerConfig) -> Result<String, String> {
     let mut headers = HeaderMap::new();
@@ -44,5 +68,41 @@ pub(crate) async fn fetch_sdl(url: &str, config: &ServerConfig) -> Result<String
                 .map_or_else(String::new, |e| format!(": {e}"));
             Err(format!("{url} gave no _service.sdl{errors}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(hosts: &[&str], url: &str) -> bool {
+        let config = ServerConfig {
+            introspect_hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
+            ..ServerConfig::default()
+        };
+        allowed(url, &config)
+    }
+
+    #[test]
+    fn hosts_match_exactly_or_under_a_wildcard_domain() {
+        assert!(allowed(
+            "http://anything:1/graphql",
+            &ServerConfig::default()
+        ));
+        let list = ["Subgraphs.Internal", "*.svc.cluster.local", "::1"];
+        assert!(allows(&list, "http://subgraphs.internal:4001/graphql"));
+        assert!(allows(
+            &list,
+            "http://movies.prod.svc.cluster.local/graphql"
+        ));
+        assert!(allows(&list, "http://[::1]:4001/graphql"));
+        assert!(
+            !allows(&list, "http://svc.cluster.local/graphql"),
+            "the domain itself"
+        );
+        assert!(!allows(&list, "http://evilsvc.cluster.local/graphql"));
+        assert!(!allows(&list, "http://subgraphs.internal.evil.com/graphql"));
+        assert!(!allows(&list, "http://169.254.169.254/latest/meta-data"));
+        assert!(!allows(&list, "not a url"));
     }
 }
