@@ -367,30 +367,36 @@ impl EndpointSet {
         self.availability_changed();
     }
 
-    /// Whether `index` is awaiting more answers than its learned capacity (from its
-    /// utilization reports): one just picked there would likely be shed. `false` without an
+    /// Whether `index` awaits fewer answers than its learned capacity (from its utilization
+    /// reports), so that one more request there would likely be served. `true` without an
     /// estimate.
-    pub fn over_capacity(&self, index: usize) -> bool {
+    pub fn has_room(&self, index: usize) -> bool {
         let stats = self.stats(index);
         stats
             .capacity()
-            .is_some_and(|c| f64::from(stats.awaiting()) > c.round().max(1.0))
+            .is_none_or(|c| f64::from(stats.awaiting()) < capacity_limit(c))
     }
 
     /// Marks `index` as chosen; it counts as in flight until the returned guard drops.
     pub fn pick(&self, index: usize) -> Pick {
         let stats = &self.endpoints[index].stats;
         let now = self.time.now_ns();
-        stats.flights.fetch_add(AWAITING | 1, Ordering::Relaxed);
+        let before = stats.flights.fetch_add(AWAITING | 1, Ordering::Relaxed);
         crate::decay::bump(&stats.requests, 1);
         stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
             index,
             set: self.clone(),
             started_ns: now,
+            position: (before >> 32) as u32 + 1,
             recorded: false,
         }
     }
+}
+
+/// The most answers an endpoint of learned capacity `c` may be awaiting at once.
+fn capacity_limit(c: f64) -> f64 {
+    c.round().max(1.0)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -417,6 +423,9 @@ pub struct Pick {
     index: usize,
     set: EndpointSet,
     started_ns: u64,
+    /// Answers the endpoint awaited when this pick was made, this one included: concurrent
+    /// picks of one endpoint each get their own place in line.
+    position: u32,
     recorded: bool,
 }
 
@@ -427,6 +436,21 @@ impl Pick {
 
     pub fn endpoint(&self) -> &Endpoint {
         self.set.get(self.index)
+    }
+
+    /// Whether this pick's place in its endpoint's line lies beyond the capacity learned from
+    /// utilization reports, so the endpoint would likely shed it. `false` without an estimate.
+    /// Of concurrent picks of one endpoint with room for one, exactly one is within capacity.
+    pub fn over_capacity(&self) -> bool {
+        self.endpoint()
+            .stats
+            .capacity()
+            .is_some_and(|c| f64::from(self.position) > capacity_limit(c))
+    }
+
+    /// Whether the outcome has been recorded.
+    pub fn is_recorded(&self) -> bool {
+        self.recorded
     }
 
     /// Feeds the outcome into the endpoint's stats and outlier detection (once); true if it
@@ -514,13 +538,34 @@ mod tests {
         drop(teach);
         assert_eq!(set.stats(0).capacity(), Some(2.0));
         let mut streaming = set.pick(0);
-        let _waiting = set.pick(0);
-        let _third = set.pick(0);
-        assert!(set.over_capacity(0), "three awaiting answers, capacity 2");
+        let waiting = set.pick(0);
+        assert!(!waiting.over_capacity(), "second in line, capacity 2");
+        assert!(!set.has_room(0));
+        let third = set.pick(0);
+        assert!(third.over_capacity(), "third in line, capacity 2");
+        drop(third);
         streaming.record(Outcome::of(OutcomeKind::Success));
-        assert_eq!(set.stats(0).in_flight(), 3, "its body still streams");
-        assert_eq!(set.stats(0).awaiting(), 2);
-        assert!(!set.over_capacity(0));
+        assert_eq!(set.stats(0).in_flight(), 2, "its body still streams");
+        assert_eq!(set.stats(0).awaiting(), 1);
+        assert!(set.has_room(0));
+        assert!(!set.pick(0).over_capacity());
+    }
+
+    #[test]
+    fn of_concurrent_picks_only_those_within_capacity_get_through() {
+        let set = EndpointSet::with_weights(&[1]);
+        let mut teach: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
+        teach[0].record(Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(1.0),
+        });
+        drop(teach);
+        assert_eq!(set.stats(0).capacity(), Some(3.0));
+        let _busy = set.pick(0);
+        // Two more picks race for the two places left, and a third for none.
+        let picks: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
+        let over: Vec<bool> = picks.iter().map(Pick::over_capacity).collect();
+        assert_eq!(over, [false, false, true]);
     }
 
     #[test]

@@ -108,13 +108,7 @@ pub(crate) fn balancing(c: &mut Checker, k: &RawCluster, path: &str) -> Balancin
             &format!("{path}.warm_up"),
             warm_up_default,
         ),
-        capacity_wait: duration_or_off(
-            c,
-            k.capacity_wait.as_ref(),
-            &format!("{path}.capacity_wait"),
-            (kind == BalancerKind::Edge).then(|| Duration::from_millis(50)),
-        )
-        .unwrap_or_default(),
+        capacity_wait: capacity_wait(c, k, kind, path),
         hash_on: hash_on(c, k.hash_on.as_ref(), &format!("{path}.hash_on")),
         edge: edge(c, k.edge.as_ref(), &format!("{path}.edge")),
         least_request_bias: k.least_request_bias.as_ref().map_or(1.0, |b| b.value),
@@ -160,6 +154,26 @@ fn kind(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerK
             BalancerKind::Edge
         }
     }
+}
+
+/// How long a request may wait for room under an endpoint's learned capacity: 50 ms by
+/// default for `edge`, off for the others. The hashing balancers always pick the key's
+/// endpoint, so waiting and picking again gains nothing there: an error.
+fn capacity_wait(c: &mut Checker, k: &RawCluster, kind: BalancerKind, path: &str) -> Duration {
+    let path = format!("{path}.capacity_wait");
+    let default = (kind == BalancerKind::Edge).then(|| Duration::from_millis(50));
+    let wait = duration_or_off(c, k.capacity_wait.as_ref(), &path, default).unwrap_or_default();
+    let hashing = matches!(kind, BalancerKind::RingHash | BalancerKind::Maglev);
+    if let Some(raw) = k
+        .capacity_wait
+        .as_ref()
+        .filter(|_| hashing && !wait.is_zero())
+    {
+        let msg = "ring_hash and maglev always pick the key's endpoint, so they cannot wait \
+                   for room elsewhere; remove capacity_wait or set it to off";
+        c.error(raw, &path, msg);
+    }
+    wait
 }
 
 /// A duration, or `off` (`None`); absent: `default`.

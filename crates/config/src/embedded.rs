@@ -45,7 +45,7 @@ pub(crate) fn registry(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<Emb
     })
 }
 
-/// Host names, or `*.` and a domain; lower-cased.
+/// Host names, IP addresses, or `*.` and a domain; lower-cased.
 fn introspect_hosts(
     c: &mut Checker,
     raw: Option<&[Located<String>]>,
@@ -58,22 +58,41 @@ fn introspect_hosts(
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let name = h.value.strip_prefix("*.").unwrap_or(&h.value);
-            let valid = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
-            if !valid {
-                let msg = format!(
-                    "`{}` is not a host name, an IP address or `*.` and a domain",
-                    h.value
-                );
+            introspect_host(&h.value).unwrap_or_else(|msg| {
                 c.error(h, &format!("registry.introspect_hosts[{i}]"), &msg);
-            }
-            h.value.to_ascii_lowercase()
+                String::new()
+            })
         })
         .collect();
     (c.errors.len() == before).then_some(Some(hosts))
+}
+
+/// One entry of an introspection allow-list, lower-cased: a host name, an IP address (IPv6
+/// with or without brackets), or `*.` and a domain (its subdomains). A port, a scheme or a
+/// path is an error: the list names hosts, and `host:port` would never match one.
+pub fn introspect_host(pattern: &str) -> Result<String, String> {
+    let lower = pattern.to_ascii_lowercase();
+    let bare = lower.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(bare.to_owned());
+    }
+    let name = lower.strip_prefix("*.").unwrap_or(&lower);
+    let labels_ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if labels_ok {
+        return Ok(lower);
+    }
+    let port = name
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let hint = if port { " (without a port)" } else { "" };
+    Err(format!(
+        "`{pattern}` is not a host name, an IP address or `*.` and a domain{hint}"
+    ))
 }
 
 fn store(c: &mut Checker, raw: &RawEmbeddedRegistry) -> Option<RegistryStore> {

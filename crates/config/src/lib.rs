@@ -27,6 +27,7 @@ mod route;
 mod validate;
 mod values;
 
+pub use embedded::introspect_host;
 pub use error::{ConfigError, ConfigErrors};
 pub use interpolate::{MissingVar, interpolate};
 pub use located::Located;

@@ -1627,4 +1627,15 @@ fn capacity_wait_defaults_to_50ms_for_edge_only_and_can_be_set_or_turned_off() {
             "cfg.yaml:3:69: clusters[0].capacity_wait: `soon` is not a duration such as 250ms or 5s (expected number at 0)"
         ]
     );
+    let hashed = "balancer: maglev, hash_on: {client_ip: true}";
+    assert_eq!(
+        wait(&format!("{hashed}, capacity_wait: 'off'")),
+        Duration::ZERO
+    );
+    assert_eq!(
+        errors(&yaml(&format!("{hashed}, capacity_wait: 20ms"))),
+        [
+            "cfg.yaml:3:115: clusters[0].capacity_wait: ring_hash and maglev always pick the key's endpoint, so they cannot wait for room elsewhere; remove capacity_wait or set it to off"
+        ]
+    );
 }

@@ -148,6 +148,35 @@ fn the_embedded_registry_takes_an_introspection_allow_list() {
 }
 
 #[test]
+fn an_introspection_allow_list_entry_is_a_host_without_port() {
+    use switchyard_config::introspect_host;
+    for (given, kept) in [
+        ("Subgraphs.Internal", "subgraphs.internal"),
+        ("*.svc.cluster.local", "*.svc.cluster.local"),
+        ("10.0.0.7", "10.0.0.7"),
+        ("[::1]", "::1"),
+        ("fd00::7", "fd00::7"),
+    ] {
+        assert_eq!(introspect_host(given).as_deref(), Ok(kept), "{given}");
+    }
+    for bad in [
+        "*.",
+        "*",
+        "",
+        "a..b",
+        ".example.com",
+        "example.com:8080",
+        "h/x",
+    ] {
+        assert!(introspect_host(bad).is_err(), "{bad} accepted");
+    }
+    assert_eq!(
+        introspect_host("subgraphs:4001").unwrap_err(),
+        "`subgraphs:4001` is not a host name, an IP address or `*.` and a domain (without a port)"
+    );
+}
+
+#[test]
 fn the_embedded_registry_takes_address_store_and_token() {
     let yaml = embedding(
         "{address: '0.0.0.0:4200', store: 'postgresql://u:pw@127.0.0.1/r', token: 0123456789abcdef}",

@@ -61,6 +61,16 @@ pub struct EndpointState {
     pub ejections: u64,
 }
 
+/// The signal requests waiting for room listen on (`capacity.rs`), when the cluster waits:
+/// the predecessor's, so that requests waiting across a reload are still woken.
+fn freed_signal(config: &ClusterConfig, previous: Option<&Cluster>) -> Option<Arc<Notify>> {
+    if config.balancing.capacity_wait.is_zero() {
+        return None;
+    }
+    let inherited = previous.and_then(|old| old.freed.clone());
+    Some(inherited.unwrap_or_else(|| Arc::new(Notify::new())))
+}
+
 /// Why a request could not be admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overloaded;
@@ -94,7 +104,7 @@ impl Cluster {
             retry_budget: RetryBudget::new(&config.retries, Arc::new(CoarseClock)),
             slots: Arc::new(Semaphore::new(config.max_connections)),
             pending: AtomicUsize::new(0),
-            freed: (!config.balancing.capacity_wait.is_zero()).then(|| Arc::new(Notify::new())),
+            freed: freed_signal(&config, previous),
             membership: ArcSwap::from_pointee(membership),
             events: ClusterEvents::default(),
             tasks: Mutex::new(Vec::new()),

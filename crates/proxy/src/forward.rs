@@ -15,7 +15,7 @@ use http::{HeaderMap, Method, Request, Response, Uri, Version, header};
 use hyper::body::Incoming;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use switchyard_balance::{Outcome, OutcomeKind, Pick, PickContext};
+use switchyard_balance::{Outcome, OutcomeKind, PickContext};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
@@ -98,11 +98,12 @@ impl Upstream<'_> {
             };
             let set = &self.membership.set;
             let mut held = self.pick(&pick_ctx, deadline).await?;
-            let pick = &mut held.pick;
-            tried.push(pick.endpoint().id);
+            let endpoint = held.pick().endpoint();
+            let endpoint_id = endpoint.id;
+            tried.push(endpoint_id);
             ctx.log.attempts += 1;
             if ctx.logging {
-                ctx.log.endpoint = Some(pick.endpoint().address.clone());
+                ctx.log.endpoint = Some(endpoint.address.clone());
             }
             let body = body
                 .take()
@@ -117,10 +118,10 @@ impl Upstream<'_> {
             };
             let started = Instant::now();
             let outcome = self
-                .attempt(pick.endpoint().id, body, attempt_headers, deadline)
+                .attempt(endpoint_id, body, attempt_headers, deadline)
                 .await;
             ctx.log.upstream_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            self.record(pick, &outcome);
+            self.record(&mut held, &outcome);
             match outcome {
                 Attempt::Answered(response) => {
                     let status = response.status().as_u16();
@@ -151,7 +152,7 @@ impl Upstream<'_> {
     }
 
     /// Tells the balancer how the attempt went, and logs an ejection if it caused one.
-    fn record(&self, pick: &mut Pick, outcome: &Attempt) {
+    fn record(&self, held: &mut Held, outcome: &Attempt) {
         let Some(kind) = outcome_kind(outcome) else {
             return;
         };
@@ -161,14 +162,14 @@ impl Upstream<'_> {
             }
             Attempt::Failed(_) => None,
         };
-        if pick.record(Outcome { kind, utilization }) {
+        if held.record(Outcome { kind, utilization }) {
             self.cluster
                 .events
                 .ejections
                 .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 cluster = %self.cluster.config.name,
-                endpoint = %pick.endpoint().address,
+                endpoint = %held.pick().endpoint().address,
                 outcome = ?kind,
                 "ejected after consecutive failures"
             );

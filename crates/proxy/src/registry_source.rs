@@ -264,14 +264,14 @@ pub async fn prefetch(
     Ok(())
 }
 
-/// The cached supergraph, when the registry cannot be reached (`why`) and the route has a
-/// usable cache; logged either way.
+/// The cached supergraph, when the registry gave none (`why`: unreachable, or an error
+/// answer) and the route has a usable cache; logged either way.
 async fn from_cache(source: &RegistrySource, key: &SourceKey, why: &str) -> Option<Fetched> {
     let cache = source.cache.as_ref()?;
     match supergraph_cache::load(cache, key).await {
         Ok(f) => {
             tracing::warn!(registry = %key, version = f.version, cache = %cache.display(),
-                "cannot reach the registry ({why}): serving the cached supergraph until it answers");
+                "the registry gave no supergraph ({why}): serving the cached one until it does");
             Some(f)
         }
         Err(e) => {
@@ -504,9 +504,17 @@ pub fn save_caches(shared: &Shared, config: &Config) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    // One write per cache file, however many routes share the source.
+    let mut files = std::collections::BTreeMap::new();
     for (_, _, source) in sources(config) {
-        let key = SourceKey::of(source);
-        if let (Some(path), Some(f)) = (source.cache.clone(), shared.supergraphs.get(&key)) {
+        if let Some(path) = &source.cache {
+            files
+                .entry(path.clone())
+                .or_insert_with(|| SourceKey::of(source));
+        }
+    }
+    for (path, key) in files {
+        if let Some(f) = shared.supergraphs.get(&key) {
             runtime.spawn(async move { supergraph_cache::save(&path, &key, &f).await });
         }
     }

@@ -153,8 +153,7 @@ async fn call(
         let mut held = crate::capacity::pick(cluster, &membership, &context, deadline)
             .await
             .ok_or_else(|| failed("no endpoint available", "SUBREQUEST_HTTP_ERROR"))?;
-        let pick = &mut held.pick;
-        let endpoint = pick.endpoint().id;
+        let endpoint = held.pick().endpoint().id;
         tried.push(endpoint);
         let authority = membership
             .authority(endpoint)
@@ -166,7 +165,7 @@ async fn call(
         let sent = tokio::time::timeout_at(deadline, cluster.client.request(request)).await;
         let response = match sent {
             Err(_) => {
-                pick.record(outcome(OutcomeKind::Timeout, None));
+                held.record(outcome(OutcomeKind::Timeout, None));
                 return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT"));
             }
             Ok(Err(e)) => {
@@ -175,7 +174,7 @@ async fn call(
                 } else {
                     OutcomeKind::Reset
                 };
-                pick.record(outcome(kind, None));
+                held.record(outcome(kind, None));
                 // Nothing reached the subgraph on a connect failure, so any operation may retry.
                 let retry = kind == OutcomeKind::ConnectFailure
                     && tried.len() <= cluster.config.retries.attempts as usize
@@ -215,7 +214,7 @@ async fn call(
             500..=599 => OutcomeKind::ServerError,
             _ => OutcomeKind::Success,
         };
-        pick.record(outcome(kind, utilization));
+        held.record(outcome(kind, utilization));
         let bytes = match read {
             Err(_) => return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT")),
             Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),

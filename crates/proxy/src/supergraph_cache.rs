@@ -1,36 +1,57 @@
 //! The on-disk copy of a remote registry variant's last good supergraph (`registry.cache`):
 //! written after each version the gateway applies, read at start only when the registry
-//! cannot be reached, so a gateway can restart while its registry is down.
+//! gives none (unreachable or an error answer), so a gateway can restart while its registry is down.
 //!
 //! The file is the SDL after one comment line naming the variant and version, so it is also a
 //! supergraph any tool loads: `# switchyard supergraph cache: movies@prod version 4`.
 
 use crate::registry_source::{Fetched, SourceKey};
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 const HEADER: &str = "# switchyard supergraph cache: ";
 
-/// Writes `fetched` to `path` (through a temporary file and a rename, so a reader never sees
-/// half a file); a failure is logged, not returned: serving does not depend on the copy.
+/// Writes `fetched` to `path` (through a temporary file, flushed to disk, and a rename, so a
+/// reader never sees half a file); a failure is logged, not returned: serving does not depend
+/// on the copy. Writes are serialized, and a version older than the one a file last received
+/// is skipped, so saves that finish out of order never leave an older copy behind.
 pub async fn save(path: &Path, key: &SourceKey, fetched: &Fetched) {
     let text = format!(
         "{HEADER}{}@{} version {}\n{}",
         key.graph, key.variant, fetched.version, fetched.sdl
     );
-    let path = path.to_path_buf();
-    let written = tokio::task::spawn_blocking(move || write_atomically(&path, &text)).await;
+    let (path, version) = (path.to_path_buf(), fetched.version);
+    let written = tokio::task::spawn_blocking(move || write_newer(&path, version, &text)).await;
     if let Ok(Err(e)) | Err(e) = written.map_err(std::io::Error::other) {
         tracing::warn!(registry = %key, "cannot write the supergraph cache: {e}");
     }
 }
 
-fn write_atomically(path: &PathBuf, text: &str) -> std::io::Result<()> {
+/// The version each cache file of this process last received.
+static WRITTEN: Mutex<BTreeMap<PathBuf, u64>> = Mutex::new(BTreeMap::new());
+
+fn write_newer(path: &Path, version: u64, text: &str) -> std::io::Result<()> {
+    let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+    if written.get(path).is_some_and(|&last| last > version) {
+        return Ok(());
+    }
+    write_atomically(path, text)?;
+    written.insert(path.to_path_buf(), version);
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut temporary = path.clone().into_os_string();
-    temporary.push(".tmp");
-    std::fs::write(&temporary, text)?;
+    // Named for this process: gateways sharing a cache path never write one temporary file.
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
     std::fs::rename(&temporary, path)
 }
 
@@ -51,4 +72,39 @@ pub async fn load(path: &Path, key: &SourceKey) -> Result<Fetched, String> {
         version,
         sdl: sdl.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SourceKey {
+        SourceKey {
+            url: Some("http://127.0.0.1:1".into()),
+            graph: "movies".into(),
+            variant: "prod".into(),
+        }
+    }
+
+    fn fetched(version: u64) -> Fetched {
+        Fetched {
+            version,
+            sdl: format!("type Query {{ v{version}: Int }}\n"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_version_saved_late_never_replaces_a_newer_copy() {
+        let dir = std::env::temp_dir().join(format!("sy-cache-{}", std::process::id()));
+        let path = dir.join("nested").join("movies.graphql");
+        save(&path, &key(), &fetched(5)).await;
+        save(&path, &key(), &fetched(4)).await;
+        let kept = load(&path, &key()).await.unwrap();
+        assert_eq!((kept.version, kept.sdl), (5, fetched(5).sdl));
+        save(&path, &key(), &fetched(6)).await;
+        assert_eq!(load(&path, &key()).await.unwrap().version, 6);
+        let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

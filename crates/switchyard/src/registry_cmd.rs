@@ -71,7 +71,7 @@ pub struct ServeArgs {
     pub body_limit: usize,
     /// A host a publish by introspection may make the registry call (a name, or `*.` and a
     /// domain); repeat for more. Without any, every host.
-    #[arg(long = "introspect-host", value_name = "HOST")]
+    #[arg(long = "introspect-host", value_name = "HOST", value_parser = switchyard_config::introspect_host)]
     pub introspect_hosts: Vec<String>,
 }
 

@@ -236,3 +236,18 @@ fn failures_exit_1_with_the_registrys_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a token"));
 }
+
+#[test]
+fn serve_refuses_an_introspection_host_with_a_port() {
+    let out = Command::new(BIN)
+        .args(["registry", "serve", "--address", "127.0.0.1:0"])
+        .args(["--introspect-host", "subgraphs:4001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`subgraphs:4001` is not a host name") && stderr.contains("without a port"),
+        "{stderr}"
+    );
+}

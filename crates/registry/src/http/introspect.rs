@@ -25,6 +25,8 @@ pub(crate) fn allowed(url: &str, config: &ServerConfig) -> bool {
     hosts.iter().any(|pattern| {
         let pattern = pattern.to_ascii_lowercase();
         match pattern.strip_prefix("*.") {
+            // `*.` alone names no domain: nothing matches it.
+            Some("") => false,
             Some(suffix) => host
                 .strip_suffix(suffix)
                 .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
@@ -104,5 +106,9 @@ mod tests {
         assert!(!allows(&list, "http://subgraphs.internal.evil.com/graphql"));
         assert!(!allows(&list, "http://169.254.169.254/latest/meta-data"));
         assert!(!allows(&list, "not a url"));
+        assert!(
+            !allows(&["*."], "http://example.com./graphql"),
+            "`*.` names no domain"
+        );
     }
 }
