@@ -34,10 +34,13 @@ fn set(n: usize) -> EndpointSet {
         StatParams::default(),
     );
     for i in 0..n {
-        set.pick(i).record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(0.3),
-        });
+        set.pick(i).record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.3),
+            },
+        );
     }
     set
 }
@@ -54,10 +57,13 @@ fn bench(bencher: divan::Bencher, name: &str, n: usize) {
             .then(|| key.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed));
         let ctx = PickContext { tried: &[], hash };
         let mut pick = balancer.pick(&set, &ctx).unwrap();
-        pick.record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(0.3),
-        });
+        pick.record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.3),
+            },
+        );
         divan::black_box(pick.index())
     });
 }

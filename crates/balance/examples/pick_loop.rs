@@ -35,7 +35,7 @@ fn main() {
     let mut sum = 0usize;
     for _ in 0..iterations {
         let mut pick = balancer.pick(&set, &PickContext::default()).unwrap();
-        pick.record(outcome);
+        pick.record(&set, outcome);
         sum = sum.wrapping_add(pick.index());
     }
     let per = started.elapsed().as_nanos() as f64 / iterations as f64;

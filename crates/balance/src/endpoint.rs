@@ -7,7 +7,6 @@ use crate::params::StatParams;
 use crate::time::Timebase;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 /// How an attempt ended, as far as the balancer cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -386,7 +385,7 @@ impl EndpointSet {
         stats.last_picked_ns.store(now, Ordering::Relaxed);
         Pick {
             index,
-            set: self.clone(),
+            endpoint: Arc::clone(&self.endpoints[index]),
             started_ns: now,
             position: (before >> 32) as u32 + 1,
             recorded: false,
@@ -418,10 +417,13 @@ fn endpoint(spec: &EndpointSpec, now_ns: u64) -> Endpoint {
 
 /// One chosen endpoint. Report the outcome with [`Pick::record`] when the response head
 /// arrives (or the attempt fails); dropping the guard ends the in-flight count.
+///
+/// It holds its endpoint, not the set: a clone of the set's `Arc` per pick would write one
+/// cache line that every thread picking from the set shares.
 #[derive(Debug)]
 pub struct Pick {
     index: usize,
-    set: EndpointSet,
+    endpoint: Arc<Endpoint>,
     started_ns: u64,
     /// Answers the endpoint awaited when this pick was made, this one included: concurrent
     /// picks of one endpoint each get their own place in line.
@@ -435,7 +437,7 @@ impl Pick {
     }
 
     pub fn endpoint(&self) -> &Endpoint {
-        self.set.get(self.index)
+        &self.endpoint
     }
 
     /// Whether this pick's place in its endpoint's line lies beyond the capacity learned from
@@ -454,14 +456,16 @@ impl Pick {
     }
 
     /// Feeds the outcome into the endpoint's stats and outlier detection (once); true if it
-    /// made outlier detection eject the endpoint.
-    pub fn record(&mut self, outcome: Outcome) -> bool {
+    /// made outlier detection eject the endpoint. `set` is the set it was picked from, or one
+    /// that replaced it (the endpoint is then looked up); without the endpoint, the stats learn
+    /// and nothing is ejected.
+    pub fn record(&mut self, set: &EndpointSet, outcome: Outcome) -> bool {
         if std::mem::replace(&mut self.recorded, true) {
             return false;
         }
-        let now = self.set.time.now_ns();
-        let params = &self.set.params;
-        let stats = &self.set.get(self.index).stats;
+        let now = set.time.now_ns();
+        let params = &set.params;
+        let stats = &self.endpoint.stats;
         let latency = now.saturating_sub(self.started_ns) as f64;
         let failed = if outcome.kind.is_error() { 1.0 } else { 0.0 };
         stats
@@ -480,20 +484,34 @@ impl Pick {
             }
         }
         stats.flights.fetch_sub(AWAITING, Ordering::Relaxed);
-        crate::outlier::observe(&self.set, self.index, outcome.kind, now)
+        self.index_in(set)
+            .is_some_and(|i| crate::outlier::observe(set, i, outcome.kind, now))
     }
+}
 
-    /// How long since the pick.
-    pub fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.set.time.now_ns().saturating_sub(self.started_ns))
+impl Pick {
+    /// Where `set` holds this pick's endpoint: at its index when `set` is the one it was picked
+    /// from.
+    fn index_in(&self, set: &EndpointSet) -> Option<usize> {
+        let at = |i: usize| {
+            set.endpoints
+                .get(i)
+                .is_some_and(|e| Arc::ptr_eq(e, &self.endpoint))
+        };
+        if at(self.index) {
+            return Some(self.index);
+        }
+        (0..set.len()).find(|&i| at(i))
     }
 }
 
 impl Drop for Pick {
     fn drop(&mut self) {
-        let stats = &self.set.get(self.index).stats;
         let done = if self.recorded { 1 } else { AWAITING | 1 };
-        stats.flights.fetch_sub(done, Ordering::Relaxed);
+        self.endpoint
+            .stats
+            .flights
+            .fetch_sub(done, Ordering::Relaxed);
     }
 }
 
@@ -509,20 +527,26 @@ mod tests {
         // workers busy: 8 slots.
         for _ in 0..200 {
             let others: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
-            set.pick(0).record(Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(0.5),
-            });
+            set.pick(0).record(
+                &set,
+                Outcome {
+                    kind: OutcomeKind::Success,
+                    utilization: Some(0.5),
+                },
+            );
             drop(others);
         }
         let capacity = set.stats(0).capacity().unwrap();
         assert!((capacity - 8.0).abs() < 0.01, "{capacity}");
         // A shed answer teaches nothing: the server did not count it.
         let others: Vec<Pick> = (0..9).map(|_| set.pick(0)).collect();
-        set.pick(0).record(Outcome {
-            kind: OutcomeKind::Overloaded,
-            utilization: Some(1.0),
-        });
+        set.pick(0).record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Overloaded,
+                utilization: Some(1.0),
+            },
+        );
         drop(others);
         assert_eq!(set.stats(0).capacity(), Some(capacity));
     }
@@ -531,10 +555,13 @@ mod tests {
     fn an_answered_request_stops_counting_against_capacity() {
         let set = EndpointSet::with_weights(&[1]);
         let mut teach: Vec<Pick> = (0..2).map(|_| set.pick(0)).collect();
-        teach[0].record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(1.0),
-        });
+        teach[0].record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(1.0),
+            },
+        );
         drop(teach);
         assert_eq!(set.stats(0).capacity(), Some(2.0));
         let mut streaming = set.pick(0);
@@ -544,7 +571,7 @@ mod tests {
         let third = set.pick(0);
         assert!(third.over_capacity(), "third in line, capacity 2");
         drop(third);
-        streaming.record(Outcome::of(OutcomeKind::Success));
+        streaming.record(&set, Outcome::of(OutcomeKind::Success));
         assert_eq!(set.stats(0).in_flight(), 2, "its body still streams");
         assert_eq!(set.stats(0).awaiting(), 1);
         assert!(set.has_room(0));
@@ -555,10 +582,13 @@ mod tests {
     fn of_concurrent_picks_only_those_within_capacity_get_through() {
         let set = EndpointSet::with_weights(&[1]);
         let mut teach: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
-        teach[0].record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(1.0),
-        });
+        teach[0].record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(1.0),
+            },
+        );
         drop(teach);
         assert_eq!(set.stats(0).capacity(), Some(3.0));
         let _busy = set.pick(0);
@@ -566,6 +596,17 @@ mod tests {
         let picks: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
         let over: Vec<bool> = picks.iter().map(Pick::over_capacity).collect();
         assert_eq!(over, [false, false, true]);
+    }
+
+    #[test]
+    fn an_outcome_recorded_into_a_replacing_set_finds_its_endpoint() {
+        let set = EndpointSet::with_weights(&[1, 1]);
+        let pick = set.pick(1);
+        let kept = [EndpointSpec::new(pick.endpoint().address.clone())];
+        let replaced = set.update(&kept);
+        assert_eq!(pick.index_in(&set), Some(1));
+        assert_eq!(pick.index_in(&replaced), Some(0), "moved from index 1 to 0");
+        assert_eq!(pick.index_in(&EndpointSet::with_weights(&[1, 1])), None);
     }
 
     #[test]
@@ -590,7 +631,7 @@ mod tests {
             StatParams::default(),
         );
         let mut p = set.pick(1);
-        p.record(Outcome::of(OutcomeKind::Success));
+        p.record(&set, Outcome::of(OutcomeKind::Success));
         let next = set.update(&[EndpointSpec::new("b"), EndpointSpec::new("c")]);
         assert!(next.stats(0).answered(), "b kept what it learned");
         assert_eq!(next.stats(0).in_flight(), 1, "and its request in flight");

@@ -13,7 +13,7 @@
 //! let set = EndpointSet::with_weights(&[1, 1, 1]);
 //! let balancer = Policy::default().build(&set, 7);
 //! let mut pick = balancer.pick(&set, &PickContext::default()).unwrap();
-//! pick.record(Outcome::of(OutcomeKind::Success));
+//! pick.record(&set, Outcome::of(OutcomeKind::Success));
 //! assert!(set.stats(pick.index()).answered());
 //! ```
 

@@ -77,7 +77,7 @@ proptest! {
         let clock = ManualClock::new();
         let set = set_on(&clock, n);
         // Endpoint 0 has answered; the others are new.
-        set.pick(0).record(Outcome::of(OutcomeKind::Success));
+        set.pick(0).record(&set, Outcome::of(OutcomeKind::Success));
         let edge = Policy::Edge(EdgeParams { warm_up: None, ..EdgeParams::default() }).build(&set, seed);
         let held: Vec<Pick> = (0..n * 4).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
         for i in 1..n {
@@ -106,7 +106,7 @@ fn an_answer_ends_probation() {
     })
     .build(&set, 1);
     let mut first = edge.pick(&set, &PickContext::default()).unwrap();
-    first.record(Outcome::of(OutcomeKind::Success));
+    first.record(&set, Outcome::of(OutcomeKind::Success));
     let held: Vec<Pick> = (0..10)
         .filter_map(|_| edge.pick(&set, &PickContext::default()))
         .collect();
@@ -171,10 +171,13 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
     // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
     for i in 0..2 {
         let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
-        set.pick(i).record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(0.5),
-        });
+        set.pick(i).record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.5),
+            },
+        );
         drop(held);
         assert_eq!(set.stats(i).capacity(), Some(10.0));
     }
@@ -227,7 +230,8 @@ fn error_score_decays_on_the_clock() {
     let set = set_on(&clock, 1);
     let half_life = set.params().decay_half_life_ns;
     for _ in 0..50 {
-        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+        set.pick(0)
+            .record(&set, Outcome::of(OutcomeKind::Overloaded));
     }
     let high = set.stats(0).error_score(set.now_ns(), half_life);
     assert!(high > 0.99, "{high}");
@@ -252,10 +256,12 @@ fn with_overload_as_failure_load_shedding_ejects_like_ribbons_blacklist() {
     params.outlier.consecutive_5xx = 3;
     let set = EndpointSet::new(&specs, Timebase::new(Arc::new(clock.clone())), params);
     for _ in 0..2 {
-        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+        set.pick(0)
+            .record(&set, Outcome::of(OutcomeKind::Overloaded));
     }
     assert!(set.is_available(0, set.now_ns()));
-    set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+    set.pick(0)
+        .record(&set, Outcome::of(OutcomeKind::Overloaded));
     assert!(
         !set.is_available(0, set.now_ns()),
         "the third 503 in a row ejects"
@@ -267,14 +273,16 @@ fn consecutive_5xx_eject_but_load_shedding_never_does() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 10);
     for _ in 0..50 {
-        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
+        set.pick(0)
+            .record(&set, Outcome::of(OutcomeKind::Overloaded));
     }
     assert!(
         set.is_available(0, set.now_ns()),
         "503s move load; they do not eject"
     );
     for _ in 0..5 {
-        set.pick(1).record(Outcome::of(OutcomeKind::ServerError));
+        set.pick(1)
+            .record(&set, Outcome::of(OutcomeKind::ServerError));
     }
     assert!(
         !set.is_available(1, set.now_ns()),
@@ -286,7 +294,8 @@ fn consecutive_5xx_eject_but_load_shedding_never_does() {
         "the first ejection lasts 30 s"
     );
     for _ in 0..5 {
-        set.pick(1).record(Outcome::of(OutcomeKind::ConnectFailure));
+        set.pick(1)
+            .record(&set, Outcome::of(OutcomeKind::ConnectFailure));
     }
     clock.advance(Duration::from_secs(31));
     assert!(!set.is_available(1, set.now_ns()), "the second lasts 60 s");
@@ -298,7 +307,8 @@ fn ejection_never_takes_more_than_the_allowed_share() {
     let set = set_on(&clock, 20);
     for i in 0..20 {
         for _ in 0..5 {
-            set.pick(i).record(Outcome::of(OutcomeKind::ConnectFailure));
+            set.pick(i)
+                .record(&set, Outcome::of(OutcomeKind::ConnectFailure));
         }
     }
     let ejected = (0..20)
@@ -320,7 +330,7 @@ fn success_rate_outliers_are_ejected() {
                 OutcomeKind::Success
             };
             let mut p = set.pick(i);
-            p.record(Outcome::of(kind));
+            p.record(&set, Outcome::of(kind));
         }
     }
     assert_eq!(interval_tick(&set, set.now_ns()), vec![3]);
@@ -343,7 +353,7 @@ fn edge_starves_a_sinkhole_that_least_request_feeds() {
             if pick.index() == 0 {
                 sink += 1;
             }
-            pick.record(Outcome::of(kind));
+            pick.record(&set, Outcome::of(kind));
             clock.advance(Duration::from_millis(1));
         }
         sink as f64 / 5_000.0
@@ -377,10 +387,13 @@ fn edge_shifts_load_from_a_server_reporting_high_utilization() {
     for k in 0..2_000 {
         let mut pick = edge.pick(&set, &PickContext::default()).unwrap();
         let utilization = if pick.index() == 0 { 0.9 } else { 0.2 };
-        pick.record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(utilization),
-        });
+        pick.record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(utilization),
+            },
+        );
         busy += usize::from(pick.index() == 0);
         held.push(pick);
         if k % 4 == 3 {
@@ -403,8 +416,9 @@ fn an_endpoint_left_alone_is_probed_again() {
     })
     .build(&set, 9);
     for _ in 0..20 {
-        set.pick(0).record(Outcome::of(OutcomeKind::Overloaded));
-        set.pick(1).record(Outcome::of(OutcomeKind::Success));
+        set.pick(0)
+            .record(&set, Outcome::of(OutcomeKind::Overloaded));
+        set.pick(1).record(&set, Outcome::of(OutcomeKind::Success));
     }
     let picks = |n| {
         (0..n)
@@ -413,7 +427,7 @@ fn an_endpoint_left_alone_is_probed_again() {
     };
     assert_eq!(picks(50), 0, "a failing endpoint loses every comparison");
     clock.advance(Duration::from_millis(3_100));
-    set.pick(1).record(Outcome::of(OutcomeKind::Success));
+    set.pick(1).record(&set, Outcome::of(OutcomeKind::Success));
     assert_eq!(picks(50), 1, "after 3 s alone it is tried exactly once");
 }
 
@@ -430,7 +444,7 @@ fn edge_scans_small_clusters_for_the_least_loaded() {
     };
     // Every endpoint answered once (no probation); five of them then hold requests.
     for i in 0..6 {
-        set.pick(i).record(Outcome::of(OutcomeKind::Success));
+        set.pick(i).record(&set, Outcome::of(OutcomeKind::Success));
     }
     let held: Vec<Pick> = (0..5).flat_map(|i| [set.pick(i), set.pick(i)]).collect();
     let scanning = Policy::Edge(params(8)).build(&set, 3);

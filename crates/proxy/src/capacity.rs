@@ -77,9 +77,9 @@ impl Held {
 
     /// Records the outcome (see [`Pick::record`]) and, the first time, wakes a waiter: the
     /// endpoint has one answer fewer to await.
-    pub fn record(&mut self, outcome: Outcome) -> bool {
+    pub fn record(&mut self, set: &EndpointSet, outcome: Outcome) -> bool {
         let first = !self.pick.is_recorded();
-        let ejected = self.pick.record(outcome);
+        let ejected = self.pick.record(set, outcome);
         if first && let Some(freed) = self.release.0.take() {
             freed.notify_one();
         }
@@ -119,10 +119,13 @@ mod tests {
     /// Teaches endpoint 0 of `set` a capacity of two requests.
     fn teach_capacity_of_two(set: &EndpointSet) {
         let mut picks = [set.pick(0), set.pick(0)];
-        picks[0].record(Outcome {
-            kind: OutcomeKind::Success,
-            utilization: Some(1.0),
-        });
+        picks[0].record(
+            set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(1.0),
+            },
+        );
         assert_eq!(set.stats(0).capacity(), Some(2.0));
     }
 
@@ -150,7 +153,7 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished(), "no room yet");
-        first.record(success());
+        first.record(&membership.set, success());
         let (waited, over) = waiter.await.unwrap();
         assert_eq!(
             waited,
@@ -193,7 +196,7 @@ mod tests {
         );
         let in_line = set.pick(0);
         // The answer's wake-up goes to a request that finds `in_line` holding the place.
-        answered.record(success());
+        answered.record(&set, success());
         step_aside(&set, in_line, &signal);
         assert!(
             woken().await.is_ok(),

@@ -162,7 +162,7 @@ impl Upstream<'_> {
             }
             Attempt::Failed(_) => None,
         };
-        if held.record(Outcome { kind, utilization }) {
+        if held.record(&self.membership.set, Outcome { kind, utilization }) {
             self.cluster
                 .events
                 .ejections

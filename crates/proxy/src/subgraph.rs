@@ -165,7 +165,7 @@ async fn call(
         let sent = tokio::time::timeout_at(deadline, cluster.client.request(request)).await;
         let response = match sent {
             Err(_) => {
-                held.record(outcome(OutcomeKind::Timeout, None));
+                held.record(&membership.set, outcome(OutcomeKind::Timeout, None));
                 return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT"));
             }
             Ok(Err(e)) => {
@@ -174,7 +174,7 @@ async fn call(
                 } else {
                     OutcomeKind::Reset
                 };
-                held.record(outcome(kind, None));
+                held.record(&membership.set, outcome(kind, None));
                 // Nothing reached the subgraph on a connect failure, so any operation may retry.
                 let retry = kind == OutcomeKind::ConnectFailure
                     && tried.len() <= cluster.config.retries.attempts as usize
@@ -214,7 +214,7 @@ async fn call(
             500..=599 => OutcomeKind::ServerError,
             _ => OutcomeKind::Success,
         };
-        held.record(outcome(kind, utilization));
+        held.record(&membership.set, outcome(kind, utilization));
         let bytes = match read {
             Err(_) => return Err(failed("subgraph did not answer in time", "GATEWAY_TIMEOUT")),
             Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),

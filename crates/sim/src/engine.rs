@@ -203,7 +203,8 @@ impl<'a> Engine<'a> {
         self.schedule(self.now_ns.saturating_add(gap), Kind::Arrival);
         let measured = (self.window.0..self.window.1).contains(&self.now_ns);
         let work = self.cfg.service.sample(&mut self.rng);
-        let front = &self.fronts[self.rng.below(self.fronts.len())];
+        let front_index = self.rng.below(self.fronts.len());
+        let front = &self.fronts[front_index];
         let picked = front.balancer.pick(&front.set, &PickContext::default());
         let server = picked.as_ref().map(|p| front.servers[p.index()]);
         self.stats.requests += u64::from(measured);
@@ -219,7 +220,7 @@ impl<'a> Engine<'a> {
         }
         let id = self
             .requests
-            .insert(pick, server, self.now_ns, work, measured);
+            .insert(pick, front_index, server, self.now_ns, work, measured);
         self.travel(id, Kind::AtServer(id));
     }
 
@@ -294,10 +295,13 @@ impl<'a> Engine<'a> {
         let request = self.requests.remove(id);
         let mut pick = request.pick;
         let utilization = request.utilization.filter(|_| self.cfg.report_utilization);
-        pick.record(Outcome {
-            kind: request.outcome,
-            utilization,
-        });
+        pick.record(
+            &self.fronts[request.front].set,
+            Outcome {
+                kind: request.outcome,
+                utilization,
+            },
+        );
         drop(pick);
         if request.measured {
             self.outstanding -= 1;

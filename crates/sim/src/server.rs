@@ -86,6 +86,8 @@ impl Server {
 #[derive(Debug)]
 pub(crate) struct Request {
     pub pick: Pick,
+    /// The balancer (front) that picked it.
+    pub front: usize,
     /// The server it went to (endpoint indices differ from server indices while some are
     /// absent).
     pub server: usize,
@@ -108,6 +110,7 @@ impl Requests {
     pub fn insert(
         &mut self,
         pick: Pick,
+        front: usize,
         server: usize,
         start_ns: u64,
         work: f64,
@@ -115,6 +118,7 @@ impl Requests {
     ) -> u32 {
         let request = Request {
             pick,
+            front,
             server,
             start_ns,
             work,
