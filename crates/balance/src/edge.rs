@@ -33,7 +33,8 @@ pub struct EdgeParams {
     /// has the simulator's numbers).
     pub capacity_aware: bool,
     /// Weight of relative latency in the score: `1 + k_latency * (latency / fastest - 1)` among
-    /// the endpoints compared (peak-EWMA latency; 0, off: see docs/balancing.md).
+    /// the warm, healthy endpoints compared (peak-EWMA latency; 0 turns it off; 2; see
+    /// docs/balancing.md).
     pub k_latency: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
     /// than the better of two: cheap at this size, and fewer load errors); 0 never scans (8).
@@ -56,7 +57,7 @@ impl Default for EdgeParams {
             attempts: 5,
             probe_after_ns: 3_000_000_000,
             capacity_aware: true,
-            k_latency: 0.0,
+            k_latency: 2.0,
             scan_up_to: 8,
             use_utilization: true,
             use_client_health: true,
@@ -106,10 +107,18 @@ impl Edge {
             .flatten()
     }
 
-    /// The latency estimate of `i`, when latency counts and it has answered.
+    /// The latency estimate of `i`, when latency counts, it has answered and it is a fair
+    /// yardstick: warm (a warming endpoint's share is its ramp's business) and not failing
+    /// (fast errors would make every healthy endpoint look slow).
     fn latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
         let stats = view.set.stats(i);
-        (self.params.k_latency > 0.0 && stats.answered()).then(|| {
+        let p = &self.params;
+        let yardstick = p.k_latency > 0.0
+            && stats.answered()
+            && !self.warming(view, i)
+            && stats.error_score(view.now_ns, view.set.params().decay_half_life_ns)
+                <= p.error_threshold;
+        yardstick.then(|| {
             let tau = view.set.params().ewma_tau_ns;
             stats.latency.get(view.now_ns, tau, 0.0)
         })
@@ -171,7 +180,13 @@ impl Edge {
                     / f64::from(view.set.weight(i))
             }
         };
-        let own = self.latency(view, i).filter(|l| *l > 0.0).or(peers.slowest);
+        // An endpoint without an estimate is presumed as slow as the slowest compared (it is
+        // usually cold), unless warm-up already holds it back.
+        let own = match self.latency(view, i).filter(|l| *l > 0.0) {
+            Some(l) => Some(l),
+            None if self.warming(view, i) || err > p.error_threshold => None,
+            None => peers.slowest,
+        };
         let slowness = match (own, peers.fastest) {
             (Some(own), Some(fastest)) => 1.0 + p.k_latency * (own / fastest - 1.0).max(0.0),
             _ => 1.0,

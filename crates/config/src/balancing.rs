@@ -237,7 +237,7 @@ fn edge(c: &mut Checker, raw: Option<&RawEdge>, path: &str) -> EdgeSettings {
         k_util: non_negative(c, e.k_util.as_ref(), &format!("{path}.k_util"), 2.0),
         k_err: non_negative(c, e.k_err.as_ref(), &format!("{path}.k_err"), 10.0),
         capacity_aware: e.capacity_aware.as_ref().is_none_or(|v| v.value),
-        k_latency: non_negative(c, e.k_latency.as_ref(), &format!("{path}.k_latency"), 0.0),
+        k_latency: non_negative(c, e.k_latency.as_ref(), &format!("{path}.k_latency"), 2.0),
         scan_up_to: e.scan_up_to.as_ref().map_or(8, |v| v.value),
     }
 }

@@ -34,7 +34,7 @@ pub struct RawEdge {
     /// (default true).
     pub capacity_aware: Option<Located<bool>>,
     /// Weight of relative latency in the score: an endpoint twice as slow as the fastest one
-    /// compared scores `1 + k_latency` times higher (default 0: off; experimental).
+    /// compared scores `1 + k_latency` times higher (default 2; 0 turns it off).
     pub k_latency: Option<Located<f64>>,
     /// Clusters of at most this many endpoints are scanned in full instead of choice of two
     /// (default 8; 0 never).
