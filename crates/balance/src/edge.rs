@@ -258,7 +258,7 @@ impl Edge {
                 Verdict::Admit(score) => (&mut admitted, score),
                 Verdict::Filtered(score) => (&mut filtered, score),
                 Verdict::Full => {
-                    full.get_or_insert(i);
+                    fewest_in_flight(view, &mut full, i);
                     continue;
                 }
             };
@@ -267,6 +267,16 @@ impl Edge {
             }
         }
         admitted.or(filtered).map(|(_, i)| i).or(full)
+    }
+}
+
+/// Keeps in `slot` whichever of it and `i` has fewer requests in flight. When every endpoint is
+/// on full probation (a gateway just started: none has answered yet), requests still spread
+/// by in-flight count instead of piling onto whichever endpoint a scan met first.
+fn fewest_in_flight(view: &View<'_>, slot: &mut Option<usize>, i: usize) {
+    let in_flight = |j: usize| view.set.stats(j).in_flight();
+    if slot.is_none_or(|j| in_flight(i) < in_flight(j)) {
+        *slot = Some(i);
     }
 }
 
@@ -294,9 +304,7 @@ impl Balancer for Edge {
                             fallback = Some((score, i));
                         }
                     }
-                    Verdict::Full => {
-                        last_resort.get_or_insert(i);
-                    }
+                    Verdict::Full => fewest_in_flight(&view, &mut last_resort, i),
                 }
             }
             if let Some((_, i)) = best {

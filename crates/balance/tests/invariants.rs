@@ -94,6 +94,22 @@ proptest! {
         let held: Vec<Pick> = (0..n * 3).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
         prop_assert_eq!(held.len(), n * 3);
     }
+
+    #[test]
+    fn a_fleet_on_probation_still_spreads_by_in_flight(n in 2usize..30, seed in any::<u64>()) {
+        // A gateway just started: no endpoint has answered, so every one is on full probation
+        // after its first request; the requests of the first round trip still spread evenly.
+        let clock = ManualClock::new();
+        let set = set_on(&clock, n);
+        let edge = Policy::Edge(EdgeParams::default()).build(&set, seed);
+        let held: Vec<Pick> = (0..n * 6).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
+        prop_assert_eq!(held.len(), n * 6);
+        let most = (0..n).map(|i| set.stats(i).in_flight()).max().unwrap();
+        // The scan of small clusters finds the least loaded; choice of two, the less loaded
+        // of those it drew.
+        let bound = if n <= 8 { 6 } else { 12 };
+        prop_assert!(most <= bound, "{most} in flight on one endpoint, {n} endpoints");
+    }
 }
 
 #[test]
