@@ -62,6 +62,13 @@ fn algorithms() -> Vec<(&'static str, Policy, StatParams)> {
                 ..edge()
             },
         ),
+        (
+            "edge - relative latency",
+            EdgeParams {
+                k_latency: 0.0,
+                ..edge()
+            },
+        ),
     ];
     all.extend(ablations.map(|(name, p)| (name, Policy::Edge(p), StatParams::default())));
     all

@@ -102,7 +102,7 @@ fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
         .lines()
         .filter(|l| l.starts_with("| sinkhole |"))
         .collect();
-    assert_eq!(rows.len(), 10, "{table}");
+    assert_eq!(rows.len(), 11, "{table}");
     assert!(rows[0].starts_with("| sinkhole | 0.5 | edge |"), "{table}");
     assert!(
         rows.iter()
