@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::Store;
@@ -85,8 +86,9 @@ pub(crate) struct Registry {
     pub config: ServerConfig,
 }
 
-/// Serves the API on `listener` until `stop` completes. Connections in flight are dropped
-/// with the task that runs them when the runtime ends.
+/// Serves the API on `listener` until `stop` completes, then drains: each open connection
+/// finishes the request it is on and closes (idle keep-alive connections close at once), for
+/// at most [`DRAIN_TIMEOUT`]; whatever remains is dropped.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<dyn Store>,
@@ -94,10 +96,11 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) {
     let registry = Arc::new(Registry { store, config });
+    let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {
-            () = &mut stop => return,
+            () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
@@ -112,6 +115,7 @@ pub async fn serve(
             let registry = Arc::clone(&registry);
             async move { Ok::<_, Infallible>(handle::answer(&registry, req).await) }
         });
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let mut builder = Builder::new(TokioExecutor::new());
             // A client that never finishes its headers does not hold a connection forever.
@@ -119,9 +123,18 @@ pub async fn serve(
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT);
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = watcher.watch(conn.into_owned()).await;
         });
     }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("registry connections still open after the drain timeout: dropped");
+    }
 }
+
+/// How long [`serve`] waits for open connections after `stop`.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);

@@ -572,3 +572,44 @@ async fn introspection_reaches_only_the_hosts_allowed() {
     let reply = server.write(Method::PUT, &path, &body).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 }
+
+#[tokio::test]
+async fn stopping_closes_idle_keep_alive_connections_and_returns() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("registry.db"), system_now())
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(
+        listener,
+        Arc::new(store),
+        ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut conn = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {PROD}/supergraph HTTP/1.1\r\nhost: registry\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await.unwrap();
+    assert!(
+        head.starts_with(b"HTTP/1.1 "),
+        "an answer on a kept-alive connection"
+    );
+    stop.send(()).unwrap();
+    let bound = std::time::Duration::from_secs(3);
+    tokio::time::timeout(bound, server)
+        .await
+        .expect("serve returns once its connections are drained")
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(bound, conn.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the idle connection was closed, not left open"
+    );
+}
