@@ -14,7 +14,11 @@ fn main() {
         .unwrap_or(3);
     let (blacklist, blacklist_stats) = blacklisting_round_robin();
     let algorithms: Vec<(&str, Policy, StatParams)> = vec![
-        ("edge", Policy::Edge(EdgeParams::default()), StatParams::default()),
+        (
+            "edge",
+            Policy::Edge(EdgeParams::default()),
+            StatParams::default(),
+        ),
         (
             "least_request",
             Policy::LeastRequest {
