@@ -134,3 +134,29 @@ pub(crate) fn check_sources(c: &mut Checker, routes: &[RawRoute]) {
         }
     }
 }
+
+/// Two routes may share a supergraph cache file only if they follow the same registry variant:
+/// each would otherwise overwrite the other's copy and refuse it at the next start.
+pub(crate) fn check_cache_files(c: &mut Checker, routes: &[RawRoute]) {
+    let mut owners: Vec<(std::path::PathBuf, String)> = Vec::new();
+    for (i, route) in routes.iter().enumerate() {
+        let Some(source) = route.graphql.as_ref().and_then(|g| g.registry.as_ref()) else {
+            continue;
+        };
+        let Some(cache) = &source.cache else { continue };
+        let file = c.resolve_path(&cache.value);
+        let url = source.url.as_ref().map_or("", |u| u.value.as_str());
+        let variant = format!("{}@{} at {url}", source.graph.value, source.variant.value);
+        match owners.iter().find(|(f, _)| *f == file) {
+            Some((_, other)) if *other != variant => {
+                let msg = format!(
+                    "`{}` is already the cache of {other}: give each registry variant its own file",
+                    cache.value
+                );
+                c.error(cache, &format!("routes[{i}].graphql.registry.cache"), &msg);
+            }
+            Some(_) => {}
+            None => owners.push((file, variant)),
+        }
+    }
+}

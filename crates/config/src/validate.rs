@@ -26,6 +26,7 @@ pub fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
     if raw.registry.is_none() {
         crate::embedded::check_sources(&mut c, &raw.routes);
     }
+    crate::embedded::check_cache_files(&mut c, &raw.routes);
     c.finish(Config {
         listeners,
         routes,

@@ -246,3 +246,27 @@ fn a_cache_file_is_resolved_beside_the_config_and_only_for_a_remote_registry() {
         ]
     );
 }
+
+#[test]
+fn two_variants_cannot_share_a_cache_file() {
+    let source = |variant: &str, file: &str| {
+        format!(
+            "{{registry: {{url: 'http://r:4100', graph: g, variant: {variant}, cache: {file}}}}}"
+        )
+    };
+    let two = |second: &str| {
+        format!(
+            "{}  - name: other\n    graphql: {second}\n",
+            route(&source("prod", "sg.cache"))
+        )
+    };
+    // The same variant on two routes may share its file; another variant may not.
+    switchyard_config::parse(&two(&source("prod", "sg.cache")), "cfg.yaml").unwrap();
+    switchyard_config::parse(&two(&source("staging", "staging.cache")), "cfg.yaml").unwrap();
+    assert_eq!(
+        errors(&two(&source("staging", "sg.cache"))),
+        [
+            "cfg.yaml:8:83: routes[1].graphql.registry.cache: `sg.cache` is already the cache of g@prod at http://r:4100: give each registry variant its own file"
+        ]
+    );
+}
