@@ -107,36 +107,44 @@ impl Edge {
             .flatten()
     }
 
-    /// The latency estimate of `i`, when latency counts, it has answered and it is a fair
-    /// yardstick: warm (a warming endpoint's share is its ramp's business) and not failing
-    /// (fast errors would make every healthy endpoint look slow).
-    fn latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
+    /// The latency estimate of `i`, when latency counts and it has answered.
+    fn measured_latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
         let stats = view.set.stats(i);
-        let p = &self.params;
-        let yardstick = p.k_latency > 0.0
-            && stats.answered()
-            && !self.warming(view, i)
-            && stats.error_score(view.now_ns, view.set.params().decay_half_life_ns)
-                <= p.error_threshold;
-        yardstick.then(|| {
-            let tau = view.set.params().ewma_tau_ns;
-            stats.latency.get(view.now_ns, tau, 0.0)
-        })
+        (self.params.k_latency > 0.0 && stats.answered())
+            .then(|| {
+                stats
+                    .latency
+                    .get(view.now_ns, view.set.params().ewma_tau_ns, 0.0)
+            })
+            .filter(|l| *l > 0.0)
     }
 
-    /// What the candidates compared in one round tell about each other.
-    fn peers(&self, view: &View<'_>, candidates: impl Iterator<Item = usize> + Clone) -> Peers {
-        let latencies = || {
-            candidates
-                .clone()
-                .filter_map(|i| self.latency(view, i))
-                .filter(|l| *l > 0.0)
-        };
-        Peers {
-            capacity: candidates.clone().find_map(|i| self.capacity(view, i)),
-            fastest: latencies().min_by(f64::total_cmp),
-            slowest: latencies().max_by(f64::total_cmp),
+    /// Whether `i` is a fair yardstick of latency: warm (a warming endpoint's share is its
+    /// ramp's business) and not failing (fast errors would make every healthy endpoint look
+    /// slow).
+    fn yardstick(&self, warm_share: f64, error_score: f64) -> bool {
+        warm_share >= 1.0 && error_score <= self.params.error_threshold
+    }
+
+    /// What the candidates compared in one round tell about each other, in one pass.
+    fn peers(&self, view: &View<'_>, candidates: impl Iterator<Item = usize>) -> Peers {
+        let half_life = view.set.params().decay_half_life_ns;
+        let mut peers = Peers::default();
+        for i in candidates {
+            if peers.capacity.is_none() {
+                peers.capacity = self.capacity(view, i);
+            }
+            let Some(l) = self.measured_latency(view, i) else {
+                continue;
+            };
+            let error_score = view.set.stats(i).error_score(view.now_ns, half_life);
+            if !self.yardstick(self.warm_share(view, i), error_score) {
+                continue;
+            }
+            peers.fastest = Some(peers.fastest.map_or(l, |f: f64| f.min(l)));
+            peers.slowest = Some(peers.slowest.map_or(l, |s: f64| s.max(l)));
         }
+        peers
     }
 
     /// `peers.capacity`: the capacity to use when `i` has no estimate of its own yet (a new
@@ -182,17 +190,17 @@ impl Edge {
         };
         // An endpoint without an estimate is presumed as slow as the slowest compared (it is
         // usually cold), unless warm-up already holds it back.
-        let own = match self.latency(view, i).filter(|l| *l > 0.0) {
-            Some(l) => Some(l),
-            None if self.warming(view, i) || err > p.error_threshold => None,
-            None => peers.slowest,
-        };
-        let slowness = match (own, peers.fastest) {
-            (Some(own), Some(fastest)) => 1.0 + p.k_latency * (own / fastest - 1.0).max(0.0),
+        let warm = self.warm_share(view, i);
+        let slowness = match peers.fastest {
+            Some(fastest) if self.yardstick(warm, err) => self
+                .measured_latency(view, i)
+                .or(peers.slowest)
+                .map_or(1.0, |own| {
+                    1.0 + p.k_latency * (own / fastest - 1.0).max(0.0)
+                }),
             _ => 1.0,
         };
         let score = load * (1.0 + p.k_err * err) * slowness;
-        let warm = self.warm_share(view, i);
         let full = match capacity {
             // A warming endpoint may hold its ramp's share of its capacity in flight (at least
             // one request): however slow its first requests, it holds few of them.

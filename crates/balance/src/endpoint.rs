@@ -551,18 +551,23 @@ mod tests {
         assert_eq!(set.stats(0).capacity(), Some(capacity));
     }
 
-    #[test]
-    fn an_answered_request_stops_counting_against_capacity() {
-        let set = EndpointSet::with_weights(&[1]);
-        let mut teach: Vec<Pick> = (0..2).map(|_| set.pick(0)).collect();
-        teach[0].record(
-            &set,
+    /// Endpoint 0 of `set` reports full utilization while awaiting `requests` answers: it
+    /// learns a capacity of `requests`.
+    fn fully_used_with(set: &EndpointSet, requests: usize) {
+        let mut picks: Vec<Pick> = (0..requests).map(|_| set.pick(0)).collect();
+        picks[0].record(
+            set,
             Outcome {
                 kind: OutcomeKind::Success,
                 utilization: Some(1.0),
             },
         );
-        drop(teach);
+    }
+
+    #[test]
+    fn an_answered_request_stops_counting_against_capacity() {
+        let set = EndpointSet::with_weights(&[1]);
+        fully_used_with(&set, 2);
         assert_eq!(set.stats(0).capacity(), Some(2.0));
         let mut streaming = set.pick(0);
         let waiting = set.pick(0);
@@ -581,15 +586,7 @@ mod tests {
     #[test]
     fn of_concurrent_picks_only_those_within_capacity_get_through() {
         let set = EndpointSet::with_weights(&[1]);
-        let mut teach: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
-        teach[0].record(
-            &set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(1.0),
-            },
-        );
-        drop(teach);
+        fully_used_with(&set, 3);
         assert_eq!(set.stats(0).capacity(), Some(3.0));
         let _busy = set.pick(0);
         // Two more picks race for the two places left, and a third for none.

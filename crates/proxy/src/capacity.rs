@@ -116,6 +116,14 @@ mod tests {
         Cluster::new(config.clusters[0].clone(), None, None)
     }
 
+    /// A cluster of one endpoint that has learned a capacity of two requests.
+    fn taught(capacity_wait: &str) -> (Arc<Cluster>, Arc<Membership>) {
+        let cluster = cluster(capacity_wait);
+        let membership = cluster.membership();
+        teach_capacity_of_two(&membership.set);
+        (cluster, membership)
+    }
+
     /// Teaches endpoint 0 of `set` a capacity of two requests.
     fn teach_capacity_of_two(set: &EndpointSet) {
         let mut picks = [set.pick(0), set.pick(0)];
@@ -135,9 +143,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_waiter_is_woken_by_an_answer_whose_body_still_streams() {
-        let cluster = cluster("10s");
-        let membership = cluster.membership();
-        teach_capacity_of_two(&membership.set);
+        let (cluster, membership) = taught("10s");
         let ctx = PickContext::default();
         let far = Instant::now() + Duration::from_secs(60);
         let mut first = pick(&cluster, &membership, &ctx, far).await.unwrap();
@@ -166,9 +172,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn without_room_the_request_goes_after_capacity_wait() {
-        let cluster = cluster("200ms");
-        let membership = cluster.membership();
-        teach_capacity_of_two(&membership.set);
+        let (cluster, membership) = taught("200ms");
         let ctx = PickContext::default();
         let far = Instant::now() + Duration::from_secs(60);
         let _first = pick(&cluster, &membership, &ctx, far).await.unwrap();

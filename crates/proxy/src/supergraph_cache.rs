@@ -16,25 +16,28 @@ const HEADER: &str = "# switchyard supergraph cache: ";
 /// Writes `fetched` to `path` (through a temporary file, flushed to disk, and a rename, so a
 /// reader never sees half a file); a failure is logged, not returned: serving does not depend
 /// on the copy. Writes are serialized, and a version older than the one a file last received
-/// is skipped, so saves that finish out of order never leave an older copy behind.
+/// from the same source is skipped, so saves that finish out of order never leave an older
+/// copy behind (another source's versions are not comparable: they always write).
 pub async fn save(path: &Path, key: &SourceKey, fetched: &Fetched) {
     let text = format!(
         "{HEADER}{}@{} version {}\n{}",
         key.graph, key.variant, fetched.version, fetched.sdl
     );
-    let (path, version) = (path.to_path_buf(), fetched.version);
-    let written = tokio::task::spawn_blocking(move || write_newer(&path, version, &text)).await;
+    let (path, version, source) = (path.to_path_buf(), fetched.version, key.to_string());
+    let written =
+        tokio::task::spawn_blocking(move || write_newer(&path, (source, version), &text)).await;
     if let Ok(Err(e)) | Err(e) = written.map_err(std::io::Error::other) {
         tracing::warn!(registry = %key, "cannot write the supergraph cache: {e}");
     }
 }
 
-/// The version each cache file of this process last received.
-static WRITTEN: Mutex<BTreeMap<PathBuf, u64>> = Mutex::new(BTreeMap::new());
+/// The source and version each cache file of this process last received.
+static WRITTEN: Mutex<BTreeMap<PathBuf, (String, u64)>> = Mutex::new(BTreeMap::new());
 
-fn write_newer(path: &Path, version: u64, text: &str) -> std::io::Result<()> {
+fn write_newer(path: &Path, version: (String, u64), text: &str) -> std::io::Result<()> {
     let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
-    if written.get(path).is_some_and(|&last| last > version) {
+    let older = |(source, last): &(String, u64)| *source == version.0 && *last > version.1;
+    if written.get(path).is_some_and(older) {
         return Ok(());
     }
     write_atomically(path, text)?;
@@ -103,6 +106,13 @@ mod tests {
         assert_eq!((kept.version, kept.sdl), (5, fetched(5).sdl));
         save(&path, &key(), &fetched(6)).await;
         assert_eq!(load(&path, &key()).await.unwrap().version, 6);
+        // Another registry's versions are not comparable: its version 1 is written.
+        let moved = SourceKey {
+            url: Some("http://127.0.0.1:2".into()),
+            ..key()
+        };
+        save(&path, &moved, &fetched(1)).await;
+        assert_eq!(load(&path, &moved).await.unwrap().version, 1);
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
         std::fs::remove_dir_all(dir).unwrap();
