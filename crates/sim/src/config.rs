@@ -118,6 +118,11 @@ pub struct Config {
     pub warmup: Duration,
     /// Requests arriving in `[warmup, warmup + duration)` are measured (each to completion).
     pub duration: Duration,
+    /// A balancer gives up on a request not answered this long after its pick (an error, and
+    /// a `Timeout` outcome for the endpoint); the server still does the work. `None`: waits.
+    pub timeout: Option<Duration>,
+    /// Width of the report's timeline bins (errors and traffic shares over time).
+    pub bin: Duration,
     pub seed: u64,
 }
 
@@ -138,6 +143,8 @@ impl Config {
             episodes: Vec::new(),
             warmup: mean * 100,
             duration: mean * 1000,
+            timeout: None,
+            bin: Duration::from_millis(100),
             seed: 1,
         }
     }

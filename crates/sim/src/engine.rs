@@ -2,8 +2,9 @@
 //! servers' queues, and the real balancers picking and recording.
 
 use crate::config::{Config, ServerState, exponential};
-use crate::report::{Collector, Report};
-use crate::server::{Requests, Server};
+use crate::report::{Collector, Report, RunFacts};
+use crate::server::{Request, Requests, Server};
+use crate::timeline::Timeline;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ enum Kind {
     Refused(u32),
     /// An episode of server (index) begins or ends.
     Episode(usize),
+    /// The balancer gives up on request (slab id, serial) if it is still unanswered.
+    Deadline(u32, u64),
 }
 
 /// One balancer: its own view of the servers present and its algorithm.
@@ -101,6 +104,7 @@ pub(crate) struct Engine<'a> {
     delay_ns: u64,
     processed: u64,
     picked: u64,
+    timeout_ns: Option<u64>,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -135,6 +139,10 @@ impl<'a> Engine<'a> {
             .map(|_| Front::new(cfg, &clock, &present, seeds.u64()))
             .collect();
         let start = ns(cfg.warmup);
+        let end = start.saturating_add(ns(cfg.duration));
+        let bin_s = cfg.bin.as_secs_f64().max(1e-3);
+        let bins = (end as f64 / 1e9 / bin_s).ceil() as usize;
+        let timeline = Timeline::new(bins, bin_s, cfg.servers.len());
         let mut engine = Self {
             cfg,
             clock,
@@ -145,13 +153,14 @@ impl<'a> Engine<'a> {
             fronts,
             servers,
             requests: Requests::default(),
-            stats: Collector::new(cfg.servers.len()),
-            window: (start, start.saturating_add(ns(cfg.duration))),
+            stats: Collector::new(cfg.servers.len(), timeline),
+            window: (start, end),
             outstanding: 0,
             mean_gap_s: 1.0 / cfg.arrival_rate(),
             delay_ns: ns(cfg.network_delay),
             processed: 0,
             picked: 0,
+            timeout_ns: cfg.timeout.map(ns),
         };
         for e in &cfg.episodes {
             engine.schedule(ns(e.from), Kind::Episode(e.server));
@@ -162,7 +171,25 @@ impl<'a> Engine<'a> {
 
     pub fn run(mut self) -> Report {
         self.simulate();
-        self.stats.finish(self.processed, self.picked, self.now_ns)
+        let facts = RunFacts {
+            events: self.processed,
+            simulated_requests: self.picked,
+            now_ns: self.now_ns,
+            measured_from_s: self.cfg.warmup.as_secs_f64(),
+            events_s: self.event_times(),
+        };
+        self.stats.finish(facts)
+    }
+
+    /// Episode starts and ends after the start and before the end of the measurement window.
+    fn event_times(&self) -> Vec<f64> {
+        let mut times: Vec<u64> = (self.cfg.episodes.iter())
+            .flat_map(|e| [ns(e.from), ns(e.until)])
+            .filter(|t| self.window.0 < *t && *t < self.window.1)
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        times.into_iter().map(|t| t as f64 / 1e9).collect()
     }
 
     fn simulate(&mut self) {
@@ -188,6 +215,7 @@ impl<'a> Engine<'a> {
                 Kind::AtBalancer(id) => self.at_balancer(id),
                 Kind::Refused(id) => self.refuse(id),
                 Kind::Episode(server) => self.episode(server),
+                Kind::Deadline(id, serial) => self.deadline(id, serial),
             }
         }
     }
@@ -208,20 +236,51 @@ impl<'a> Engine<'a> {
         let picked = front.balancer.pick(&front.set, &PickContext::default());
         let server = picked.as_ref().map(|p| front.servers[p.index()]);
         self.stats.requests += u64::from(measured);
-        let Some(pick) = picked else {
+        self.stats.arrived(self.now_ns, server);
+        let (Some(pick), Some(server)) = (picked, server) else {
             self.stats.no_endpoint += u64::from(measured);
+            self.stats.failed(self.now_ns);
             return;
         };
         self.picked += 1;
-        let server = server.expect("a pick has a server");
         if measured {
             self.outstanding += 1;
             self.stats.sent[server] += 1;
         }
-        let id = self
-            .requests
-            .insert(pick, front_index, server, self.now_ns, work, measured);
+        let id = self.requests.insert(Request {
+            pick: Some(pick),
+            serial: self.picked,
+            front: front_index,
+            server,
+            start_ns: self.now_ns,
+            work,
+            measured,
+            outcome: OutcomeKind::Success,
+            utilization: None,
+        });
+        if let Some(timeout) = self.timeout_ns {
+            let at = self.now_ns.saturating_add(timeout);
+            self.schedule(at, Kind::Deadline(id, self.picked));
+        }
         self.travel(id, Kind::AtServer(id));
+    }
+
+    /// The balancer stops waiting for a request still unanswered: a `Timeout` for its
+    /// endpoint and an error for the client. The server still serves it (nobody told it).
+    fn deadline(&mut self, id: u32, serial: u64) {
+        let Some(request) = self.requests.live_serial(id, serial) else {
+            return;
+        };
+        let Some(mut pick) = request.pick.take() else {
+            return;
+        };
+        let (front, measured, start_ns) = (request.front, request.measured, request.start_ns);
+        pick.record(&self.fronts[front].set, Outcome::of(OutcomeKind::Timeout));
+        self.stats.failed(start_ns);
+        if measured {
+            self.outstanding -= 1;
+            self.stats.timeouts += 1;
+        }
     }
 
     /// Sends a request or response over the network: at once without delay.
@@ -293,7 +352,10 @@ impl<'a> Engine<'a> {
 
     fn at_balancer(&mut self, id: u32) {
         let request = self.requests.remove(id);
-        let mut pick = request.pick;
+        // Without its pick, the balancer gave up on it before the answer came.
+        let Some(mut pick) = request.pick else {
+            return;
+        };
         let utilization = request.utilization.filter(|_| self.cfg.report_utilization);
         pick.record(
             &self.fronts[request.front].set,
@@ -303,14 +365,15 @@ impl<'a> Engine<'a> {
             },
         );
         drop(pick);
+        let success = request.outcome == OutcomeKind::Success;
+        if !success {
+            self.stats.failed(request.start_ns);
+        }
         if request.measured {
             self.outstanding -= 1;
-            match request.outcome {
-                OutcomeKind::Success => {
-                    let latency = self.now_ns - request.start_ns;
-                    self.stats.latency.record(latency);
-                }
-                _ => self.stats.overloaded += 1,
+            match success {
+                true => self.stats.latency.record(self.now_ns - request.start_ns),
+                false => self.stats.overloaded += 1,
             }
         }
     }

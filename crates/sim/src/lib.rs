@@ -44,12 +44,14 @@ mod report;
 mod scenario;
 mod server;
 pub mod theory;
+mod timeline;
 
 pub use baseline::blacklisting_round_robin;
 pub use config::{Config, Episode, ServerSpec, ServerState, ServiceTime};
-pub use report::{Latency, Report};
+pub use report::{Latency, Report, TAIL_QUANTILES};
 pub use scenario::Scenario;
 pub use theory::{Check, Size, validate_theory};
+pub use timeline::{Recovery, Timeline};
 
 /// Simulates `config` to the end of its measurement window (each measured request followed
 /// to its response) and reports what was measured.

@@ -1,7 +1,11 @@
 //! What a run measured: response times (a log-linear histogram, exact mean), errors, and each
 //! server's share of the requests; rendered as a plain struct, `Debug` or CSV.
 
+use crate::timeline::{Recovery, Timeline, ratio};
 use std::fmt::Write as _;
+
+/// The quantiles of [`Report::tail`]: a latency distribution for charts.
+pub const TAIL_QUANTILES: [f64; 10] = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999];
 
 /// Counts of nanosecond values in log-linear buckets: exact below 256 ns, then 128 buckets per
 /// power of two (relative error under 0.4 %). Fixed size, so memory does not grow with a run.
@@ -86,6 +90,8 @@ pub struct Latency {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// The value at each of [`TAIL_QUANTILES`].
+    pub tail: Vec<f64>,
 }
 
 /// The result of one run. Every count covers the measured requests only (those that arrived
@@ -99,7 +105,9 @@ pub struct Report {
     pub overloaded: u64,
     /// The balancer had no endpoint to offer.
     pub no_endpoint: u64,
-    /// (overloaded + no_endpoint) / requests.
+    /// The balancer gave up waiting ([`Config::timeout`](crate::Config::timeout)).
+    pub timeouts: u64,
+    /// (overloaded + no_endpoint + timeouts) / requests.
     pub error_rate: f64,
     /// Time in system of successful requests.
     pub latency: Latency,
@@ -111,6 +119,10 @@ pub struct Report {
     pub simulated_requests: u64,
     /// Virtual time simulated, in seconds.
     pub simulated_time: f64,
+    /// Requests, errors and each server's traffic over time, warm-up included.
+    pub timeline: Timeline,
+    /// How long after each episode's start and end the error rate settled.
+    pub recovery: Vec<Recovery>,
 }
 
 impl Report {
@@ -118,11 +130,12 @@ impl Report {
     pub fn to_csv(&self) -> String {
         let l = &self.latency;
         let mut out = String::from("key,value\n");
-        let rows: [(&str, f64); 14] = [
+        let rows: [(&str, f64); 15] = [
             ("requests", self.requests as f64),
             ("successes", self.successes as f64),
             ("overloaded", self.overloaded as f64),
             ("no_endpoint", self.no_endpoint as f64),
+            ("timeouts", self.timeouts as f64),
             ("error_rate", self.error_rate),
             ("latency_mean_s", l.mean),
             ("latency_p50_s", l.p50),
@@ -140,6 +153,10 @@ impl Report {
         for (i, s) in self.share.iter().enumerate() {
             let _ = writeln!(out, "share.{i},{s}");
         }
+        for r in &self.recovery {
+            let after = r.after_s.map_or(String::from("never"), |s| s.to_string());
+            let _ = writeln!(out, "recovery_after_event_at.{},{after}", r.at_s);
+        }
         out
     }
 }
@@ -151,30 +168,65 @@ pub(crate) struct Collector {
     pub requests: u64,
     pub overloaded: u64,
     pub no_endpoint: u64,
+    pub timeouts: u64,
     pub sent: Vec<u64>,
+    pub timeline: Timeline,
+}
+
+/// What the run was, for the parts of the report the collector cannot see.
+pub(crate) struct RunFacts {
+    pub events: u64,
+    pub simulated_requests: u64,
+    pub now_ns: u64,
+    /// Start of the measurement window, in seconds.
+    pub measured_from_s: f64,
+    /// Episode starts and ends inside the run, in seconds, ascending.
+    pub events_s: Vec<f64>,
 }
 
 impl Collector {
-    pub fn new(servers: usize) -> Self {
+    pub fn new(servers: usize, timeline: Timeline) -> Self {
         Self {
             latency: Histogram::new(),
             requests: 0,
             overloaded: 0,
             no_endpoint: 0,
+            timeouts: 0,
             sent: vec![0; servers],
+            timeline,
         }
     }
 
-    pub fn finish(self, events: u64, simulated_requests: u64, now_ns: u64) -> Report {
+    /// A request arrived at `at_ns` (measured or not) and was sent to `server` (if any).
+    pub fn arrived(&mut self, at_ns: u64, server: Option<usize>) {
+        if let Some(bin) = self.timeline.bin(at_ns) {
+            self.timeline.requests[bin] += 1;
+            if let Some(server) = server {
+                self.timeline.sent[bin][server] += 1;
+            }
+        }
+    }
+
+    /// The request that arrived at `at_ns` ended in a load-related error.
+    pub fn failed(&mut self, at_ns: u64) {
+        if let Some(bin) = self.timeline.bin(at_ns) {
+            self.timeline.errors[bin] += 1;
+        }
+    }
+
+    pub fn finish(self, facts: RunFacts) -> Report {
         let h = &self.latency;
         let picked: u64 = self.sent.iter().sum();
-        let errors = self.overloaded + self.no_endpoint;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let errors = self.overloaded + self.no_endpoint + self.timeouts;
+        let recovery = self
+            .timeline
+            .recovery(facts.measured_from_s, &facts.events_s);
         Report {
             requests: self.requests,
             successes: h.total,
             overloaded: self.overloaded,
             no_endpoint: self.no_endpoint,
+            timeouts: self.timeouts,
             error_rate: ratio(errors, self.requests),
             latency: Latency {
                 mean: h.mean_s(),
@@ -183,11 +235,14 @@ impl Collector {
                 p99: h.quantile_s(0.99),
                 p999: h.quantile_s(0.999),
                 max: h.max_ns as f64 / 1e9,
+                tail: TAIL_QUANTILES.map(|q| h.quantile_s(q)).to_vec(),
             },
             share: self.sent.iter().map(|&n| ratio(n, picked)).collect(),
-            events,
-            simulated_requests,
-            simulated_time: now_ns as f64 / 1e9,
+            events: facts.events,
+            simulated_requests: facts.simulated_requests,
+            simulated_time: facts.now_ns as f64 / 1e9,
+            timeline: self.timeline,
+            recovery,
         }
     }
 }

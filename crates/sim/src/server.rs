@@ -82,10 +82,14 @@ impl Server {
     }
 }
 
-/// A request between its pick and its response: the balancer's guard is held all along.
+/// A request between its pick and its response: the balancer's guard is held all along, or
+/// until the balancer gives up on it (timeout; the server still does the work).
 #[derive(Debug)]
 pub(crate) struct Request {
-    pub pick: Pick,
+    /// `None` once the balancer has given up on it.
+    pub pick: Option<Pick>,
+    /// Unique over the run (slab ids are reused): a deadline finds its own request.
+    pub serial: u64,
     /// The balancer (front) that picked it.
     pub front: usize,
     /// The server it went to (endpoint indices differ from server indices while some are
@@ -107,25 +111,7 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    pub fn insert(
-        &mut self,
-        pick: Pick,
-        front: usize,
-        server: usize,
-        start_ns: u64,
-        work: f64,
-        measured: bool,
-    ) -> u32 {
-        let request = Request {
-            pick,
-            front,
-            server,
-            start_ns,
-            work,
-            measured,
-            outcome: OutcomeKind::Success,
-            utilization: None,
-        };
+    pub fn insert(&mut self, request: Request) -> u32 {
         match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = Some(request);
@@ -136,6 +122,12 @@ impl Requests {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 requests in flight")
             }
         }
+    }
+
+    /// The live request `id` if it is the one numbered `serial`.
+    pub fn live_serial(&mut self, id: u32, serial: u64) -> Option<&mut Request> {
+        let slot = self.slots.get_mut(id as usize)?.as_mut()?;
+        (slot.serial == serial).then_some(slot)
     }
 
     fn get(&mut self, id: u32) -> &mut Request {
