@@ -1,12 +1,16 @@
-//! Netflix's old baseline, as the lab compares it: round robin with failure blacklisting in
-//! the style of Ribbon (a server that fails 3 times in a row is skipped for 10 s, then 20 s,
-//! up to 30 s). Built from the real balancer: round robin plus outlier detection that counts
-//! load shedding (503) as failure.
+//! The lab's comparison baselines that `switchyard-balance` does not ship as policies:
+//! Netflix's old round robin with failure blacklisting (built from the real round robin and
+//! outlier detection), and two simple strategies the design measures `edge` against, written
+//! on the real endpoint stats: full-scan least in-flight (join the shortest queue over every
+//! server, as nginx's `least_conn` does) and random weighted by reported spare capacity.
 
+use std::sync::Mutex;
 use std::time::Duration;
-use switchyard_balance::{Policy, StatParams};
+use switchyard_balance::{Balancer, EndpointSet, Pick, PickContext, Policy, StatParams};
+use switchyard_core::Rng;
 
-/// The policy and stats of round robin with failure blacklisting.
+/// The policy and stats of round robin with failure blacklisting in the style of Ribbon (a
+/// server that fails 3 times in a row is skipped for 10 s, then 20 s, up to 30 s).
 pub fn blacklisting_round_robin() -> (Policy, StatParams) {
     let mut stats = StatParams::default();
     let outlier = &mut stats.outlier;
@@ -18,4 +22,110 @@ pub fn blacklisting_round_robin() -> (Policy, StatParams) {
     // Ribbon fell back to every server only when all were blacklisted; half is our panic line.
     outlier.max_ejection_percent = 0.5;
     (Policy::RoundRobin { warm_up: None }, stats)
+}
+
+/// How a lab balancer is built for one membership (the engine rebuilds it on every change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabPolicy {
+    /// Every server scanned; the fewest of this balancer's requests in flight wins (ties go
+    /// to a random one of them). Herds when many balancers see the same empty server.
+    LeastInFlight,
+    /// Random, weighted by the spare capacity each server last reported (1 - utilization,
+    /// at least 0.05; a server that has not reported counts as idle).
+    UtilizationWeighted,
+}
+
+impl LabPolicy {
+    pub fn build(self, seed: u64) -> Box<dyn Balancer> {
+        Box::new(LabBalancer {
+            policy: self,
+            rng: Mutex::new(Rng::seeded(seed)),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct LabBalancer {
+    policy: LabPolicy,
+    rng: Mutex<Rng>,
+}
+
+impl Balancer for LabBalancer {
+    fn pick(&self, set: &EndpointSet, _ctx: &PickContext<'_>) -> Option<Pick> {
+        let now = set.now_ns();
+        let usable: Vec<usize> = (0..set.len())
+            .filter(|&i| set.is_available(i, now))
+            .collect();
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let chosen = match self.policy {
+            LabPolicy::LeastInFlight => fewest_in_flight(set, &usable, &mut rng),
+            LabPolicy::UtilizationWeighted => by_spare_capacity(set, &usable, &mut rng),
+        }?;
+        Some(set.pick(chosen))
+    }
+}
+
+fn fewest_in_flight(set: &EndpointSet, usable: &[usize], rng: &mut Rng) -> Option<usize> {
+    let least = usable.iter().map(|&i| set.stats(i).in_flight()).min()?;
+    let tied: Vec<usize> = (usable.iter().copied())
+        .filter(|&i| set.stats(i).in_flight() == least)
+        .collect();
+    Some(tied[rng.below(tied.len())])
+}
+
+fn by_spare_capacity(set: &EndpointSet, usable: &[usize], rng: &mut Rng) -> Option<usize> {
+    let (now, params) = (set.now_ns(), set.params());
+    let spare = |i: usize| {
+        let reported = set.stats(i).utilization(
+            now,
+            params.decay_half_life_ns,
+            params.utilization_stale_ns,
+        );
+        (1.0 - reported.unwrap_or(0.0)).max(0.05)
+    };
+    let total: f64 = usable.iter().map(|&i| spare(i)).sum();
+    let mut ticket = rng.unit() * total;
+    for &i in usable {
+        ticket -= spare(i);
+        if ticket < 0.0 {
+            return Some(i);
+        }
+    }
+    usable.last().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_balance::{Outcome, OutcomeKind};
+
+    #[test]
+    fn least_in_flight_scans_every_server() {
+        let set = EndpointSet::with_weights(&[1; 5]);
+        let held: Vec<Pick> = [0, 1, 2, 4].iter().map(|&i| set.pick(i)).collect();
+        let balancer = LabPolicy::LeastInFlight.build(7);
+        for _ in 0..50 {
+            let pick = balancer.pick(&set, &PickContext::default()).unwrap();
+            assert_eq!(pick.index(), 3, "the only idle server");
+        }
+        drop(held);
+    }
+
+    #[test]
+    fn utilization_weighting_follows_spare_capacity() {
+        let set = EndpointSet::with_weights(&[1, 1]);
+        let busy = Outcome {
+            kind: OutcomeKind::Success,
+            utilization: Some(0.75),
+        };
+        set.pick(0).record(&set, busy);
+        let balancer = LabPolicy::UtilizationWeighted.build(3);
+        let n = 20_000;
+        let to_busy = (0..n)
+            .filter(|_| balancer.pick(&set, &PickContext::default()).unwrap().index() == 0)
+            .count();
+        // Spare 0.25 against 1.0: a fifth of the picks.
+        let share = to_busy as f64 / f64::from(n);
+        assert!((share - 0.2).abs() < 0.015, "{share}");
+    }
 }

@@ -1,7 +1,8 @@
 //! What to simulate: the servers, their service times, the offered load, the balancers.
 
 use std::time::Duration;
-use switchyard_balance::{Policy, StatParams};
+use crate::baseline::LabPolicy;
+use switchyard_balance::{Balancer, EndpointSet, Policy, StatParams};
 use switchyard_core::Rng;
 
 /// One server: how many requests it serves at once, how fast, and how many it accepts.
@@ -95,6 +96,36 @@ pub enum ServerState {
     Absent,
 }
 
+/// How each balancer chooses: a policy `switchyard-balance` ships, or one of the lab's
+/// comparison baselines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Algorithm {
+    Policy(Policy),
+    Lab(LabPolicy),
+}
+
+impl Algorithm {
+    /// The balancer for one membership; `seed` is non-zero (deterministic draws).
+    pub(crate) fn build(&self, set: &EndpointSet, seed: u64) -> Box<dyn Balancer> {
+        match self {
+            Algorithm::Policy(policy) => policy.build(set, seed),
+            Algorithm::Lab(lab) => lab.build(seed),
+        }
+    }
+}
+
+impl From<Policy> for Algorithm {
+    fn from(policy: Policy) -> Self {
+        Algorithm::Policy(policy)
+    }
+}
+
+impl From<LabPolicy> for Algorithm {
+    fn from(lab: LabPolicy) -> Self {
+        Algorithm::Lab(lab)
+    }
+}
+
 /// One simulation run. The same `Config` always gives the same [`Report`](crate::Report).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -105,7 +136,7 @@ pub struct Config {
     /// Independent balancers, each with its own view of the servers; arrivals are assigned
     /// to them uniformly at random.
     pub balancers: usize,
-    pub policy: Policy,
+    pub policy: Algorithm,
     /// The balancers' stats tunables (decay, staleness, outlier detection).
     pub stat_params: StatParams,
     /// One-way network delay, balancer to server and back.
@@ -129,14 +160,19 @@ pub struct Config {
 impl Config {
     /// `n` identical single-worker servers with unbounded queues, one balancer, no network
     /// delay: the textbook setting.
-    pub fn identical(n: usize, service: ServiceTime, load: f64, policy: Policy) -> Self {
+    pub fn identical(
+        n: usize,
+        service: ServiceTime,
+        load: f64,
+        policy: impl Into<Algorithm>,
+    ) -> Self {
         let mean = service.mean();
         Self {
             servers: vec![ServerSpec::new(1); n],
             service,
             load,
             balancers: 1,
-            policy,
+            policy: policy.into(),
             stat_params: StatParams::default(),
             network_delay: Duration::ZERO,
             report_utilization: true,

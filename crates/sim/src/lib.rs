@@ -46,8 +46,8 @@ mod server;
 pub mod theory;
 mod timeline;
 
-pub use baseline::blacklisting_round_robin;
-pub use config::{Config, Episode, ServerSpec, ServerState, ServiceTime};
+pub use baseline::{LabPolicy, blacklisting_round_robin};
+pub use config::{Algorithm, Config, Episode, ServerSpec, ServerState, ServiceTime};
 pub use report::{Latency, Report, TAIL_QUANTILES};
 pub use scenario::Scenario;
 pub use theory::{Check, Size, validate_theory};
