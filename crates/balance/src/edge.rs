@@ -253,28 +253,58 @@ impl Edge {
         let n = view.set.len();
         let start = self.draw.below(n.max(1));
         let peers = self.peers(view, (0..n).filter(|&i| view.usable(i)));
-        let mut admitted: Option<(f64, usize)> = None;
-        let mut filtered: Option<(f64, usize)> = None;
-        let mut full = None;
-        for i in (0..n).map(|k| (start + k) % n).filter(|&i| view.usable(i)) {
-            // A warming endpoint is seen as often as choice of two would draw it (2 in n), so
-            // the scan gives it no more than its ramp allows.
-            if self.warming(view, i) && self.draw.below(n) >= 2 {
-                continue;
-            }
-            let (slot, score) = match self.judge(view, i, &peers) {
-                Verdict::Admit(score) => (&mut admitted, score),
-                Verdict::Filtered(score) => (&mut filtered, score),
-                Verdict::Full => {
-                    fewest_in_flight(view, &mut full, i);
-                    continue;
-                }
-            };
-            if slot.is_none_or(|(s, _)| score < s) {
-                *slot = Some((score, i));
+        let order = || (0..n).map(|k| (start + k) % n).filter(|&i| view.usable(i));
+        // A warming endpoint is seen as often as choice of two would draw it (2 in n), so the
+        // scan gives it no more than its ramp allows ...
+        let seen = |i: usize| !self.warming(view, i) || self.draw.below(n) < 2;
+        let mut best = Best::default();
+        let mut passed_over = Vec::new();
+        for i in order() {
+            match seen(i) {
+                true => best.consider(self, view, &peers, i),
+                false => passed_over.push(i),
             }
         }
-        admitted.or(filtered).map(|(_, i)| i).or(full)
+        // ... unless nothing else was there to take the request (a fleet that is all new, as
+        // after a red-black deploy): then the warming endpoints compete as usual.
+        if best.is_empty() {
+            for i in passed_over {
+                best.consider(self, view, &peers, i);
+            }
+        }
+        best.chosen()
+    }
+}
+
+/// The best candidates of a scan so far, by verdict.
+#[derive(Default)]
+struct Best {
+    admitted: Option<(f64, usize)>,
+    filtered: Option<(f64, usize)>,
+    full: Option<usize>,
+}
+
+impl Best {
+    fn consider(&mut self, edge: &Edge, view: &View<'_>, peers: &Peers, i: usize) {
+        let (slot, score) = match edge.judge(view, i, peers) {
+            Verdict::Admit(score) => (&mut self.admitted, score),
+            Verdict::Filtered(score) => (&mut self.filtered, score),
+            Verdict::Full => return fewest_in_flight(view, &mut self.full, i),
+        };
+        if slot.is_none_or(|(s, _)| score < s) {
+            *slot = Some((score, i));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.admitted.is_none() && self.filtered.is_none() && self.full.is_none()
+    }
+
+    fn chosen(&self) -> Option<usize> {
+        self.admitted
+            .or(self.filtered)
+            .map(|(_, i)| i)
+            .or(self.full)
     }
 }
 

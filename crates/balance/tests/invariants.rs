@@ -484,3 +484,24 @@ fn edge_scans_small_clusters_for_the_least_loaded() {
     );
     drop(held);
 }
+
+proptest! {
+    /// After a red-black deploy every endpoint is new and warming: the scan of a small
+    /// cluster must still place every request (it once passed over all of them now and then).
+    #[test]
+    fn a_fleet_that_is_all_new_still_takes_every_request(n in 1usize..=8, seed in any::<u64>()) {
+        let clock = ManualClock::new();
+        let old = set_on(&clock, n);
+        clock.advance(Duration::from_secs(200));
+        let specs: Vec<EndpointSpec> = (0..n).map(|i| EndpointSpec::new(format!("new-{i}:80"))).collect();
+        let set = old.update(&specs);
+        let edge = Policy::Edge(EdgeParams::default()).build(&set, seed);
+        for i in 0..n {
+            // Each has answered once: out of probation, still early on its ramp.
+            set.pick(i).record(&set, Outcome::of(OutcomeKind::Success));
+        }
+        for _ in 0..200 {
+            prop_assert!(edge.pick(&set, &PickContext::default()).is_some());
+        }
+    }
+}

@@ -76,11 +76,9 @@ fn fewest_in_flight(set: &EndpointSet, usable: &[usize], rng: &mut Rng) -> Optio
 fn by_spare_capacity(set: &EndpointSet, usable: &[usize], rng: &mut Rng) -> Option<usize> {
     let (now, params) = (set.now_ns(), set.params());
     let spare = |i: usize| {
-        let reported = set.stats(i).utilization(
-            now,
-            params.decay_half_life_ns,
-            params.utilization_stale_ns,
-        );
+        let reported =
+            set.stats(i)
+                .utilization(now, params.decay_half_life_ns, params.utilization_stale_ns);
         (1.0 - reported.unwrap_or(0.0)).max(0.05)
     };
     let total: f64 = usable.iter().map(|&i| spare(i)).sum();
@@ -122,7 +120,13 @@ mod tests {
         let balancer = LabPolicy::UtilizationWeighted.build(3);
         let n = 20_000;
         let to_busy = (0..n)
-            .filter(|_| balancer.pick(&set, &PickContext::default()).unwrap().index() == 0)
+            .filter(|_| {
+                balancer
+                    .pick(&set, &PickContext::default())
+                    .unwrap()
+                    .index()
+                    == 0
+            })
             .count();
         // Spare 0.25 against 1.0: a fifth of the picks.
         let share = to_busy as f64 / f64::from(n);

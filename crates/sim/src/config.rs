@@ -1,7 +1,7 @@
 //! What to simulate: the servers, their service times, the offered load, the balancers.
 
-use std::time::Duration;
 use crate::baseline::LabPolicy;
+use std::time::Duration;
 use switchyard_balance::{Balancer, EndpointSet, Policy, StatParams};
 use switchyard_core::Rng;
 

