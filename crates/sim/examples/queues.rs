@@ -1,4 +1,4 @@
-//! Scenarios with a queue in front of each server's workers: the same four scenarios at load
+//! Scenarios by the size of the queue in front of each server's workers: every scenario at load
 //! 0.85, servers of eight workers that admit `8 + queue` requests (503 beyond), for `edge`,
 //! least_request and Netflix's old baseline (round robin with blacklisting). Errors come from
 //! the balancing rather than from blocking once there is a queue.
@@ -39,7 +39,7 @@ fn main() {
                     let mut config = scenario.config(policy.clone(), 0.85, seed);
                     config.stat_params = stats.clone();
                     for server in &mut config.servers {
-                        server.limit = server.limit.map(|l| l + queue * server.workers / 8);
+                        server.limit = Some(server.workers + queue * server.workers / 8);
                     }
                     let r = run(&config);
                     errors += r.error_rate * 100.0 / seeds as f64;
