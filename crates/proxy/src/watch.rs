@@ -2,13 +2,29 @@
 //! files by rename, and to network filesystems where change events are unreliable).
 
 use crate::gateway::ReloadHandle;
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Watches `path` (and the files it names, such as supergraphs) every `interval` and reloads
-/// when their bytes change; errors are logged and the running config stays.
-pub async fn watch_config_file(path: PathBuf, handle: ReloadHandle, interval: Duration) {
-    let mut last = snapshot(&path, &handle);
+/// when their bytes change; errors are logged and the running config stays. The files are
+/// read once here, when called, not when the returned future first runs: a change made after
+/// the gateway said it was listening (and before a busy runtime got to the task) is a change.
+pub fn watch_config_file(
+    path: PathBuf,
+    handle: ReloadHandle,
+    interval: Duration,
+) -> impl Future<Output = ()> {
+    let last = snapshot(&path, &handle);
+    poll(path, handle, interval, last)
+}
+
+async fn poll(
+    path: PathBuf,
+    handle: ReloadHandle,
+    interval: Duration,
+    mut last: Vec<Option<Vec<u8>>>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

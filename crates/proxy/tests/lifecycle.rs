@@ -150,3 +150,30 @@ async fn shutdown_gives_up_at_the_drain_deadline() {
     assert!(!gw.shutdown(Duration::from_millis(200)).await);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// The watcher reads the file when it is set up, not when its task first runs: a change made
+/// in between (a busy runtime, a test writing as soon as the gateway listens) still reloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_before_the_watcher_first_runs_still_reloads() {
+    let backend = Backend::start(BackendConfig::named("b")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(&path, config(&backend, "0", "")).unwrap();
+    let gw = TestGateway::start(&config(&backend, "0", "")).await;
+    let handle = gw.reload_handle();
+    let watch = switchyard_proxy::watch_config_file(
+        path.clone(),
+        handle.clone(),
+        Duration::from_millis(20),
+    );
+    std::fs::write(&path, config(&backend, "1", "")).unwrap();
+    let task = tokio::spawn(watch);
+    for _ in 0..200 {
+        if handle.generation() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+    assert_eq!(handle.generation(), 1, "the change was seen");
+}

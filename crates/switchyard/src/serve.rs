@@ -39,18 +39,19 @@ pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
     };
     runtime()?.block_on(async {
         let gateway = Gateway::start(&config).await?;
+        let handle = gateway.reload_handle();
+        // Before saying it listens: the watcher's first look at the file comes first.
+        tokio::spawn(watch_config_file(
+            path.to_owned(),
+            handle.clone(),
+            Duration::from_secs(1),
+        ));
         for (name, address) in gateway.addresses() {
             tracing::info!(listener = %name, %address, "listening");
         }
         if let Some(address) = gateway.admin_address() {
             tracing::info!(%address, "admin listening (/metrics, /ready)");
         }
-        let handle = gateway.reload_handle();
-        tokio::spawn(watch_config_file(
-            path.to_owned(),
-            handle.clone(),
-            Duration::from_secs(1),
-        ));
         wait_for_stop(&handle, path).await?;
         drain(gateway).await;
         Ok(ExitCode::SUCCESS)
