@@ -258,17 +258,13 @@ impl Edge {
         // scan gives it no more than its ramp allows ...
         let seen = |i: usize| !self.warming(view, i) || self.draw.below(n) < 2;
         let mut best = Best::default();
-        let mut passed_over = Vec::new();
-        for i in order() {
-            match seen(i) {
-                true => best.consider(self, view, &peers, i),
-                false => passed_over.push(i),
-            }
+        for i in order().filter(|&i| seen(i)) {
+            best.consider(self, view, &peers, i);
         }
-        // ... unless nothing else was there to take the request (a fleet that is all new, as
-        // after a red-black deploy): then the warming endpoints compete as usual.
+        // ... unless it saw none (a fleet that is all new, as after a red-black deploy: every
+        // endpoint was passed over); then they all compete as usual.
         if best.is_empty() {
-            for i in passed_over {
+            for i in order() {
                 best.consider(self, view, &peers, i);
             }
         }

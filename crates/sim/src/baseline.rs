@@ -51,10 +51,14 @@ struct LabBalancer {
 }
 
 impl Balancer for LabBalancer {
-    fn pick(&self, set: &EndpointSet, _ctx: &PickContext<'_>) -> Option<Pick> {
+    /// Over the endpoints this request has not tried that are available (all of them in
+    /// panic mode), as the shipped policies do.
+    fn pick(&self, set: &EndpointSet, ctx: &PickContext<'_>) -> Option<Pick> {
         let now = set.now_ns();
+        let panic = set.in_panic(now);
         let usable: Vec<usize> = (0..set.len())
-            .filter(|&i| set.is_available(i, now))
+            .filter(|&i| !ctx.tried.contains(&set.get(i).id))
+            .filter(|&i| panic || set.is_available(i, now))
             .collect();
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         let chosen = match self.policy {
@@ -107,6 +111,22 @@ mod tests {
             assert_eq!(pick.index(), 3, "the only idle server");
         }
         drop(held);
+    }
+
+    #[test]
+    fn a_retry_goes_to_an_endpoint_not_tried() {
+        let set = EndpointSet::with_weights(&[1; 3]);
+        let tried = [set.get(0).id, set.get(2).id];
+        let ctx = PickContext {
+            tried: &tried,
+            hash: None,
+        };
+        for lab in [LabPolicy::LeastInFlight, LabPolicy::UtilizationWeighted] {
+            let balancer = lab.build(5);
+            for _ in 0..50 {
+                assert_eq!(balancer.pick(&set, &ctx).unwrap().index(), 1, "{lab:?}");
+            }
+        }
     }
 
     #[test]

@@ -185,6 +185,13 @@ impl Config {
         }
     }
 
+    /// The state of server `i` at `at`: the last listed episode that covers it, if any.
+    pub fn state_at(&self, i: usize, at: Duration) -> Option<ServerState> {
+        (self.episodes.iter().rev())
+            .find(|e| e.server == i && e.from <= at && at < e.until)
+            .map(|e| e.state)
+    }
+
     /// Requests per second offered to the fleet.
     pub fn arrival_rate(&self) -> f64 {
         let capacity: f64 = self.servers.iter().map(|s| s.capacity(&self.service)).sum();

@@ -111,13 +111,9 @@ fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The state of server `i` at `at_ns`: the last listed episode that covers it, if any.
+/// The state of server `i` at `at_ns`.
 fn state_at(cfg: &Config, i: usize, at_ns: u64) -> Option<ServerState> {
-    cfg.episodes
-        .iter()
-        .rev()
-        .find(|e| e.server == i && ns(e.from) <= at_ns && at_ns < ns(e.until))
-        .map(|e| e.state)
+    cfg.state_at(i, Duration::from_nanos(at_ns))
 }
 
 fn secs_to_ns(s: f64) -> u64 {

@@ -3,7 +3,7 @@
 
 use crate::TAIL_QUANTILES;
 use crate::scenario::Scenario;
-use crate::study::{Cell, Plan};
+use crate::study::{Cell, Plan, Settle};
 use crate::svg::{Chart, Series};
 use std::fmt::Write as _;
 
@@ -88,10 +88,6 @@ fn pct(x: f64) -> String {
 
 fn ms(x: f64) -> String {
     format!("{:.1}", x * 1000.0)
-}
-
-fn settle(x: Option<f64>) -> String {
-    x.map_or("never".into(), |s| format!("{s:.1}"))
 }
 
 /// The Markdown report: the headline matrix at `headline_load`, then each scenario's charts
@@ -203,8 +199,8 @@ fn scenario_table(out: &mut String, cells: &[Cell], scenario: Scenario, load: f6
             ms(c.p999),
             c.watched_share * 100.0,
             c.watched_capacity * 100.0,
-            settle(c.settle_start),
-            settle(c.settle_end),
+            c.settle_start,
+            c.settle_end,
         );
     }
 }
@@ -214,7 +210,10 @@ pub fn results_csv(cells: &[Cell]) -> String {
     let mut out = String::from(
         "scenario,load,algorithm,error_rate,p50_s,p99_s,p999_s,watched_share,watched_capacity_share,settle_after_start_s,settle_after_end_s,simulated_requests\n",
     );
-    let opt = |x: Option<f64>| x.map_or(String::from("never"), |s| s.to_string());
+    let settle = |x: Settle| match x {
+        Settle::After(s) => s.to_string(),
+        other => other.to_string(),
+    };
     for c in cells {
         let _ = writeln!(
             out,
@@ -228,8 +227,8 @@ pub fn results_csv(cells: &[Cell]) -> String {
             c.p999,
             c.watched_share,
             c.watched_capacity,
-            opt(c.settle_start),
-            opt(c.settle_end),
+            settle(c.settle_start),
+            settle(c.settle_end),
             c.simulated_requests
         );
     }
@@ -258,15 +257,31 @@ pub fn timeline_csv(cells: &[Cell], load: f64) -> String {
     out
 }
 
+/// One series per charted algorithm of `scenario` at `load`, its points taken from its cell.
+fn charted_at(
+    cells: &[Cell],
+    scenario: Scenario,
+    load: f64,
+    points: impl Fn(&Cell) -> Vec<(f64, f64)>,
+) -> Vec<Series> {
+    (CHARTED.iter())
+        .filter_map(|n| find(cells, scenario, load, n))
+        .map(|c| Series {
+            name: c.contender.into(),
+            points: points(c),
+        })
+        .collect()
+}
+
 fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<File> {
     let name = scenario.name();
-    let charted = || CHARTED.iter().copied();
+    let first = of(cells, scenario, load).next();
     let by_load = Chart {
         title: format!("{name}: load-related errors by offered load"),
         x_label: "offered load".into(),
         y_label: "errors %".into(),
-        series: charted()
-            .map(|n| Series {
+        series: (CHARTED.iter())
+            .map(|&n| Series {
                 name: n.into(),
                 points: (plan.loads.iter())
                     .filter_map(|&l| find(cells, scenario, l, n))
@@ -281,19 +296,17 @@ fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<Fil
         title: format!("{name} at load {load}: {title}"),
         x_label: "time s".into(),
         y_label: y_label.into(),
-        series: charted()
-            .filter_map(|n| find(cells, scenario, load, n))
-            .map(|c| Series {
-                name: c.contender.into(),
-                points: (0..c.timeline.requests.len())
-                    .map(|i| ((i as f64 + 0.5) * c.timeline.bin_s, value(c, i)))
-                    .collect(),
-            })
-            .collect(),
-        markers: events(cells, scenario),
+        series: charted_at(cells, scenario, load, |c| {
+            (0..c.timeline.requests.len())
+                .map(|i| ((i as f64 + 0.5) * c.timeline.bin_s, value(c, i)))
+                .collect()
+        }),
+        markers: first.map_or_else(Vec::new, |c| c.events_s.clone()),
         log_x_nines: false,
     };
-    let errors = over_time("errors over time (100 ms bins)", "errors %", &|c, i| {
+    let bin_ms = first.map_or(0.0, |c| c.timeline.bin_s * 1000.0);
+    let errors_title = format!("errors over time ({bin_ms:.0} ms bins)");
+    let errors = over_time(&errors_title, "errors %", &|c, i| {
         c.timeline.error_rate(i) * 100.0
     });
     let share = over_time(
@@ -308,15 +321,11 @@ fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<Fil
         title: format!("{name} at load {load}: latency of successful requests"),
         x_label: "percentile".into(),
         y_label: "ms".into(),
-        series: charted()
-            .filter_map(|n| find(cells, scenario, load, n))
-            .map(|c| Series {
-                name: c.contender.into(),
-                points: (TAIL_QUANTILES.iter().zip(&c.tail))
-                    .map(|(q, v)| (*q, v * 1000.0))
-                    .collect(),
-            })
-            .collect(),
+        series: charted_at(cells, scenario, load, |c| {
+            (TAIL_QUANTILES.iter().zip(&c.tail))
+                .map(|(q, v)| (*q, v * 1000.0))
+                .collect()
+        }),
         markers: Vec::new(),
         log_x_nines: true,
     };
@@ -332,19 +341,4 @@ fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<Fil
         contents: chart.svg(),
     })
     .collect()
-}
-
-/// The scenario's episode starts and ends, in seconds (vertical markers on time charts).
-fn events(cells: &[Cell], scenario: Scenario) -> Vec<f64> {
-    let Some(cell) = cells.iter().find(|c| c.scenario == scenario) else {
-        return Vec::new();
-    };
-    let config = scenario.config(switchyard_balance::Policy::Random, cell.load, 1);
-    let mut times: Vec<f64> = (config.episodes.iter())
-        .flat_map(|e| [e.from.as_secs_f64(), e.until.as_secs_f64()])
-        .filter(|t| *t > 0.0 && *t < (config.warmup + config.duration).as_secs_f64())
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    times
 }

@@ -140,13 +140,36 @@ pub struct Cell {
     pub watched_share: f64,
     /// Its share of the fleet's capacity over the measured window.
     pub watched_capacity: f64,
-    /// Seconds until the error rate settled after the trouble began and after it ended (the
-    /// first and last events), the mean over seeds; `None` if a seed never settled.
-    pub settle_start: Option<f64>,
-    pub settle_end: Option<f64>,
+    /// The scenario's events in the measured window (seconds from the start of the run).
+    pub events_s: Vec<f64>,
+    /// How the error rate settled after the trouble began (the first event) and after it
+    /// ended (the last event, if there is a second).
+    pub settle_start: Settle,
+    pub settle_end: Settle,
     /// The seeds' timelines added up.
     pub timeline: Timeline,
     pub simulated_requests: u64,
+}
+
+/// How long the error rate took to settle after an event, over the seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Settle {
+    /// The scenario has no such event (a fleet that is uneven from the start).
+    NoEvent,
+    /// Some seed's error rate was not back before the next event (or the end).
+    Never,
+    /// Seconds, the mean over seeds.
+    After(f64),
+}
+
+impl std::fmt::Display for Settle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Settle::NoEvent => f.write_str("-"),
+            Settle::Never => f.write_str("never"),
+            Settle::After(s) => write!(f, "{s:.1}"),
+        }
+    }
 }
 
 /// Runs the plan; `progress(done, total, what)` is called before each run.
@@ -178,10 +201,17 @@ fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> 
     let errors: u64 = (reports.iter())
         .map(|r| r.overloaded + r.no_endpoint + r.timeouts)
         .sum();
-    let settle = |pick: fn(&Report) -> Option<f64>| {
-        let all: Option<Vec<f64>> = reports.iter().map(pick).collect();
-        all.map(|v| v.iter().sum::<f64>() / n)
+    let events_s: Vec<f64> = reports
+        .first()
+        .map_or_else(Vec::new, |r| r.recovery.iter().map(|x| x.at_s).collect());
+    let settle = |event: Option<usize>| {
+        let Some(k) = event else {
+            return Settle::NoEvent;
+        };
+        let all: Option<Vec<f64>> = reports.iter().map(|r| r.recovery[k].after_s).collect();
+        all.map_or(Settle::Never, |v| Settle::After(v.iter().sum::<f64>() / n))
     };
+    let last = events_s.len().checked_sub(1).filter(|&k| k > 0);
     Cell {
         scenario,
         load,
@@ -196,8 +226,9 @@ fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> 
             .collect(),
         watched_share: mean(&|r| r.share.get(watched).copied().unwrap_or(0.0)),
         watched_capacity: configs.first().map_or(0.0, |c| capacity_share(c, watched)),
-        settle_start: settle(|r| r.recovery.first().and_then(|x| x.after_s)),
-        settle_end: settle(|r| r.recovery.last().and_then(|x| x.after_s)),
+        settle_start: settle((!events_s.is_empty()).then_some(0)),
+        settle_end: settle(last),
+        events_s,
         timeline: sum_timelines(&reports),
         simulated_requests: reports.iter().map(|r| r.simulated_requests).sum(),
     }
@@ -214,10 +245,7 @@ pub fn capacity_share(config: &Config, server: usize) -> f64 {
         let at = from + step * k + step / 2;
         let capacity = |i: usize| {
             let spec = &config.servers[i];
-            let state = (config.episodes.iter().rev())
-                .find(|e| e.server == i && e.from <= at && at < e.until)
-                .map(|e| e.state);
-            let speed = match state {
+            let speed = match config.state_at(i, at) {
                 None => spec.speed,
                 Some(ServerState::Speed(speed)) => speed,
                 Some(ServerState::Sick { .. } | ServerState::Absent) => 0.0,
@@ -263,6 +291,28 @@ mod tests {
         assert!((capacity_share(&config, 5) - expected).abs() < 1e-3);
         let config = Scenario::Heterogeneous.config(Policy::Random, 0.5, 1);
         assert!((capacity_share(&config, 5) - 4.0 / 44.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn settling_is_reported_only_for_events_the_scenario_has() {
+        let edge = &contenders()[0];
+        let settled = |s: Scenario| {
+            let c = cell(s, 0.5, edge, &[1]);
+            (c.events_s.len(), c.settle_start, c.settle_end)
+        };
+        // Uneven from the start: no event to settle after.
+        assert_eq!(
+            settled(Scenario::Heterogeneous),
+            (0, Settle::NoEvent, Settle::NoEvent)
+        );
+        // One event (the newcomer joins): nothing ends.
+        let (events, start, end) = settled(Scenario::Herd);
+        assert_eq!((events, end), (1, Settle::NoEvent));
+        assert!(matches!(start, Settle::After(_)), "{start:?}");
+        // The slowdown begins at 2 s and ends at 5 s.
+        let (events, start, end) = settled(Scenario::Slowdown);
+        assert_eq!(events, 2);
+        assert!(start != Settle::NoEvent && end != Settle::NoEvent);
     }
 
     #[test]

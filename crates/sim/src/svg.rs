@@ -120,15 +120,10 @@ impl Chart {
             );
         }
         let x_ticks: Vec<(f64, String)> = if self.log_x_nines {
-            (self
-                .series
-                .first()
-                .map(|s| s.points.clone())
-                .unwrap_or_default())
-            .into_iter()
-            .filter(|(q, _)| [0.5, 0.9, 0.99, 0.999, 0.9999].contains(q))
-            .map(|(q, _)| (nines(q), label(q * 100.0)))
-            .collect()
+            ([0.5, 0.9, 0.99, 0.999, 0.9999].into_iter())
+                .filter(|q| (x_lo - 1e-9..=x_hi + 1e-9).contains(&nines(*q)))
+                .map(|q| (nines(q), label(q * 100.0)))
+                .collect()
         } else {
             ticks(x_lo, x_hi)
                 .into_iter()

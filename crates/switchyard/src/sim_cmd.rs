@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use switchyard_sim::Scenario;
 use switchyard_sim::study::{self, Plan};
+use switchyard_sim::{Scenario, render};
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
@@ -24,9 +24,10 @@ pub struct SimArgs {
     /// Seeds per cell (figures are over all of them).
     #[arg(long, default_value_t = 3)]
     seeds: u64,
-    /// The load of the headline table and of the time and latency charts.
-    #[arg(long, default_value_t = 0.85)]
-    headline_load: f64,
+    /// The load of the headline table and of the time and latency charts: one of `--load`
+    /// (default: 0.85 if it is one, else the last).
+    #[arg(long)]
+    headline_load: Option<f64>,
     /// Write README.md, results.csv, timeline.csv and the SVG charts into this directory
     /// instead of printing the Markdown.
     #[arg(long)]
@@ -62,13 +63,18 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     })
 }
 
+fn headline_load(asked: Option<f64>, loads: &[f64]) -> anyhow::Result<f64> {
+    match asked {
+        Some(load) if loads.contains(&load) => Ok(load),
+        Some(load) => bail!("--headline-load {load}: not one of the --load values"),
+        None if loads.contains(&0.85) => Ok(0.85),
+        None => loads.last().copied().context("no --load given"),
+    }
+}
+
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
-    let headline = if plan.loads.contains(&args.headline_load) {
-        args.headline_load
-    } else {
-        plan.loads[plan.loads.len() - 1]
-    };
+    let headline = headline_load(args.headline_load, &plan.loads)?;
     let started = Instant::now();
     let cells = study::run(&plan, progress);
     let seconds = started.elapsed().as_secs_f64();
@@ -79,11 +85,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         simulated as f64 / seconds.max(1e-9)
     );
     eprintln!("\r{speed}{:20}", "");
-    let files = switchyard_sim::render::files(&plan, &cells, headline);
     let Some(dir) = args.out else {
-        print!("{}", files[0].contents);
+        print!("{}", render::markdown(&plan, &cells, headline));
         return Ok(ExitCode::SUCCESS);
     };
+    let files = render::files(&plan, &cells, headline);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for file in files {
         let mut contents = file.contents;

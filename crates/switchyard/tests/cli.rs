@@ -126,6 +126,15 @@ fn sim_prints_the_same_report_for_the_same_seed_and_refuses_unknown_scenarios() 
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--load 0"));
+    let bad = Command::new(BIN)
+        .args(["sim", "--load", "0.5", "--headline-load", "0.9"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("--headline-load 0.9: not one of the --load values")
+    );
 }
 
 #[test]
