@@ -271,9 +271,11 @@ async fn run_reloads_on_change_and_sighup_and_drains_on_sigterm() {
     signal(&child, "HUP");
     wait_for_marker(&client, "three").await;
 
+    // Counted before the request starts: on a multi-threaded runtime it may reach the
+    // backend before this task reads the count again.
+    let hits = backend.hits();
     let slow_client = client.clone();
     let in_flight = tokio::spawn(async move { slow_client.get("/?delay_ms=500").await });
-    let hits = backend.hits();
     while backend.hits() == hits {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
