@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use switchyard_balance::{EdgeParams, Policy};
-use switchyard_sim::{Scenario, run};
+use switchyard_sim::{Fleet, Scenario, run};
 
 fn k_latency(k: f64) -> EdgeParams {
     EdgeParams {
@@ -30,13 +30,14 @@ fn main() {
         for (name, params) in &variants {
             let (mut errors, mut p99, mut share) = (0.0, 0.0, 0.0);
             for seed in 1..=seeds {
-                let mut config = scenario.config(Policy::Edge(params.clone()), 0.85, seed);
+                let mut config =
+                    scenario.config(Fleet::Small, Policy::Edge(params.clone()), 0.85, seed);
                 config.warmup = Duration::from_secs(2);
                 config.duration = Duration::from_secs(3);
                 let r = run(&config);
                 errors += r.error_rate * 100.0 / seeds as f64;
                 p99 += r.latency.p99 / seeds as f64;
-                share += r.share[scenario.watched()] * 100.0 / seeds as f64;
+                share += r.share[scenario.watched(Fleet::Small)] * 100.0 / seeds as f64;
             }
             println!(
                 "| {} | {name} | {errors:.2} | {p99:.4} | {share:.1} |",

@@ -5,7 +5,7 @@
 //! `cargo run -p switchyard-sim --release --example queues -- [seeds]`
 
 use switchyard_balance::{EdgeParams, Policy, StatParams};
-use switchyard_sim::{Scenario, blacklisting_round_robin, run};
+use switchyard_sim::{Fleet, Scenario, blacklisting_round_robin, run};
 
 fn main() {
     let seeds: u64 = std::env::args()
@@ -36,7 +36,7 @@ fn main() {
             for (name, policy, stats) in &algorithms {
                 let (mut errors, mut p99, mut share) = (0.0, 0.0, 0.0);
                 for seed in 1..=seeds {
-                    let mut config = scenario.config(policy.clone(), 0.85, seed);
+                    let mut config = scenario.config(Fleet::Small, policy.clone(), 0.85, seed);
                     config.stat_params = stats.clone();
                     for server in &mut config.servers {
                         server.limit = Some(server.workers + queue * server.workers / 8);
@@ -44,7 +44,7 @@ fn main() {
                     let r = run(&config);
                     errors += r.error_rate * 100.0 / seeds as f64;
                     p99 += r.latency.p99 * 1000.0 / seeds as f64;
-                    share += r.share[scenario.watched()] * 100.0 / seeds as f64;
+                    share += r.share[scenario.watched(Fleet::Small)] * 100.0 / seeds as f64;
                 }
                 println!(
                     "| {} | {queue} | {name} | {errors:.2} | {p99:.1} | {share:.1} |",

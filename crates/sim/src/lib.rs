@@ -46,13 +46,14 @@ mod scenario;
 mod server;
 pub mod study;
 mod svg;
+pub mod sweep;
 pub mod theory;
 mod timeline;
 
 pub use baseline::{LabPolicy, blacklisting_round_robin};
 pub use config::{Algorithm, Config, Episode, ServerSpec, ServerState, ServiceTime};
 pub use report::{Latency, Report, TAIL_QUANTILES};
-pub use scenario::Scenario;
+pub use scenario::{Fleet, Scenario};
 pub use theory::{Check, Size, validate_theory};
 pub use timeline::{Recovery, Timeline};
 
@@ -60,4 +61,19 @@ pub use timeline::{Recovery, Timeline};
 /// to its response) and reports what was measured.
 pub fn run(config: &Config) -> Report {
     engine::Engine::new(config).run()
+}
+
+/// Runs every config, on as many threads as the machine has (each run is independent and
+/// deterministic, so the reports are the same as one by one, in the same order).
+pub fn run_all(configs: &[Config]) -> Vec<Report> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = configs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (configs.chunks(chunk))
+            .map(|part| scope.spawn(move || part.iter().map(run).collect::<Vec<_>>()))
+            .collect();
+        (handles.into_iter())
+            .flat_map(|h| h.join().expect("a simulation run panicked"))
+            .collect()
+    })
 }

@@ -4,8 +4,9 @@
 use crate::baseline::{LabPolicy, blacklisting_round_robin};
 use crate::config::{Algorithm, Config, ServerState};
 use crate::report::Report;
-use crate::scenario::Scenario;
+use crate::scenario::{Fleet, Scenario};
 use crate::timeline::Timeline;
+use std::time::Duration;
 use switchyard_balance::{EdgeParams, Policy, StatParams};
 
 /// One algorithm as the study runs it: a name, how it picks, and its balancers' stats.
@@ -28,9 +29,9 @@ impl Contender {
         }
     }
 
-    /// `scenario` at `load` with this algorithm.
-    pub fn config(&self, scenario: Scenario, load: f64, seed: u64) -> Config {
-        let mut config = scenario.config(self.algorithm.clone(), load, seed);
+    /// `scenario` on `fleet` at `load` with this algorithm.
+    pub fn config(&self, fleet: Fleet, scenario: Scenario, load: f64, seed: u64) -> Config {
+        let mut config = scenario.config(fleet, self.algorithm.clone(), load, seed);
         config.stat_params = self.stats.clone();
         config
     }
@@ -116,6 +117,7 @@ pub fn contenders() -> Vec<Contender> {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    pub fleet: Fleet,
     pub scenarios: Vec<Scenario>,
     pub loads: Vec<f64>,
     pub seeds: Vec<u64>,
@@ -136,10 +138,14 @@ pub struct Cell {
     pub p999: f64,
     /// Latency at each of [`TAIL_QUANTILES`](crate::TAIL_QUANTILES), the mean over seeds.
     pub tail: Vec<f64>,
+    /// The server the scenario is about.
+    pub watched: usize,
     /// The watched server's share of the measured requests, the mean over seeds.
     pub watched_share: f64,
     /// Its share of the fleet's capacity over the measured window.
     pub watched_capacity: f64,
+    /// The fewest errors any balancer could have ([`capacity_floor`]).
+    pub floor: f64,
     /// The scenario's events in the measured window (seconds from the start of the run).
     pub events_s: Vec<f64>,
     /// How the error rate settled after the trouble began (the first event) and after it
@@ -182,21 +188,21 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(usize, usize, &str)) -> Vec<Cel
             for contender in &contenders {
                 let what = format!("{} at {load}: {}", scenario.name(), contender.name);
                 progress(cells.len(), total, &what);
-                cells.push(cell(scenario, load, contender, &plan.seeds));
+                cells.push(cell(plan.fleet, scenario, load, contender, &plan.seeds));
             }
         }
     }
     cells
 }
 
-fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> Cell {
+fn cell(fleet: Fleet, scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> Cell {
     let configs: Vec<Config> = (seeds.iter())
-        .map(|&seed| contender.config(scenario, load, seed))
+        .map(|&seed| contender.config(fleet, scenario, load, seed))
         .collect();
-    let reports: Vec<Report> = configs.iter().map(crate::run).collect();
+    let reports: Vec<Report> = crate::run_all(&configs);
     let n = reports.len().max(1) as f64;
     let mean = |f: &dyn Fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / n;
-    let watched = scenario.watched();
+    let watched = scenario.watched(fleet);
     let requests: u64 = reports.iter().map(|r| r.requests).sum();
     let errors: u64 = (reports.iter())
         .map(|r| r.overloaded + r.no_endpoint + r.timeouts)
@@ -224,8 +230,10 @@ fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> 
         tail: (0..crate::TAIL_QUANTILES.len())
             .map(|q| mean(&|r| r.latency.tail[q]))
             .collect(),
+        watched,
         watched_share: mean(&|r| r.share.get(watched).copied().unwrap_or(0.0)),
         watched_capacity: configs.first().map_or(0.0, |c| capacity_share(c, watched)),
+        floor: configs.first().map_or(0.0, capacity_floor),
         settle_start: settle((!events_s.is_empty()).then_some(0)),
         settle_end: settle(last),
         events_s,
@@ -237,27 +245,70 @@ fn cell(scenario: Scenario, load: f64, contender: &Contender, seeds: &[u64]) -> 
 /// `server`'s share of the fleet's capacity, averaged over the measured window (a server
 /// absent or sick has none; a slow one has its episode's speed).
 pub fn capacity_share(config: &Config, server: usize) -> f64 {
-    let (from, until) = (config.warmup, config.warmup + config.duration);
-    let steps = 600;
-    let step = (until - from) / steps;
+    let steps = measured_steps(config);
     let mut sum = 0.0;
-    for k in 0..steps {
-        let at = from + step * k + step / 2;
-        let capacity = |i: usize| {
-            let spec = &config.servers[i];
-            let speed = match config.state_at(i, at) {
-                None => spec.speed,
-                Some(ServerState::Speed(speed)) => speed,
-                Some(ServerState::Sick { .. } | ServerState::Absent) => 0.0,
-            };
-            f64::from(spec.workers) * speed
-        };
-        let total: f64 = (0..config.servers.len()).map(capacity).sum();
+    for &at in &steps {
+        let total: f64 = (0..config.servers.len())
+            .map(|i| slots(config, i, at))
+            .sum();
         if total > 0.0 {
-            sum += capacity(server) / total;
+            sum += slots(config, server, at) / total;
         }
     }
-    sum / f64::from(steps)
+    sum / steps.len() as f64
+}
+
+/// The fewest load-related errors any balancer could have, as a share of the measured
+/// requests: a fluid bound. From the start of the run, one pooled queue (as long as all the
+/// present servers' queues together) takes the offered rate and drains at what the servers
+/// present and healthy complete; what overflows it in the measured window is lost. Random
+/// arrivals lose more, and no balancer pools its servers' queues, so this is a lower bound.
+pub fn capacity_floor(config: &Config) -> f64 {
+    let steps = 6000;
+    let end = config.warmup + config.duration;
+    let step = end / steps;
+    let step_s = step.as_secs_f64();
+    let offered = config.arrival_rate();
+    let mean_s = config.service.mean().as_secs_f64();
+    let (mut queued, mut lost) = (0.0_f64, 0.0);
+    for k in 0..steps {
+        let at = step * k + step / 2;
+        let present = (0..config.servers.len()).filter(|&i| slots(config, i, at) > 0.0);
+        let room: f64 = present
+            .map(|i| &config.servers[i])
+            .map(|s| f64::from(s.limit.unwrap_or(u32::MAX / 2).saturating_sub(s.workers)))
+            .sum();
+        let completes: f64 = (0..config.servers.len())
+            .map(|i| slots(config, i, at) / mean_s)
+            .sum();
+        queued += (offered - completes) * step_s;
+        let overflow = (queued - room).max(0.0);
+        queued = queued.clamp(0.0, room);
+        if at >= config.warmup {
+            lost += overflow;
+        }
+    }
+    lost / (offered * config.duration.as_secs_f64()).max(f64::MIN_POSITIVE)
+}
+
+/// Midpoints of 600 steps over the measured window.
+fn measured_steps(config: &Config) -> Vec<Duration> {
+    let steps = 600;
+    let step = config.duration / steps;
+    (0..steps)
+        .map(|k| config.warmup + step * k + step / 2)
+        .collect()
+}
+
+/// Server `i`'s workers times its speed at `at` (none while absent or sick).
+fn slots(config: &Config, i: usize, at: Duration) -> f64 {
+    let spec = &config.servers[i];
+    let speed = match config.state_at(i, at) {
+        None => spec.speed,
+        Some(ServerState::Speed(speed)) => speed,
+        Some(ServerState::Sick { .. } | ServerState::Absent) => 0.0,
+    };
+    f64::from(spec.workers) * speed
 }
 
 fn sum_timelines(reports: &[Report]) -> Timeline {
@@ -285,19 +336,40 @@ mod tests {
 
     #[test]
     fn capacity_share_follows_the_episodes() {
-        let config = Scenario::Slowdown.config(Policy::Random, 0.5, 1);
+        let config = Scenario::Slowdown.config(Fleet::Small, Policy::Random, 0.5, 1);
         // Measured 1 s to 7 s; from 2 s to 5 s server 5 has a quarter of its speed.
         let expected = (3.0 / 6.0 + 3.0 * (2.0 / 42.0)) / 6.0;
         assert!((capacity_share(&config, 5) - expected).abs() < 1e-3);
-        let config = Scenario::Heterogeneous.config(Policy::Random, 0.5, 1);
+        let config = Scenario::Heterogeneous.config(Fleet::Small, Policy::Random, 0.5, 1);
         assert!((capacity_share(&config, 5) - 4.0 / 44.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_floor_counts_only_what_the_fleet_cannot_serve() {
+        let floor = |s: Scenario, fleet: Fleet, load: f64| {
+            capacity_floor(&s.config(fleet, Policy::Random, load, 1))
+        };
+        // Spare capacity throughout: nothing has to be lost.
+        assert_eq!(floor(Scenario::Heterogeneous, Fleet::Small, 0.85), 0.0);
+        assert_eq!(floor(Scenario::Sinkhole, Fleet::Large, 0.85), 0.0);
+        // A sinkhole in six servers at 0.85 leaves five at 1.02 for 3 s of the 6 s measured:
+        // 2 % of half the requests, less the 80 queue slots (0.33 % of the requests).
+        let sinkhole = floor(Scenario::Sinkhole, Fleet::Small, 0.85);
+        let expected = 0.5 * (1.02 - 1.0) / 1.02 - 80.0 / (4080.0 * 6.0);
+        assert!(
+            (sinkhole - expected).abs() < 5e-4,
+            "{sinkhole} vs {expected}"
+        );
+        // Twice the capacity loses half.
+        let over = floor(Scenario::Heterogeneous, Fleet::Small, 2.0);
+        assert!((over - 0.5).abs() < 0.01, "{over}");
     }
 
     #[test]
     fn settling_is_reported_only_for_events_the_scenario_has() {
         let edge = &contenders()[0];
         let settled = |s: Scenario| {
-            let c = cell(s, 0.5, edge, &[1]);
+            let c = cell(Fleet::Small, s, 0.5, edge, &[1]);
             (c.events_s.len(), c.settle_start, c.settle_end)
         };
         // Uneven from the start: no event to settle after.

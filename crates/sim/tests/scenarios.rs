@@ -1,7 +1,7 @@
 //! Scenario sanity: the trouble of each scenario shows, and `edge` handles it as designed.
 
 use switchyard_balance::{EdgeParams, Policy};
-use switchyard_sim::{Report, Scenario, run};
+use switchyard_sim::{Fleet, Report, Scenario, run};
 
 fn edge() -> Policy {
     Policy::Edge(EdgeParams::default())
@@ -15,7 +15,7 @@ fn least_request() -> Policy {
 }
 
 fn report(scenario: Scenario, policy: Policy) -> Report {
-    run(&scenario.config(policy, 0.7, 11))
+    run(&scenario.config(Fleet::Small, policy, 0.7, 11))
 }
 
 /// Measured only while the trouble lasts (2 s to 5 s).
@@ -24,7 +24,7 @@ fn during(scenario: Scenario, policy: Policy) -> Report {
 }
 
 fn during_with_seed(scenario: Scenario, policy: Policy, seed: u64) -> Report {
-    let mut config = scenario.config(policy, 0.7, seed);
+    let mut config = scenario.config(Fleet::Small, policy, 0.7, seed);
     config.warmup = std::time::Duration::from_secs(2);
     config.duration = std::time::Duration::from_secs(3);
     run(&config)
@@ -39,7 +39,7 @@ fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64, f64) {
     let mean = |f: &dyn Fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / 3.0;
     (
         mean(&|r| r.error_rate),
-        mean(&|r| r.share[scenario.watched()]),
+        mean(&|r| r.share[scenario.watched(Fleet::Small)]),
         mean(&|r| r.latency.p99),
     )
 }
@@ -48,7 +48,10 @@ fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64, f64) {
 fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sends() {
     let s = Scenario::Sinkhole;
     let (e, l) = (during(s, edge()), during(s, least_request()));
-    let (sick_e, sick_l) = (e.share[s.watched()], l.share[s.watched()]);
+    let (sick_e, sick_l) = (
+        e.share[s.watched(Fleet::Small)],
+        l.share[s.watched(Fleet::Small)],
+    );
     // Fast 503s empty the sick server's queue: least_request feeds it more than its sixth.
     assert!(
         sick_l > 1.0 / 6.0,
@@ -115,7 +118,11 @@ fn a_slowdown_and_a_half_size_server_cost_round_robin_more_than_edge() {
             e.error_rate,
             rr.error_rate
         );
-        assert!(e.share[s.watched()] < rr.share[s.watched()], "{}", s.name());
+        assert!(
+            e.share[s.watched(Fleet::Small)] < rr.share[s.watched(Fleet::Small)],
+            "{}",
+            s.name()
+        );
     }
 }
 
@@ -125,13 +132,16 @@ fn a_slowdown_and_a_half_size_server_cost_round_robin_more_than_edge() {
 fn round_robin_with_blacklisting_skips_the_sinkhole_plain_round_robin_does_not() {
     let s = Scenario::Sinkhole;
     let (policy, stats) = switchyard_sim::blacklisting_round_robin();
-    let mut config = s.config(policy, 0.7, 11);
+    let mut config = s.config(Fleet::Small, policy, 0.7, 11);
     config.stat_params = stats;
     config.warmup = std::time::Duration::from_secs(2);
     config.duration = std::time::Duration::from_secs(3);
     let blacklisting = run(&config);
     let plain = during(s, Policy::RoundRobin { warm_up: None });
-    let (b, p) = (blacklisting.share[s.watched()], plain.share[s.watched()]);
+    let (b, p) = (
+        blacklisting.share[s.watched(Fleet::Small)],
+        plain.share[s.watched(Fleet::Small)],
+    );
     assert!(p > 0.15, "plain round robin keeps its sixth: {p:.3}");
     assert!(b < p / 3.0, "blacklisting {b:.3} vs plain {p:.3}");
 }
@@ -141,7 +151,7 @@ fn round_robin_with_blacklisting_skips_the_sinkhole_plain_round_robin_does_not()
 #[test]
 fn after_a_red_black_deploy_the_new_group_takes_every_request() {
     let s = Scenario::RedBlack;
-    let r = run(&s.config(edge(), 0.85, 11));
+    let r = run(&s.config(Fleet::Small, edge(), 0.85, 11));
     assert_eq!(
         r.no_endpoint, 0,
         "{} requests found no server",
@@ -168,9 +178,11 @@ fn after_a_red_black_deploy_the_new_group_takes_every_request() {
 fn in_a_herd_edge_does_not_crowd_the_newcomer() {
     let s = Scenario::Herd;
     let first_moments = |policy: switchyard_sim::Algorithm| {
-        let r = run(&s.config(policy, 0.85, 11));
+        let r = run(&s.config(Fleet::Small, policy, 0.85, 11));
         // The 200 ms after the join at 2 s.
-        let sent: u64 = (20..22).map(|b| r.timeline.sent[b][s.watched()]).sum();
+        let sent: u64 = (20..22)
+            .map(|b| r.timeline.sent[b][s.watched(Fleet::Small)])
+            .sum();
         let all: u64 = (20..22)
             .map(|b| r.timeline.sent[b].iter().sum::<u64>())
             .sum();

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use switchyard_sim::study::{self, Plan};
-use switchyard_sim::{Scenario, render};
+use switchyard_sim::sweep::{self, Sweep};
+use switchyard_sim::{Fleet, Scenario, render};
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
@@ -15,6 +16,10 @@ pub struct SimArgs {
     /// (repeatable).
     #[arg(long, default_values_t = [String::from("all")])]
     scenario: Vec<String>,
+    /// The fleet: `small` (six servers, four balancers) or `large` (sixty servers, twenty
+    /// balancers, as docs/balancing.md describes).
+    #[arg(long, default_value = "small")]
+    fleet: String,
     /// Offered load as a share of the fleet's capacity (repeatable).
     #[arg(long, default_values_t = [0.5, 0.7, 0.85, 0.95])]
     load: Vec<f64>,
@@ -32,6 +37,10 @@ pub struct SimArgs {
     /// instead of printing the Markdown.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Sweep `edge`'s tunables instead (each alone, at the headline load); with `--out`,
+    /// writes sweeps-<fleet>.md there.
+    #[arg(long)]
+    sweep: bool,
 }
 
 fn scenarios(names: &[String]) -> anyhow::Result<Vec<Scenario>> {
@@ -56,7 +65,10 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     if args.seeds == 0 {
         bail!("--seeds 0: expected at least one seed");
     }
+    let fleet = Fleet::parse(&args.fleet)
+        .with_context(|| format!("--fleet {}: expected small or large", args.fleet))?;
     Ok(Plan {
+        fleet,
         scenarios: scenarios(&args.scenario)?,
         loads: args.load.clone(),
         seeds: (args.seed..args.seed.saturating_add(args.seeds)).collect(),
@@ -75,6 +87,9 @@ fn headline_load(asked: Option<f64>, loads: &[f64]) -> anyhow::Result<f64> {
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
     let headline = headline_load(args.headline_load, &plan.loads)?;
+    if args.sweep {
+        return run_sweep(plan, headline, args.out);
+    }
     let started = Instant::now();
     let cells = study::run(&plan, progress);
     let seconds = started.elapsed().as_secs_f64();
@@ -102,6 +117,36 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
     }
     eprintln!("wrote the report to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--sweep`: every tunable of `edge`, each alone, in the plan's scenarios at `load`.
+fn run_sweep(plan: Plan, load: f64, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let sweep = Sweep {
+        fleet: plan.fleet,
+        scenarios: plan.scenarios,
+        load,
+        seeds: plan.seeds,
+    };
+    let started = Instant::now();
+    let results = sweep::run(&sweep, &sweep::knobs(), progress);
+    let simulated: u64 = (results.iter())
+        .flat_map(|(_, rows)| rows.iter().map(|r| r.simulated_requests))
+        .sum();
+    eprintln!(
+        "\r{simulated} simulated requests in {:.1} s{:60}",
+        started.elapsed().as_secs_f64(),
+        ""
+    );
+    let markdown = sweep::markdown(&sweep, &results);
+    let Some(dir) = out else {
+        print!("{markdown}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("sweeps-{}.md", sweep.fleet.name()));
+    std::fs::write(&path, markdown).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

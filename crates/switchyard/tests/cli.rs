@@ -184,6 +184,35 @@ fn sim_writes_the_report_with_charts_and_csv() {
     assert_eq!(timeline.lines().count(), 1 + 14 * 70);
 }
 
+#[test]
+fn sim_sweeps_edges_tunables_and_refuses_an_unknown_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["sim", "--sweep", "--scenario", "sinkhole", "--load", "0.7"];
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--seeds", "1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sweeps = std::fs::read_to_string(dir.path().join("sweeps-small.md")).unwrap();
+    assert!(sweeps.contains("(small fleet, load 0.7)"), "{sweeps}");
+    // One table per tunable, each with its default in bold.
+    let tables = sweeps.matches("\n## ").count();
+    assert!(tables >= 10, "{sweeps}");
+    assert_eq!(sweeps.matches("| **").count(), tables, "{sweeps}");
+    let bad = Command::new(BIN)
+        .args(["sim", "--fleet", "huge"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--fleet huge: expected small or large"));
+}
+
 /// Lines of a child's output, read on a thread.
 fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
