@@ -13,7 +13,7 @@ use crate::select::{Draw, PickContext, View, ramp};
 pub struct EdgeParams {
     /// Requests allowed in flight to an endpoint that has not answered yet (1).
     pub max_probation: u32,
-    /// Slow start for new endpoints (90 s, from 10 %, linear); `None` turns it off.
+    /// Slow start for new endpoints (90 s, from 25 %, linear); `None` turns it off.
     pub warm_up: Option<WarmUp>,
     /// Weight of reported utilization in the score (2: a fully busy server scores 3x).
     pub k_util: f64,
@@ -37,7 +37,8 @@ pub struct EdgeParams {
     /// docs/balancing.md).
     pub k_latency: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
-    /// than the better of two: cheap at this size, and fewer load errors); 0 never scans (8).
+    /// than the better of two: about 1 µs at 60, and far fewer load errors and a lower p99 in the
+    /// simulator's 60-server fleet); 0 never scans (64).
     pub scan_up_to: usize,
     /// Ablation switches, for the simulator: each turns one factor off.
     pub use_utilization: bool,
@@ -58,7 +59,7 @@ impl Default for EdgeParams {
             probe_after_ns: 3_000_000_000,
             capacity_aware: true,
             k_latency: 2.0,
-            scan_up_to: 8,
+            scan_up_to: 64,
             use_utilization: true,
             use_client_health: true,
             use_probation: true,

@@ -9,7 +9,8 @@ use std::time::Duration;
 pub struct StatParams {
     /// Half-life of the error score and of stale utilization (10 s).
     pub decay_half_life_ns: u64,
-    /// Weight of each new outcome in the error score EWMA (0.1: about ten attempts of memory).
+    /// Weight of each new outcome in the error score EWMA (0.3: two failures in a row pass
+    /// `edge`'s filter threshold of 0.5; docs/balancing.md has the sweep).
     pub error_alpha: f64,
     /// Time constant of the peak-EWMA latency estimate (10 s).
     pub ewma_tau_ns: u64,
@@ -49,7 +50,7 @@ impl Default for StatParams {
     fn default() -> Self {
         Self {
             decay_half_life_ns: ns(Duration::from_secs(10)),
-            error_alpha: 0.1,
+            error_alpha: 0.3,
             ewma_tau_ns: ns(Duration::from_secs(10)),
             utilization_stale_ns: ns(Duration::from_secs(5)),
             outlier: OutlierParams::default(),

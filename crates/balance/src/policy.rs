@@ -15,7 +15,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WarmUp {
     pub window_ns: u64,
-    /// Share at the start, 0..1 (0.1).
+    /// Share at the start, 0..1 (0.25).
     pub min_weight: f64,
     /// 1 is linear; higher ramps faster early.
     pub aggression: f64,
@@ -25,7 +25,7 @@ impl Default for WarmUp {
     fn default() -> Self {
         Self {
             window_ns: ns(Duration::from_secs(90)),
-            min_weight: 0.1,
+            min_weight: 0.25,
             aggression: 1.0,
         }
     }

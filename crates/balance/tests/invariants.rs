@@ -201,6 +201,10 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
     for seed in 1..=300 {
         let params = EdgeParams {
             use_probation: false,
+            warm_up: Some(WarmUp {
+                min_weight: 0.1,
+                ..WarmUp::default()
+            }),
             ..EdgeParams::default()
         };
         let edge = Policy::Edge(params).build(&set, seed);
@@ -228,7 +232,10 @@ fn round_robin_slow_start_admits_newcomers_gradually() {
     ]);
     clock.advance(Duration::from_secs(9));
     let rr = Policy::RoundRobin {
-        warm_up: Some(WarmUp::default()),
+        warm_up: Some(WarmUp {
+            min_weight: 0.1,
+            ..WarmUp::default()
+        }),
     }
     .build(&set, 3);
     let new = (0..10_000)
@@ -482,6 +489,50 @@ fn edge_scans_small_clusters_for_the_least_loaded() {
         by_two < 200,
         "choice of two finds it only when drawn: {by_two}"
     );
+    drop(held);
+}
+
+/// The default scans a cluster of sixty (the simulator's large fleet: docs/balancing.md).
+#[test]
+fn by_default_edge_scans_a_cluster_of_sixty() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 60);
+    for i in 0..60 {
+        set.pick(i).record(&set, Outcome::of(OutcomeKind::Success));
+    }
+    let held: Vec<Pick> = (0..59).map(|i| set.pick(i)).collect();
+    let edge = Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+    .build(&set, 5);
+    for _ in 0..100 {
+        let pick = edge.pick(&set, &PickContext::default()).unwrap();
+        assert_eq!(pick.index(), 59, "the one endpoint with nothing in flight");
+    }
+    drop(held);
+}
+
+/// Two load failures in a row put an endpoint over `edge`'s error threshold (error_alpha 0.3),
+/// so an idle sinkhole loses to a busy healthy endpoint after two requests, not seven.
+#[test]
+fn two_load_failures_in_a_row_filter_an_endpoint() {
+    let clock = ManualClock::new();
+    let set = set_on(&clock, 2);
+    for _ in 0..2 {
+        set.pick(0).record(&set, Outcome::of(OutcomeKind::Overloaded));
+    }
+    set.pick(1).record(&set, Outcome::of(OutcomeKind::Success));
+    let held: Vec<Pick> = (0..3).map(|_| set.pick(1)).collect();
+    let edge = Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+    .build(&set, 5);
+    for _ in 0..100 {
+        let pick = edge.pick(&set, &PickContext::default()).unwrap();
+        assert_eq!(pick.index(), 1, "the failing endpoint is filtered");
+    }
     drop(held);
 }
 

@@ -125,7 +125,10 @@ async fn a_joining_instance_ramps_up_over_its_warm_up_window() {
         early < 0.2,
         "early in its warm-up the newcomer gets little: {early}"
     );
-    assert!(warmed > 0.25, "once warm it takes its share: {warmed}");
+    assert!(
+        warmed > 0.2 && warmed > early,
+        "once warm it takes its share: {warmed} (early: {early})"
+    );
     let states = gw.reload_handle().endpoint_states("c").unwrap();
     assert!(
         states

@@ -250,6 +250,7 @@ mod tests {
         let errors: Vec<f64> = rows.iter().map(|r| r.figures[0].0).collect();
         assert!(errors[0] > errors[errors.len() - 1], "{errors:?}");
         let md = markdown(&sweep, &results);
-        assert!(md.contains("| **0.1** |"), "{md}");
+        let default = format!("| **{}** |", StatParams::default().error_alpha);
+        assert!(md.contains(&default), "{md}");
     }
 }

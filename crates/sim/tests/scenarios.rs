@@ -24,7 +24,11 @@ fn during(scenario: Scenario, policy: Policy) -> Report {
 }
 
 fn during_with_seed(scenario: Scenario, policy: Policy, seed: u64) -> Report {
-    let mut config = scenario.config(Fleet::Small, policy, 0.7, seed);
+    during_at(scenario, policy, 0.7, seed)
+}
+
+fn during_at(scenario: Scenario, policy: Policy, load: f64, seed: u64) -> Report {
+    let mut config = scenario.config(Fleet::Small, policy, load, seed);
     config.warmup = std::time::Duration::from_secs(2);
     config.duration = std::time::Duration::from_secs(3);
     run(&config)
@@ -33,8 +37,12 @@ fn during_with_seed(scenario: Scenario, policy: Policy, seed: u64) -> Report {
 /// Error rate, the watched server's share and p99, averaged over three seeds: a comparison of
 /// two close figures should not hang on one seed's draws.
 fn during_on_average(scenario: Scenario, policy: Policy) -> (f64, f64, f64) {
+    during_on_average_at(scenario, policy, 0.7)
+}
+
+fn during_on_average_at(scenario: Scenario, policy: Policy, load: f64) -> (f64, f64, f64) {
     let reports: Vec<Report> = (11..14)
-        .map(|seed| during_with_seed(scenario, policy.clone(), seed))
+        .map(|seed| during_at(scenario, policy.clone(), load, seed))
         .collect();
     let mean = |f: &dyn Fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / 3.0;
     (
@@ -73,36 +81,41 @@ fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sen
 /// Cold joiners: probation and warm-up keep their share small, so fewer clients wait on their
 /// slow first requests (p99 well below least_request's, which feeds them their full share). Without them,
 /// relative latency is off too: it would otherwise hold the joiners back once they answer
-/// slowly (it ignores warming endpoints, so with warm-up it does not count twice). They cost errors
-/// against `edge` without them: the other servers carry what the joiners are held back from
-/// (docs/balancing.md, "Warm-up", has the numbers), so that is bounded rather than level.
+/// slowly (it ignores warming endpoints, so with warm-up it does not count twice). The lab
+/// found they do not cut errors: the other servers carry what the joiners are held back from
+/// (docs/balancing.md, "Warm-up", has the numbers), so that cost is bounded rather than level.
 #[test]
 fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     let s = Scenario::Autoscale;
-    let (errors_with, joiner_with, p99_with) = during_on_average(s, edge());
     let without = Policy::Edge(EdgeParams {
         use_probation: false,
         warm_up: None,
         k_latency: 0.0,
         ..EdgeParams::default()
     });
-    let (errors_without, joiner_without, _) = during_on_average(s, without);
-    let (errors_lr, _, p99_lr) = during_on_average(s, least_request());
+    let (_, joiner_with, p99_with) = during_on_average(s, edge());
+    let (_, joiner_without, _) = during_on_average(s, without.clone());
+    let (_, _, p99_lr) = during_on_average(s, least_request());
     assert!(
-        joiner_with < joiner_without * 0.6,
+        joiner_with < joiner_without * 0.7,
         "joiner's share {joiner_with:.4} with, {joiner_without:.4} without"
     );
     assert!(
-        errors_with <= errors_without * 1.5,
+        p99_with < p99_lr * 0.8,
+        "p99 {p99_with} vs least_request {p99_lr}"
+    );
+    // At 0.85 the fleet is short of capacity until the joiners warm, and what they are held
+    // back from costs errors: a bounded cost, and still no more than least_request's.
+    let (errors_with, _, _) = during_on_average_at(s, edge(), 0.85);
+    let (errors_without, _, _) = during_on_average_at(s, without, 0.85);
+    let (errors_lr, _, _) = during_on_average_at(s, least_request(), 0.85);
+    assert!(
+        errors_with <= errors_without * 1.15,
         "errors {errors_with:.4} with, {errors_without:.4} without"
     );
     assert!(
         errors_with <= errors_lr,
         "{errors_with} vs least_request {errors_lr}"
-    );
-    assert!(
-        p99_with < p99_lr * 0.8,
-        "p99 {p99_with} vs least_request {p99_lr}"
     );
 }
 
