@@ -520,7 +520,8 @@ fn two_load_failures_in_a_row_filter_an_endpoint() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 2);
     for _ in 0..2 {
-        set.pick(0).record(&set, Outcome::of(OutcomeKind::Overloaded));
+        set.pick(0)
+            .record(&set, Outcome::of(OutcomeKind::Overloaded));
     }
     set.pick(1).record(&set, Outcome::of(OutcomeKind::Success));
     let held: Vec<Pick> = (0..3).map(|_| set.pick(1)).collect();
