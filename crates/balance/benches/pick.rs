@@ -15,7 +15,7 @@ fn main() {
     divan::main();
 }
 
-const SIZES: [usize; 3] = [10, 100, 1000];
+const SIZES: [usize; 4] = [10, 60, 100, 1000];
 
 fn policies() -> Vec<(&'static str, Policy)> {
     Policy::catalog()
