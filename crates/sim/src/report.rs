@@ -126,6 +126,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// Measured requests that ended in a load-related error (503, no endpoint, timeout).
+    pub fn load_errors(&self) -> u64 {
+        self.overloaded + self.no_endpoint + self.timeouts
+    }
+
+    /// The load-related error rate of several runs' measured requests pooled together.
+    pub fn pooled_error_rate(reports: &[Report]) -> f64 {
+        let errors = reports.iter().map(Report::load_errors).sum();
+        ratio(errors, reports.iter().map(|r| r.requests).sum())
+    }
+
     /// `key,value` lines, shares as `share.<index>`; the same report gives the same bytes.
     pub fn to_csv(&self) -> String {
         let l = &self.latency;

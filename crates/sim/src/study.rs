@@ -203,10 +203,6 @@ fn cell(fleet: Fleet, scenario: Scenario, load: f64, contender: &Contender, seed
     let n = reports.len().max(1) as f64;
     let mean = |f: &dyn Fn(&Report) -> f64| reports.iter().map(f).sum::<f64>() / n;
     let watched = scenario.watched(fleet);
-    let requests: u64 = reports.iter().map(|r| r.requests).sum();
-    let errors: u64 = (reports.iter())
-        .map(|r| r.overloaded + r.no_endpoint + r.timeouts)
-        .sum();
     let events_s: Vec<f64> = reports
         .first()
         .map_or_else(Vec::new, |r| r.recovery.iter().map(|x| x.at_s).collect());
@@ -223,7 +219,7 @@ fn cell(fleet: Fleet, scenario: Scenario, load: f64, contender: &Contender, seed
         load,
         contender: contender.name,
         ablation: contender.ablation,
-        error_rate: crate::timeline::ratio(errors, requests),
+        error_rate: Report::pooled_error_rate(&reports),
         p50: mean(&|r| r.latency.p50),
         p99: mean(&|r| r.latency.p99),
         p999: mean(&|r| r.latency.p999),

@@ -176,11 +176,8 @@ fn row(sweep: &Sweep, setting: &Setting) -> Row {
             let reports = crate::run_all(&configs);
             simulated_requests += reports.iter().map(|r| r.simulated_requests).sum::<u64>();
             let n = reports.len().max(1) as f64;
-            let errors = |r: &Report| r.overloaded + r.no_endpoint + r.timeouts;
-            let requests: u64 = reports.iter().map(|r| r.requests).sum();
-            let failed: u64 = reports.iter().map(errors).sum();
             let p99 = reports.iter().map(|r| r.latency.p99).sum::<f64>() / n;
-            (crate::timeline::ratio(failed, requests), p99)
+            (Report::pooled_error_rate(&reports), p99)
         })
         .collect();
     Row {
