@@ -65,3 +65,21 @@ pub fn stat_params(b: &Balancing) -> StatParams {
         ..StatParams::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `switchyard-config` spells `edge`'s defaults out (it does not depend on the balance
+    /// crate); a cluster that sets nothing must get exactly the balance crate's defaults.
+    #[test]
+    fn an_edge_cluster_that_sets_nothing_gets_the_balancers_defaults() {
+        let yaml = "listeners: [{name: public, address: '127.0.0.1:0'}]\n\
+                    routes: [{name: all, proxy: {cluster: c}}]\n\
+                    clusters: [{name: c, endpoints: [{address: '127.0.0.1:1'}]}]\n";
+        let config = switchyard_config::parse(yaml, "defaults.yaml").unwrap();
+        let balancing = &config.clusters[0].balancing;
+        assert_eq!(policy(balancing), Policy::Edge(EdgeParams::default()));
+        assert_eq!(stat_params(balancing), StatParams::default());
+    }
+}
