@@ -15,9 +15,10 @@ const HEADER: &str = "# switchyard supergraph cache: ";
 
 /// Writes `fetched` to `path` (through a temporary file, flushed to disk, and a rename, so a
 /// reader never sees half a file); a failure is logged, not returned: serving does not depend
-/// on the copy. Writes are serialized, and a version older than the one a file last received
-/// from the same source is skipped, so saves that finish out of order never leave an older
-/// copy behind (another source's versions are not comparable: they always write).
+/// on the copy. Writes are serialized, and a version no newer than the one a file last held
+/// (saved or loaded) from the same source is skipped, so saves that finish out of order never
+/// leave an older copy behind, and a gateway started from its cache does not write it back
+/// (another source's versions are not comparable: they always write).
 pub async fn save(path: &Path, key: &SourceKey, fetched: &Fetched) {
     let text = format!(
         "{HEADER}{}@{} version {}\n{}",
@@ -31,13 +32,13 @@ pub async fn save(path: &Path, key: &SourceKey, fetched: &Fetched) {
     }
 }
 
-/// The source and version each cache file of this process last received.
+/// The source and version each cache file last held, as this process wrote or read it.
 static WRITTEN: Mutex<BTreeMap<PathBuf, (String, u64)>> = Mutex::new(BTreeMap::new());
 
 fn write_newer(path: &Path, version: (String, u64), text: &str) -> std::io::Result<()> {
     let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
-    let older = |(source, last): &(String, u64)| *source == version.0 && *last > version.1;
-    if written.get(path).is_some_and(older) {
+    let not_newer = |(source, last): &(String, u64)| *source == version.0 && *last >= version.1;
+    if written.get(path).is_some_and(not_newer) {
         return Ok(());
     }
     write_atomically(path, text)?;
@@ -71,6 +72,8 @@ pub async fn load(path: &Path, key: &SourceKey) -> Result<Fetched, String> {
         .strip_prefix(&expected)
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("{} is not a cache of {key}", path.display()))?;
+    let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+    written.insert(path.to_path_buf(), (key.to_string(), version));
     Ok(Fetched {
         version,
         sdl: sdl.to_owned(),
@@ -115,6 +118,21 @@ mod tests {
         assert_eq!(load(&path, &moved).await.unwrap().version, 1);
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_copy_the_gateway_started_from_is_not_written_back() {
+        let dir = std::env::temp_dir().join(format!("sy-cache-back-{}", std::process::id()));
+        let path = dir.join("movies.graphql");
+        std::fs::create_dir_all(&dir).unwrap();
+        let by_hand = format!("{HEADER}movies@prod version 5\ntype Query {{ kept: Int }}\n");
+        std::fs::write(&path, &by_hand).unwrap();
+        assert_eq!(load(&path, &key()).await.unwrap().version, 5);
+        save(&path, &key(), &fetched(5)).await;
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), by_hand);
+        save(&path, &key(), &fetched(6)).await;
+        assert_eq!(load(&path, &key()).await.unwrap().version, 6);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -398,7 +398,7 @@ async fn a_gateway_restarts_from_its_supergraph_cache_while_the_registry_is_down
             .await,
         Some(5.0)
     );
-    drop(restarted);
+    assert!(restarted.shutdown(Duration::from_secs(1)).await);
 
     // A cache of another variant is not used: the start fails as without one.
     let other =
