@@ -362,13 +362,15 @@ impl<'a> Engine<'a> {
         );
         drop(pick);
         let success = request.outcome == OutcomeKind::Success;
-        if !success {
-            self.stats.failed(request.start_ns);
+        let took = self.now_ns - request.start_ns;
+        match success {
+            true => self.stats.succeeded(request.start_ns, took),
+            false => self.stats.failed(request.start_ns),
         }
         if request.measured {
             self.outstanding -= 1;
             match success {
-                true => self.stats.latency.record(self.now_ns - request.start_ns),
+                true => self.stats.latency.record(took),
                 false => self.stats.overloaded += 1,
             }
         }

@@ -38,6 +38,7 @@
 //! [`EndpointSet`]: switchyard_balance::EndpointSet
 
 mod baseline;
+mod coarse;
 mod config;
 mod engine;
 pub mod render;
@@ -51,6 +52,7 @@ pub mod theory;
 mod timeline;
 
 pub use baseline::{LabPolicy, blacklisting_round_robin};
+pub use coarse::Coarse;
 pub use config::{Algorithm, Config, Episode, ServerSpec, ServerState, ServiceTime};
 pub use report::{Latency, Report, TAIL_QUANTILES};
 pub use scenario::{Fleet, Scenario};

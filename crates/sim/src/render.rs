@@ -3,7 +3,7 @@
 
 use crate::TAIL_QUANTILES;
 use crate::scenario::{Fleet, Scenario};
-use crate::study::{Cell, Plan, Settle};
+use crate::study::{Cell, Plan, Settle, WINDOW_S};
 use crate::svg::{Chart, Series};
 use std::fmt::Write as _;
 
@@ -55,7 +55,9 @@ hold (a fluid bound; random arrivals lose more). **Watched share** is the troubl
 of the requests sent, next to its part of the fleet's capacity over the measured window.
 **Settles after** is how long the error rate took to get back within a point (or half) of its
 level before the trouble, after the trouble began and after it ended (`never`: not before the
-next event). Rows `edge - X` are ablations: `edge` with factor X switched off.
+next event). **p99 1 s after** is the p99 of the successful requests that arrived in the second
+after the trouble began and after it ended, the seeds pooled; the `p99-over-time` charts show
+it for every 100 ms. Rows `edge - X` are ablations: `edge` with factor X switched off.
 `round_robin + blacklist` is Netflix's old baseline as Ribbon ran it: round robin that skips a
 server for 10 s (growing to 30 s) after 3 failures in a row, load-shedding 503s included.
 `least in-flight (full scan)` and `utilization-weighted` are lab baselines
@@ -155,6 +157,7 @@ pub fn markdown(plan: &Plan, cells: &[Cell], headline_load: f64) -> String {
             "errors-by-load",
             "errors-over-time",
             "share-over-time",
+            "p99-over-time",
             "latency",
         ] {
             let _ = writeln!(out, "![{chart}]({}-{chart}.svg)", scenario.name());
@@ -237,15 +240,16 @@ fn scenario_table(out: &mut String, cells: &[Cell], scenario: Scenario, load: f6
     let _ = writeln!(
         out,
         "\n### {} at load {load} (floor {} %)\n\n\
-         | algorithm | errors % | p50 ms | p99 ms | p99.9 ms | watched share % (capacity %) | settles after start / end s |\n\
-         |---|---:|---:|---:|---:|---:|---:|",
+         | algorithm | errors % | p50 ms | p99 ms | p99.9 ms | watched share % (capacity %) | settles after start / end s | p99 {WINDOW_S} s after start / end ms |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|",
         scenario.name(),
         pct(floor)
     );
+    let window_ms = |x: Option<f64>| x.map_or("-".into(), ms);
     for c in of(cells, scenario, load) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.1} ({:.1}) | {} / {} |",
+            "| {} | {} | {} | {} | {} | {:.1} ({:.1}) | {} / {} | {} / {} |",
             c.contender,
             pct(c.error_rate),
             ms(c.p50),
@@ -255,6 +259,8 @@ fn scenario_table(out: &mut String, cells: &[Cell], scenario: Scenario, load: f6
             c.watched_capacity * 100.0,
             c.settle_start,
             c.settle_end,
+            window_ms(c.p99_after_start),
+            window_ms(c.p99_after_end),
         );
     }
 }
@@ -262,7 +268,7 @@ fn scenario_table(out: &mut String, cells: &[Cell], scenario: Scenario, load: f6
 /// One row per cell.
 pub fn results_csv(cells: &[Cell]) -> String {
     let mut out = String::from(
-        "scenario,load,algorithm,error_rate,floor,p50_s,p99_s,p999_s,watched_share,watched_capacity_share,settle_after_start_s,settle_after_end_s,simulated_requests\n",
+        "scenario,load,algorithm,error_rate,floor,p50_s,p99_s,p999_s,watched_share,watched_capacity_share,settle_after_start_s,settle_after_end_s,p99_after_start_s,p99_after_end_s,simulated_requests\n",
     );
     let settle = |x: Settle| match x {
         Settle::After(s) => s.to_string(),
@@ -271,7 +277,7 @@ pub fn results_csv(cells: &[Cell]) -> String {
     for c in cells {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.scenario.name(),
             c.load,
             c.contender,
@@ -284,28 +290,38 @@ pub fn results_csv(cells: &[Cell]) -> String {
             c.watched_capacity,
             settle(c.settle_start),
             settle(c.settle_end),
+            optional(c.p99_after_start),
+            optional(c.p99_after_end),
             c.simulated_requests
         );
     }
     out
 }
 
-/// Per bin of the cells at `load`: requests, errors, and the watched server's share.
+/// A value, or nothing when there is none.
+fn optional(x: Option<f64>) -> String {
+    x.map_or_else(String::new, |v| v.to_string())
+}
+
+/// Per bin of the cells at `load`: requests, errors, the watched server's share and the p99
+/// of the successes.
 pub fn timeline_csv(cells: &[Cell], load: f64) -> String {
-    let mut out = String::from("scenario,load,algorithm,from_s,requests,errors,watched_share\n");
+    let mut out =
+        String::from("scenario,load,algorithm,from_s,requests,errors,watched_share,p99_s\n");
     for c in cells.iter().filter(|c| c.load == load) {
         let t = &c.timeline;
         for i in 0..t.requests.len() {
             let _ = writeln!(
                 out,
-                "{},{},{},{:.3},{},{},{}",
+                "{},{},{},{:.3},{},{},{},{}",
                 c.scenario.name(),
                 c.load,
                 c.contender,
                 i as f64 * t.bin_s,
                 t.requests[i],
                 t.errors[i],
-                t.share(i, c.watched)
+                t.share(i, c.watched),
+                optional(t.latency_quantile(i..i + 1, 0.99))
             );
         }
     }
@@ -347,30 +363,36 @@ fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<Fil
         markers: Vec::new(),
         log_x_nines: false,
     };
-    let over_time = |title: &str, y_label: &str, value: &dyn Fn(&Cell, usize) -> f64| Chart {
-        title: format!("{name} at load {load}: {title}"),
-        x_label: "time s".into(),
-        y_label: y_label.into(),
-        series: charted_at(cells, scenario, load, |c| {
-            (0..c.timeline.requests.len())
-                .map(|i| ((i as f64 + 0.5) * c.timeline.bin_s, value(c, i)))
-                .collect()
-        }),
-        markers: first.map_or_else(Vec::new, |c| c.events_s.clone()),
-        log_x_nines: false,
-    };
+    let over_time =
+        |title: &str, y_label: &str, value: &dyn Fn(&Cell, usize) -> Option<f64>| Chart {
+            title: format!("{name} at load {load}: {title}"),
+            x_label: "time s".into(),
+            y_label: y_label.into(),
+            series: charted_at(cells, scenario, load, |c| {
+                (0..c.timeline.requests.len())
+                    .filter_map(|i| Some(((i as f64 + 0.5) * c.timeline.bin_s, value(c, i)?)))
+                    .collect()
+            }),
+            markers: first.map_or_else(Vec::new, |c| c.events_s.clone()),
+            log_x_nines: false,
+        };
     let bin_ms = first.map_or(0.0, |c| c.timeline.bin_s * 1000.0);
     let errors_title = format!("errors over time ({bin_ms:.0} ms bins)");
     let errors = over_time(&errors_title, "errors %", &|c, i| {
-        c.timeline.error_rate(i) * 100.0
+        Some(c.timeline.error_rate(i) * 100.0)
     });
+    let p99 = over_time(
+        &format!("p99 of successful requests over time ({bin_ms:.0} ms bins)"),
+        "p99 ms",
+        &|c, i| Some(c.timeline.latency_quantile(i..i + 1, 0.99)? * 1000.0),
+    );
     let share = over_time(
         &format!(
             "server {}'s share of requests over time",
             scenario.watched(plan.fleet)
         ),
         "share %",
-        &|c, i| c.timeline.share(i, c.watched) * 100.0,
+        &|c, i| Some(c.timeline.share(i, c.watched) * 100.0),
     );
     let latency = Chart {
         title: format!("{name} at load {load}: latency of successful requests"),
@@ -388,6 +410,7 @@ fn charts(plan: &Plan, cells: &[Cell], scenario: Scenario, load: f64) -> Vec<Fil
         ("errors-by-load", by_load),
         ("errors-over-time", errors),
         ("share-over-time", share),
+        ("p99-over-time", p99),
         ("latency", latency),
     ]
     .into_iter()

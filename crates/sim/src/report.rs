@@ -218,6 +218,13 @@ impl Collector {
         }
     }
 
+    /// The request that arrived at `at_ns` succeeded after `ns`.
+    pub fn succeeded(&mut self, at_ns: u64, ns: u64) {
+        if let Some(bin) = self.timeline.bin(at_ns) {
+            self.timeline.latency[bin].record(ns);
+        }
+    }
+
     /// The request that arrived at `at_ns` ended in a load-related error.
     pub fn failed(&mut self, at_ns: u64) {
         if let Some(bin) = self.timeline.bin(at_ns) {

@@ -152,6 +152,11 @@ pub struct Cell {
     /// ended (the last event, if there is a second).
     pub settle_start: Settle,
     pub settle_end: Settle,
+    /// p99 of the successful requests that arrived in the [`WINDOW_S`] after the trouble
+    /// began (the first event) and after it ended (the last, if there is a second), the seeds
+    /// pooled; `None` without such an event or success.
+    pub p99_after_start: Option<f64>,
+    pub p99_after_end: Option<f64>,
     /// The seeds' timelines added up.
     pub timeline: Timeline,
     pub simulated_requests: u64,
@@ -214,6 +219,7 @@ fn cell(fleet: Fleet, scenario: Scenario, load: f64, contender: &Contender, seed
         all.map_or(Settle::Never, |v| Settle::After(v.iter().sum::<f64>() / n))
     };
     let last = events_s.len().checked_sub(1).filter(|&k| k > 0);
+    let timeline = sum_timelines(&reports);
     Cell {
         scenario,
         load,
@@ -232,8 +238,10 @@ fn cell(fleet: Fleet, scenario: Scenario, load: f64, contender: &Contender, seed
         floor: configs.first().map_or(0.0, capacity_floor),
         settle_start: settle((!events_s.is_empty()).then_some(0)),
         settle_end: settle(last),
+        p99_after_start: events_s.first().and_then(|&at| p99_after(&timeline, at)),
+        p99_after_end: last.and_then(|k| p99_after(&timeline, events_s[k])),
         events_s,
-        timeline: sum_timelines(&reports),
+        timeline,
         simulated_requests: reports.iter().map(|r| r.simulated_requests).sum(),
     }
 }
@@ -307,22 +315,21 @@ fn slots(config: &Config, i: usize, at: Duration) -> f64 {
     f64::from(spec.workers) * speed
 }
 
+/// The window after an event whose p99 a [`Cell`] reports, in seconds.
+pub const WINDOW_S: f64 = 1.0;
+
+/// p99 of the successful requests that arrived in the [`WINDOW_S`] after `at_s`.
+fn p99_after(timeline: &Timeline, at_s: f64) -> Option<f64> {
+    timeline.latency_quantile(timeline.bins_between(at_s, at_s + WINDOW_S), 0.99)
+}
+
 fn sum_timelines(reports: &[Report]) -> Timeline {
     let mut reports = reports.iter();
     let Some(first) = reports.next() else {
         return Timeline::new(0, 0.1, 0);
     };
     let mut sum = first.timeline.clone();
-    for r in reports {
-        let t = &r.timeline;
-        for i in 0..sum.requests.len().min(t.requests.len()) {
-            sum.requests[i] += t.requests[i];
-            sum.errors[i] += t.errors[i];
-            for (a, b) in sum.sent[i].iter_mut().zip(&t.sent[i]) {
-                *a += b;
-            }
-        }
-    }
+    reports.for_each(|r| sum.add(&r.timeline));
     sum
 }
 

@@ -1,5 +1,8 @@
-//! Errors and traffic over time: requests binned by arrival, and how long the fleet takes to
-//! recover after each event (a server turning slow, sick, joining or leaving).
+//! Errors, traffic and latency over time: requests binned by arrival, and how long the fleet
+//! takes to recover after each event (a server turning slow, sick, joining or leaving).
+
+use crate::coarse::Coarse;
+use std::ops::Range;
 
 /// Requests by arrival time, in bins of `bin_s` seconds from the start of the run.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +14,8 @@ pub struct Timeline {
     pub errors: Vec<u64>,
     /// Of those, how many were sent to each server: `sent[bin][server]`.
     pub sent: Vec<Vec<u64>>,
+    /// Response times of those that succeeded.
+    pub latency: Vec<Coarse>,
 }
 
 impl Timeline {
@@ -20,7 +25,38 @@ impl Timeline {
             requests: vec![0; bins],
             errors: vec![0; bins],
             sent: vec![vec![0; servers]; bins],
+            latency: vec![Coarse::default(); bins],
         }
+    }
+
+    /// Adds `other`'s counts, bin by bin (as far as both reach).
+    pub(crate) fn add(&mut self, other: &Timeline) {
+        for i in 0..self.requests.len().min(other.requests.len()) {
+            self.requests[i] += other.requests[i];
+            self.errors[i] += other.errors[i];
+            for (a, b) in self.sent[i].iter_mut().zip(&other.sent[i]) {
+                *a += b;
+            }
+            self.latency[i].merge(&other.latency[i]);
+        }
+    }
+
+    /// The bins wholly inside `[from_s, to_s)`.
+    pub fn bins_between(&self, from_s: f64, to_s: f64) -> Range<usize> {
+        // The epsilon absorbs 0.4 / 0.1 = 4.000...1.
+        let start = (from_s / self.bin_s - 1e-9).ceil() as usize;
+        let end = ((to_s / self.bin_s + 1e-9).floor() as usize).min(self.requests.len());
+        start..end.max(start)
+    }
+
+    /// The `q` quantile of the successful requests that arrived in `bins`, in seconds; `None`
+    /// when none did.
+    pub fn latency_quantile(&self, bins: Range<usize>, q: f64) -> Option<f64> {
+        let mut pooled = Coarse::default();
+        for h in &self.latency[bins] {
+            pooled.merge(h);
+        }
+        pooled.quantile_s(q)
     }
 
     /// The bin of a request that arrived at `ns`, if the timeline covers it.
@@ -47,12 +83,7 @@ impl Timeline {
         let Some(&first) = events_s.first() else {
             return Vec::new();
         };
-        let bins = |a: f64, b: f64| {
-            // The bins wholly inside [a, b) (the epsilon absorbs 0.4 / 0.1 = 4.000...1).
-            let start = (a / self.bin_s - 1e-9).ceil() as usize;
-            let end = ((b / self.bin_s + 1e-9).floor() as usize).min(self.requests.len());
-            start..end.max(start)
-        };
+        let bins = |a: f64, b: f64| self.bins_between(a, b);
         let before = bins(from_s, first);
         let baseline = ratio(
             self.errors[before.clone()].iter().sum(),
@@ -123,5 +154,18 @@ mod tests {
         let r = t.recovery(0.0, &[0.2, 0.4]);
         assert_eq!(r[0].after_s, None);
         assert_eq!(r[1].after_s, Some(0.0));
+    }
+
+    #[test]
+    fn latency_in_a_window_pools_its_bins_only() {
+        let mut t = timeline(&[0, 0, 0, 0]);
+        for (bin, ms) in [(0, 1), (1, 50), (2, 2), (3, 2)] {
+            (0..100).for_each(|_| t.latency[bin].record(ms * 1_000_000));
+        }
+        let p99 = |a, b| t.latency_quantile(t.bins_between(a, b), 0.99).unwrap();
+        assert!((p99(0.1, 0.2) - 0.05).abs() < 0.002);
+        assert!((p99(0.2, 0.4) - 0.002).abs() < 0.0001);
+        assert!((p99(0.0, 0.2) - 0.05).abs() < 0.002);
+        assert_eq!(t.latency_quantile(t.bins_between(0.4, 0.5), 0.99), None);
     }
 }

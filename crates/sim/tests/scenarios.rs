@@ -210,3 +210,19 @@ fn in_a_herd_edge_does_not_crowd_the_newcomer() {
         "edge sends it {held:.3}, against {crowd:.3}"
     );
 }
+
+/// The timeline's latency shows the trouble where it happens: round robin's p99 jumps in the
+/// second after a server turns slow at 2 s, and `edge`'s p99 in that second stays lower.
+#[test]
+fn p99_in_the_second_after_a_slowdown_shows_the_trouble() {
+    let p99 = |r: &Report, from_s: f64| {
+        let t = &r.timeline;
+        t.latency_quantile(t.bins_between(from_s, from_s + 1.0), 0.99)
+            .unwrap()
+    };
+    let rr = report(Scenario::Slowdown, Policy::RoundRobin { warm_up: None });
+    let e = report(Scenario::Slowdown, edge());
+    let (before, after) = (p99(&rr, 1.0), p99(&rr, 2.0));
+    assert!(after > 1.5 * before, "round robin: {before} then {after}");
+    assert!(p99(&e, 2.0) < after, "edge {} vs {after}", p99(&e, 2.0));
+}
