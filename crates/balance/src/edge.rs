@@ -37,8 +37,9 @@ pub struct EdgeParams {
     /// docs/balancing.md).
     pub k_latency: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
-    /// than the better of two: about 1 µs at 60, and far fewer load errors and a lower p99 in the
-    /// simulator's 60-server fleet); 0 never scans (64).
+    /// than the better of two: about 1.5 µs at 60, and far fewer load errors and a lower p99 in
+    /// the simulator's 60-server fleet, and its 72 and 120 during autoscale and red-black
+    /// deploys); 0 never scans (128).
     pub scan_up_to: usize,
     /// Ablation switches, for the simulator: each turns one factor off.
     pub use_utilization: bool,
@@ -59,7 +60,7 @@ impl Default for EdgeParams {
             probe_after_ns: 3_000_000_000,
             capacity_aware: true,
             k_latency: 2.0,
-            scan_up_to: 64,
+            scan_up_to: 128,
             use_utilization: true,
             use_client_health: true,
             use_probation: true,
@@ -86,7 +87,10 @@ struct Peers {
 /// Whether a candidate may take this request, and its score if so.
 enum Verdict {
     Admit(f64),
-    /// Over a threshold or warming: usable only if nothing better turns up.
+    /// Held back by warm-up (over its ramp's share): usable if no endpoint is admitted, before
+    /// any that is filtered.
+    Held(f64),
+    /// Over a threshold: usable only if nothing better turns up.
     Filtered(f64),
     /// On probation with its allowance in flight: only if no other endpoint can take it.
     Full,
@@ -120,9 +124,9 @@ impl Edge {
             .filter(|l| *l > 0.0)
     }
 
-    /// Whether `i` is a fair yardstick of latency: warm (a warming endpoint's share is its
-    /// ramp's business) and not failing (fast errors would make every healthy endpoint look
-    /// slow).
+    /// Whether `i` is a fair yardstick of latency, one the others are compared with: warm (a
+    /// joiner's first answers set no pace) and not failing (fast errors would make every
+    /// healthy endpoint look slow).
     fn yardstick(&self, warm_share: f64, error_score: f64) -> bool {
         warm_share >= 1.0 && error_score <= self.params.error_threshold
     }
@@ -189,11 +193,12 @@ impl Edge {
                     / f64::from(view.set.weight(i))
             }
         };
-        // An endpoint without an estimate is presumed as slow as the slowest compared (it is
-        // usually cold), unless warm-up already holds it back.
+        // Relative latency counts for warming endpoints too: warm-up caps a joiner's share, and
+        // a joiner slower than its peers takes less than that cap. An endpoint without an
+        // estimate is presumed as slow as the slowest compared (it is usually cold).
         let warm = self.warm_share(view, i);
         let slowness = match peers.fastest {
-            Some(fastest) if self.yardstick(warm, err) => self
+            Some(fastest) if err <= p.error_threshold => self
                 .measured_latency(view, i)
                 .or(peers.slowest)
                 .map_or(1.0, |own| {
@@ -203,31 +208,40 @@ impl Edge {
         };
         let score = load * (1.0 + p.k_err * err) * slowness;
         let full = match capacity {
-            // A warming endpoint may hold its ramp's share of its capacity in flight (at least
-            // one request): however slow its first requests, it holds few of them.
-            Some(c) => {
-                load > 1.0 || (warm < 1.0 && f64::from(in_flight) + 1.0 > (warm * c).max(1.0))
-            }
+            Some(_) => load > 1.0,
             None => util.is_some_and(|u| u > p.utilization_threshold),
         };
-        let over = err > p.error_threshold || full;
-        // Warm-up also draws lots: a warming endpoint takes part in its ramp's share of picks.
-        let drawn = warm >= 1.0 || self.draw.unit() < warm;
-        if over || !drawn {
+        if err > p.error_threshold || full {
             return Verdict::Filtered(score);
+        }
+        // A warming endpoint may hold its ramp's share of its capacity in flight (at least one
+        // request: however slow its first requests, it holds few of them), and takes part in
+        // its ramp's share of picks.
+        let capped = capacity
+            .is_some_and(|c| warm < 1.0 && f64::from(in_flight) + 1.0 > (warm * c).max(1.0));
+        let drawn = warm >= 1.0 || self.draw.unit() < warm;
+        if capped || !drawn {
+            return Verdict::Held(score);
         }
         Verdict::Admit(score)
     }
 
-    /// Where `i` is on its warm-up ramp: 1 once warm (or without warm-up).
+    /// Where `i` is on its warm-up ramp, relative to the longest-known endpoint's: 1 once warm
+    /// (or without warm-up).
     fn warm_share(&self, view: &View<'_>, i: usize) -> f64 {
-        self.params.warm_up.map_or(1.0, |w| {
-            let age = view.set.stats(i).age_ns(view.now_ns);
-            ramp(age, w.window_ns, w.min_weight, w.aggression)
-        })
+        let Some(w) = self.params.warm_up else {
+            return 1.0;
+        };
+        let share = |age| ramp(age, w.window_ns, w.min_weight, w.aggression);
+        let own = share(view.set.stats(i).age_ns(view.now_ns));
+        if own >= 1.0 {
+            return 1.0;
+        }
+        // Relative to the longest-known endpoint: endpoints that joined together share alike.
+        (own / share(view.set.oldest_age_ns(view.now_ns))).min(1.0)
     }
 
-    /// Whether `i` is still in its warm-up window.
+    /// Whether `i` is still held back by warm-up.
     fn warming(&self, view: &View<'_>, i: usize) -> bool {
         self.warm_share(view, i) < 1.0
     }
@@ -240,7 +254,9 @@ impl Edge {
         let scored = (0..view.set.len())
             .filter(|&i| view.usable(i))
             .filter_map(|i| match self.judge(view, i, &Peers::default()) {
-                Verdict::Admit(score) | Verdict::Filtered(score) => Some((score, i)),
+                Verdict::Admit(score) | Verdict::Held(score) | Verdict::Filtered(score) => {
+                    Some((score, i))
+                }
                 Verdict::Full => None,
             });
         scored.min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, i)| i)
@@ -277,6 +293,7 @@ impl Edge {
 #[derive(Default)]
 struct Best {
     admitted: Option<(f64, usize)>,
+    held: Option<(f64, usize)>,
     filtered: Option<(f64, usize)>,
     full: Option<usize>,
 }
@@ -285,6 +302,7 @@ impl Best {
     fn consider(&mut self, edge: &Edge, view: &View<'_>, peers: &Peers, i: usize) {
         let (slot, score) = match edge.judge(view, i, peers) {
             Verdict::Admit(score) => (&mut self.admitted, score),
+            Verdict::Held(score) => (&mut self.held, score),
             Verdict::Filtered(score) => (&mut self.filtered, score),
             Verdict::Full => return fewest_in_flight(view, &mut self.full, i),
         };
@@ -294,11 +312,15 @@ impl Best {
     }
 
     fn is_empty(&self) -> bool {
-        self.admitted.is_none() && self.filtered.is_none() && self.full.is_none()
+        self.admitted.is_none()
+            && self.held.is_none()
+            && self.filtered.is_none()
+            && self.full.is_none()
     }
 
     fn chosen(&self) -> Option<usize> {
         self.admitted
+            .or(self.held)
             .or(self.filtered)
             .map(|(_, i)| i)
             .or(self.full)
@@ -321,38 +343,24 @@ impl Balancer for Edge {
         if set.len() <= self.params.scan_up_to {
             return self.pick_by_scan(&view).map(|i| set.pick(i));
         }
-        let mut fallback: Option<(f64, usize)> = None;
-        let mut last_resort: Option<usize> = None;
+        // Rounds of choice of two until one admits; what was held back, filtered or full in
+        // the rounds before is the fallback.
+        let mut best = Best::default();
         for _ in 0..self.params.attempts.max(1) {
             let (a, b) = self.draw.two(&view);
             let peers = self.peers(&view, [a, b].into_iter().flatten());
-            let mut best: Option<(f64, usize)> = None;
             for i in [a, b].into_iter().flatten() {
-                match self.judge(&view, i, &peers) {
-                    Verdict::Admit(score) => {
-                        if best.is_none_or(|(s, _)| score < s) {
-                            best = Some((score, i));
-                        }
-                    }
-                    Verdict::Filtered(score) => {
-                        if fallback.is_none_or(|(s, _)| score < s) {
-                            fallback = Some((score, i));
-                        }
-                    }
-                    Verdict::Full => fewest_in_flight(&view, &mut last_resort, i),
-                }
+                best.consider(self, &view, &peers, i);
             }
-            if let Some((_, i)) = best {
+            if let Some((_, i)) = best.admitted {
                 return Some(set.pick(i));
             }
             if a.is_none() {
                 break;
             }
         }
-        let chosen = fallback
-            .map(|(_, i)| i)
-            .or_else(|| self.scan(&view))
-            .or(last_resort);
+        let fallback = best.held.or(best.filtered).map(|(_, i)| i);
+        let chosen = fallback.or_else(|| self.scan(&view)).or(best.full);
         chosen.map(|i| set.pick(i))
     }
 }

@@ -197,6 +197,8 @@ pub struct SetInner {
     pub(crate) time: Timebase,
     pub(crate) params: StatParams,
     availability: Availability,
+    /// When the longest-known endpoint was first seen (0: present when the cluster was built).
+    oldest_seen_ns: u64,
 }
 
 impl std::ops::Deref for EndpointSet {
@@ -209,12 +211,17 @@ impl std::ops::Deref for EndpointSet {
 impl EndpointSet {
     fn from_parts(endpoints: Box<[Arc<Endpoint>]>, time: Timebase, params: StatParams) -> Self {
         let availability = Availability::default();
+        let oldest_seen_ns = (endpoints.iter())
+            .map(|e| e.stats.first_seen_ns)
+            .min()
+            .unwrap_or(0);
         Self {
             inner: Arc::new(SetInner {
                 endpoints,
                 time,
                 params,
                 availability,
+                oldest_seen_ns,
             }),
         }
     }
@@ -317,6 +324,17 @@ impl EndpointSet {
 
     pub fn stats(&self, index: usize) -> &EndpointStats {
         &self.endpoints[index].stats
+    }
+
+    /// How long this balancer has known its longest-known endpoint (`u64::MAX` if that one was
+    /// present when the cluster was built): warm-up is relative to it, so a set whose
+    /// endpoints all joined together (a red-black deploy, once the old group is gone) is not
+    /// held back.
+    pub fn oldest_age_ns(&self, now_ns: u64) -> u64 {
+        match self.oldest_seen_ns {
+            0 => u64::MAX,
+            first => now_ns.saturating_sub(first),
+        }
     }
 
     pub fn now_ns(&self) -> u64 {

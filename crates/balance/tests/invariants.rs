@@ -221,6 +221,106 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
     assert!(took_one > 0, "the warming endpoint still gets requests");
 }
 
+/// A set of one old endpoint and one that joined 45 s ago (ramp 0.625), each answered once,
+/// in `old_ms` and `new_ms`.
+fn old_and_joiner(clock: &ManualClock, old_ms: u64, new_ms: u64) -> EndpointSet {
+    let old = set_on(clock, 1);
+    clock.advance(Duration::from_secs(200));
+    let set = old.update(&[
+        EndpointSpec::new("10.0.0.0:80"),
+        EndpointSpec::new("new:80"),
+    ]);
+    clock.advance(Duration::from_secs(45));
+    for (i, ms) in [(0, old_ms), (1, new_ms)] {
+        let pick = set.pick(i);
+        clock.advance(Duration::from_millis(ms));
+        let mut pick = pick;
+        pick.record(&set, Outcome::of(OutcomeKind::Success));
+    }
+    set
+}
+
+/// Warm-up caps a joiner's share; relative latency still counts below that cap, so a joiner
+/// four times slower than its peer takes a fraction of what one as fast takes (a cold server
+/// in a red-black deploy).
+#[test]
+fn a_warming_endpoint_slower_than_its_peers_takes_less_than_its_ramp() {
+    let share = |new_ms| {
+        let clock = ManualClock::new();
+        let set = old_and_joiner(&clock, 10, new_ms);
+        let edge = Policy::Edge(EdgeParams::default()).build(&set, 5);
+        let picks = 20_000;
+        let new = (0..picks)
+            .filter(|_| edge.pick(&set, &PickContext::default()).unwrap().index() == 1)
+            .count();
+        new as f64 / picks as f64
+    };
+    let (as_fast, slow) = (share(9), share(40));
+    assert!(as_fast > 0.2, "as fast: {as_fast}");
+    assert!(
+        slow < as_fast / 5.0,
+        "four times slower: {slow}, as fast: {as_fast}"
+    );
+}
+
+/// Endpoints that joined together are warm relative to each other: with no older endpoint
+/// left (a red-black deploy once the old group is gone), warm-up holds none of them back,
+/// and `edge` picks exactly as it would without warm-up.
+#[test]
+fn endpoints_that_joined_together_are_not_held_back() {
+    let clock = ManualClock::new();
+    let old = set_on(&clock, 10);
+    clock.advance(Duration::from_secs(200));
+    let specs: Vec<EndpointSpec> = (0..10)
+        .map(|i| EndpointSpec::new(format!("new-{i}:80")))
+        .collect();
+    let set = old.update(&specs);
+    clock.advance(Duration::from_secs(9));
+    for i in 0..10 {
+        set.pick(i).record(&set, Outcome::of(OutcomeKind::Success));
+    }
+    let picks = |warm_up| {
+        let params = EdgeParams {
+            warm_up,
+            ..EdgeParams::default()
+        };
+        let edge = Policy::Edge(params).build(&set, 7);
+        let held: Vec<Pick> = (0..50)
+            .map(|_| edge.pick(&set, &PickContext::default()).unwrap())
+            .collect();
+        held.iter().map(Pick::index).collect::<Vec<_>>()
+    };
+    assert_eq!(picks(Some(WarmUp::default())), picks(None));
+}
+
+/// When every warm endpoint is over capacity, a warming one over its ramp's cap is still
+/// taken before them, however slow: it has room; they would shed.
+#[test]
+fn a_joiner_over_its_ramp_is_taken_before_a_peer_over_capacity() {
+    let clock = ManualClock::new();
+    let set = old_and_joiner(&clock, 10, 100);
+    // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
+    for i in 0..2 {
+        let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
+        set.pick(i).record(
+            &set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.5),
+            },
+        );
+        drop(held);
+    }
+    let full: Vec<Pick> = (0..10).map(|_| set.pick(0)).collect();
+    let capped: Vec<Pick> = (0..7).map(|_| set.pick(1)).collect();
+    for seed in 1..=50 {
+        let edge = Policy::Edge(EdgeParams::default()).build(&set, seed);
+        let pick = edge.pick(&set, &PickContext::default()).unwrap();
+        assert_eq!(pick.index(), 1, "seed {seed}");
+    }
+    drop((full, capped));
+}
+
 #[test]
 fn round_robin_slow_start_admits_newcomers_gradually() {
     let clock = ManualClock::new();

@@ -238,7 +238,7 @@ fn edge(c: &mut Checker, raw: Option<&RawEdge>, path: &str) -> EdgeSettings {
         k_err: non_negative(c, e.k_err.as_ref(), &format!("{path}.k_err"), 10.0),
         capacity_aware: e.capacity_aware.as_ref().is_none_or(|v| v.value),
         k_latency: non_negative(c, e.k_latency.as_ref(), &format!("{path}.k_latency"), 2.0),
-        scan_up_to: e.scan_up_to.as_ref().map_or(64, |v| v.value),
+        scan_up_to: e.scan_up_to.as_ref().map_or(128, |v| v.value),
     }
 }
 

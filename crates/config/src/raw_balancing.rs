@@ -37,7 +37,7 @@ pub struct RawEdge {
     /// compared scores `1 + k_latency` times higher (default 2; 0 turns it off).
     pub k_latency: Option<Located<f64>>,
     /// Clusters of at most this many endpoints are scanned in full instead of choice of two
-    /// (default 8; 0 never).
+    /// (default 128; 0 never).
     pub scan_up_to: Option<Located<u32>>,
 }
 

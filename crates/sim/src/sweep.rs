@@ -128,7 +128,13 @@ pub fn knobs() -> Vec<Knob> {
         ),
         knob(
             "scan_up_to (scan clusters this small in full)",
-            each(&[0.0, 8.0, 64.0], |p, _, v| p.scan_up_to = v as usize),
+            each(&[0.0, 8.0, 64.0, 128.0], |p, _, v| {
+                p.scan_up_to = v as usize
+            }),
+        ),
+        knob(
+            "latency tau s (how fast a latency estimate follows its samples)",
+            each(&[1.0, 3.0, 10.0], |_, s, v| s.ewma_tau_ns = seconds(v)),
         ),
         knob(
             "capacity_aware (score by projected utilization)",

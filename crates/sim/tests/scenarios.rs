@@ -79,11 +79,10 @@ fn in_a_sinkhole_edge_sends_the_sick_server_a_fraction_of_what_least_request_sen
 }
 
 /// Cold joiners: probation and warm-up keep their share small, so fewer clients wait on their
-/// slow first requests (p99 well below least_request's, which feeds them their full share). Without them,
-/// relative latency is off too: it would otherwise hold the joiners back once they answer
-/// slowly (it ignores warming endpoints, so with warm-up it does not count twice). The lab
-/// found they do not cut errors: the other servers carry what the joiners are held back from
-/// (docs/balancing.md, "Warm-up", has the numbers), so that cost is bounded rather than level.
+/// slow first requests (p99 well below least_request's, which feeds them their full share).
+/// Without them, relative latency is off too: it would otherwise hold the joiners back once
+/// they answer slowly. The lab found they do not cut errors: the other servers carry what the
+/// joiners are held back from (docs/balancing.md, "Warm-up", has the numbers).
 #[test]
 fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     let s = Scenario::Autoscale;
@@ -104,18 +103,18 @@ fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
         p99_with < p99_lr * 0.8,
         "p99 {p99_with} vs least_request {p99_lr}"
     );
-    // At 0.85 the fleet is short of capacity until the joiners warm, and what they are held
-    // back from costs errors: a bounded cost, and still no more than least_request's.
-    let (errors_with, _, _) = during_on_average_at(s, edge(), 0.85);
-    let (errors_without, _, _) = during_on_average_at(s, without, 0.85);
-    let (errors_lr, _, _) = during_on_average_at(s, least_request(), 0.85);
+    // At 0.85 six servers run at 1.13 until the joiners come, and the fleet is still short
+    // while they are cold: what they are held back from costs errors, and buys latency. The
+    // lab's finding (docs/balancing.md, "Warm-up"): a bounded error cost for half the p99.
+    let (errors_with, _, p99_with) = during_on_average_at(s, edge(), 0.85);
+    let (errors_without, _, p99_without) = during_on_average_at(s, without, 0.85);
     assert!(
-        errors_with <= errors_without * 1.15,
+        errors_with <= errors_without * 1.5,
         "errors {errors_with:.4} with, {errors_without:.4} without"
     );
     assert!(
-        errors_with <= errors_lr,
-        "{errors_with} vs least_request {errors_lr}"
+        p99_with < p99_without * 0.6,
+        "p99 {p99_with} with, {p99_without} without"
     );
 }
 
