@@ -18,6 +18,16 @@ fn set_on(clock: &ManualClock, n: usize) -> EndpointSet {
     )
 }
 
+/// An established endpoint (index 0) and one that joins at 200 s (index 1), at 200 s.
+fn one_joins_at_200_s(clock: &ManualClock) -> EndpointSet {
+    let old = set_on(clock, 1);
+    clock.advance(Duration::from_secs(200));
+    old.update(&[
+        EndpointSpec::new("10.0.0.0:80"),
+        EndpointSpec::new("new:80"),
+    ])
+}
+
 fn policies() -> Vec<Policy> {
     vec![
         Policy::RoundRobin { warm_up: None },
@@ -136,12 +146,7 @@ fn an_answer_ends_probation() {
 #[test]
 fn warm_up_share_follows_the_ramp() {
     let clock = ManualClock::new();
-    let old = set_on(&clock, 1);
-    clock.advance(Duration::from_secs(200));
-    let set = old.update(&[
-        EndpointSpec::new("10.0.0.0:80"),
-        EndpointSpec::new("new:80"),
-    ]);
+    let set = one_joins_at_200_s(&clock);
     let window = Duration::from_secs(90);
     let warm_up = WarmUp {
         window_ns: window.as_nanos() as u64,
@@ -177,12 +182,7 @@ fn warm_up_share_follows_the_ramp() {
 #[test]
 fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
     let clock = ManualClock::new();
-    let old = set_on(&clock, 1);
-    clock.advance(Duration::from_secs(200));
-    let set = old.update(&[
-        EndpointSpec::new("10.0.0.0:80"),
-        EndpointSpec::new("new:80"),
-    ]);
+    let set = one_joins_at_200_s(&clock);
     clock.advance(Duration::from_secs(9)); // ramp 0.1
     // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
     for i in 0..2 {
@@ -224,12 +224,7 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
 /// A set of one old endpoint and one that joined 45 s ago (ramp 0.625), each answered once,
 /// in `old_ms` and `new_ms`.
 fn old_and_joiner(clock: &ManualClock, old_ms: u64, new_ms: u64) -> EndpointSet {
-    let old = set_on(clock, 1);
-    clock.advance(Duration::from_secs(200));
-    let set = old.update(&[
-        EndpointSpec::new("10.0.0.0:80"),
-        EndpointSpec::new("new:80"),
-    ]);
+    let set = one_joins_at_200_s(clock);
     clock.advance(Duration::from_secs(45));
     for (i, ms) in [(0, old_ms), (1, new_ms)] {
         let pick = set.pick(i);
