@@ -160,14 +160,19 @@ impl EndpointStats {
     /// How long this balancer has known the endpoint, for warm-up; `u64::MAX` for endpoints
     /// present when the cluster was built (established servers, not new ones).
     pub fn age_ns(&self, now_ns: u64) -> u64 {
-        match self.first_seen_ns {
-            0 => u64::MAX,
-            first => now_ns.saturating_sub(first),
-        }
+        age_since(self.first_seen_ns, now_ns)
     }
 
     pub fn first_seen_ns(&self) -> u64 {
         self.first_seen_ns
+    }
+}
+
+/// Time since `first_seen_ns`; `u64::MAX` for 0 (present when the cluster was built).
+fn age_since(first_seen_ns: u64, now_ns: u64) -> u64 {
+    match first_seen_ns {
+        0 => u64::MAX,
+        first => now_ns.saturating_sub(first),
     }
 }
 
@@ -331,10 +336,7 @@ impl EndpointSet {
     /// endpoints all joined together (a red-black deploy, once the old group is gone) is not
     /// held back.
     pub fn oldest_age_ns(&self, now_ns: u64) -> u64 {
-        match self.oldest_seen_ns {
-            0 => u64::MAX,
-            first => now_ns.saturating_sub(first),
-        }
+        age_since(self.oldest_seen_ns, now_ns)
     }
 
     pub fn now_ns(&self) -> u64 {

@@ -28,6 +28,23 @@ fn one_joins_at_200_s(clock: &ManualClock) -> EndpointSet {
     ])
 }
 
+/// Both endpoints of `set` learn a capacity of 10: five in flight (four others) at 50 %
+/// utilization.
+fn learn_a_capacity_of_ten(set: &EndpointSet) {
+    for i in 0..2 {
+        let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
+        set.pick(i).record(
+            set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(0.5),
+            },
+        );
+        drop(held);
+        assert_eq!(set.stats(i).capacity(), Some(10.0));
+    }
+}
+
 fn policies() -> Vec<Policy> {
     vec![
         Policy::RoundRobin { warm_up: None },
@@ -184,19 +201,7 @@ fn edge_holds_a_warming_endpoint_to_its_ramp_share_of_capacity() {
     let clock = ManualClock::new();
     let set = one_joins_at_200_s(&clock);
     clock.advance(Duration::from_secs(9)); // ramp 0.1
-    // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
-    for i in 0..2 {
-        let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
-        set.pick(i).record(
-            &set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(0.5),
-            },
-        );
-        drop(held);
-        assert_eq!(set.stats(i).capacity(), Some(10.0));
-    }
+    learn_a_capacity_of_ten(&set);
     let mut took_one = 0;
     for seed in 1..=300 {
         let params = EdgeParams {
@@ -294,18 +299,7 @@ fn endpoints_that_joined_together_are_not_held_back() {
 fn a_joiner_over_its_ramp_is_taken_before_a_peer_over_capacity() {
     let clock = ManualClock::new();
     let set = old_and_joiner(&clock, 10, 100);
-    // Both learn a capacity of 10: five in flight (four others) at 50 % utilization.
-    for i in 0..2 {
-        let held: Vec<Pick> = (0..4).map(|_| set.pick(i)).collect();
-        set.pick(i).record(
-            &set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(0.5),
-            },
-        );
-        drop(held);
-    }
+    learn_a_capacity_of_ten(&set);
     let full: Vec<Pick> = (0..10).map(|_| set.pick(0)).collect();
     let capped: Vec<Pick> = (0..7).map(|_| set.pick(1)).collect();
     for seed in 1..=50 {

@@ -137,13 +137,13 @@ fn sim_prints_the_same_report_for_the_same_seed_and_refuses_unknown_scenarios() 
     );
 }
 
-#[test]
-fn sim_writes_the_report_with_charts_and_csv() {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `switchyard sim` with `args`, one seed, writing into `dir`; it must succeed.
+fn sim_into(dir: &std::path::Path, args: &[&str]) {
     let out = Command::new(BIN)
-        .args(["sim", "--scenario", "herd", "--load", "0.7", "--seeds", "1"])
-        .arg("--out")
-        .arg(dir.path())
+        .arg("sim")
+        .args(args)
+        .args(["--seeds", "1", "--out"])
+        .arg(dir)
         .output()
         .unwrap();
     assert!(
@@ -151,6 +151,12 @@ fn sim_writes_the_report_with_charts_and_csv() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn sim_writes_the_report_with_charts_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    sim_into(dir.path(), &["--scenario", "herd", "--load", "0.7"]);
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
     let readme = read("README.md");
     assert!(readme.contains("![latency](herd-latency.svg)"), "{readme}");
@@ -162,6 +168,7 @@ fn sim_writes_the_report_with_charts_and_csv() {
         "errors-by-load",
         "errors-over-time",
         "share-over-time",
+        "p99-over-time",
         "latency",
     ] {
         let svg = read(&format!("herd-{chart}.svg"));
@@ -180,24 +187,21 @@ fn sim_writes_the_report_with_charts_and_csv() {
             .starts_with("herd,0.7,edge,")
     );
     let timeline = read("timeline.csv");
-    // Seventy 100 ms bins (0 to 7 s) per algorithm.
+    // Seventy 100 ms bins (0 to 7 s) per algorithm, each with its p99.
     assert_eq!(timeline.lines().count(), 1 + 14 * 70);
+    assert!(
+        timeline
+            .starts_with("scenario,load,algorithm,from_s,requests,errors,watched_share,p99_s\n")
+    );
+    assert!(readme.contains("p99 1 s after start / end ms"), "{readme}");
 }
 
 #[test]
 fn sim_sweeps_edges_tunables_and_refuses_an_unknown_fleet() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["sim", "--sweep", "--scenario", "sinkhole", "--load", "0.7"];
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--seeds", "1", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    sim_into(
+        dir.path(),
+        &["--sweep", "--scenario", "sinkhole", "--load", "0.7"],
     );
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps-small.md")).unwrap();
     assert!(sweeps.contains("(small fleet, load 0.7)"), "{sweeps}");
