@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use futures_util::future::join_all;
@@ -49,8 +49,12 @@ pub struct FetchError {
     pub code: &'static str,
 }
 
+/// A subgraph's decoded answer, shared: concurrent client requests that made one call read the
+/// same answer (the executor merges from it by reference, never consumes it).
+pub type Answer = Arc<JsonValue>;
+
 /// A boxed future answering a subgraph request.
-pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<JsonValue, FetchError>> + Send + 'a>>;
+pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer, FetchError>> + Send + 'a>>;
 
 /// How the executor reaches subgraphs; the proxy implements it with its balanced clusters.
 pub trait SubgraphClient: Send + Sync {
@@ -157,7 +161,7 @@ async fn run_fetch(
     let answer = client.fetch(&fetch.service, request).await;
     let mut state = lock(state);
     match answer {
-        Ok(body) => merge_answer(fetch, &reps, body, &mut state, options),
+        Ok(body) => merge_answer(fetch, &reps, &body, &mut state, options),
         Err(e) => {
             let targets = targets(fetch, &reps, &state);
             state.errors.push(fetch_failed(fetch, &e, &targets));
@@ -180,7 +184,7 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 fn merge_answer(
     fetch: &Fetch,
     reps: &Reps,
-    body: JsonValue,
+    body: &JsonValue,
     state: &mut State,
     options: ExecOptions,
 ) {
@@ -192,14 +196,14 @@ fn merge_answer(
         let targets = targets(fetch, reps, state);
         state.errors.push(fetch_failed(fetch, &e, &targets));
     };
-    let JsonValue::Object(mut body) = body else {
+    let JsonValue::Object(body) = body else {
         return failed(
             "subgraph answered with something other than a JSON object",
             state,
         );
     };
-    let errors = body.remove("errors");
-    let data = body.remove("data");
+    let errors = body.get("errors");
+    let data = body.get("data");
     if errors.is_none() && data.is_none() {
         return failed("subgraph response has neither `data` nor `errors`", state);
     }
@@ -210,16 +214,16 @@ fn merge_answer(
             state.errors.extend(rewritten);
         }
     }
-    let mut data = match data {
+    let data = match data {
         None | Some(JsonValue::Null) => return,
         Some(JsonValue::Object(data)) => data,
         Some(_) => return failed("subgraph `data` is not an object", state),
     };
     let Some(entity) = &fetch.entity else {
-        deep_merge(&mut state.data, &data);
+        deep_merge(&mut state.data, data);
         return;
     };
-    match data.remove("_entities") {
+    match data.get("_entities") {
         Some(JsonValue::Array(answers)) if answers.len() == reps.count => {
             reps.merge(&mut state.data, entity, answers);
         }
@@ -237,7 +241,7 @@ pub(crate) fn deep_merge(target: &mut JsonMap, source: &JsonMap) {
     for (key, value) in source {
         // Looked up by `&str` first: cloning the key (a shared buffer's reference count) only
         // when it is new.
-        match target.get_mut(key.as_str()) {
+        match crate::json::field_mut(target, key.as_str()) {
             Some(_) if key.as_str() == "__typename" => {}
             Some(slot) => merge_value(slot, value),
             None => {
@@ -266,7 +270,7 @@ fn merge_value(target: &mut JsonValue, source: &JsonValue) {
 fn rewrite_error(
     fetch: &Fetch,
     targets: &[Vec<Path>],
-    error: JsonValue,
+    error: &JsonValue,
     options: ExecOptions,
 ) -> Vec<GraphQLError> {
     let JsonValue::Object(error) = error else {

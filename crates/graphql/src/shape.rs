@@ -21,7 +21,7 @@ pub struct Shaper<'a> {
     errors: &'a mut Vec<GraphQLError>,
     /// Field collection per (selection set of the document, runtime type): done once per
     /// request, not once per object (a list of 100 objects of one type collects once).
-    collected: HashMap<(usize, Name), Rc<[Collected]>>,
+    collected: HashMap<(usize, Name), Rc<[Collected]>, ahash::RandomState>,
 }
 
 /// A selection set, and whether it is the document's own (then its address is stable for the
@@ -74,7 +74,7 @@ impl<'a> Shaper<'a> {
             doc,
             variables,
             errors,
-            collected: HashMap::new(),
+            collected: HashMap::default(),
         }
     }
 
@@ -140,7 +140,7 @@ impl<'a> Shaper<'a> {
                 write_name(out, &runtime);
                 continue;
             }
-            let raw = data.get(key.as_str()).unwrap_or(&JsonValue::Null);
+            let raw = crate::json::field(data, key.as_str()).unwrap_or(&JsonValue::Null);
             if matches!(first.name.as_str(), "__schema" | "__type") {
                 write_json(out, raw);
                 continue;
@@ -241,13 +241,14 @@ impl<'a> Shaper<'a> {
     /// The object type of `data`: its `__typename` when that names an object type, else the
     /// static type.
     fn runtime_type(&self, static_type: &Name, data: &JsonMap) -> Name {
-        let named = data
-            .get("__typename")
-            .and_then(|t| t.as_str())
-            .and_then(|t| match self.schema.types.get(t) {
-                Some(ExtendedType::Object(o)) => Some(o.name.clone()),
-                _ => None,
-            });
+        let typename = crate::json::typename(data);
+        if typename == Some(static_type.as_str()) {
+            return static_type.clone();
+        }
+        let named = typename.and_then(|t| match self.schema.types.get(t) {
+            Some(ExtendedType::Object(o)) => Some(o.name.clone()),
+            _ => None,
+        });
         named.unwrap_or_else(|| static_type.clone())
     }
 

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// A subgraph call's answer as shared with the requests waiting for it.
-type Answer = Result<serde_json_bytes::Value, FetchError>;
+type Answer = Result<switchyard_graphql::Answer, FetchError>;
 
 /// What makes two subgraph calls the same call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -141,9 +141,11 @@ mod tests {
         let Role::Follower(waiting) = inflight.join(key()) else {
             panic!("an identical call follows");
         };
-        leader.finish(&Ok(serde_json_bytes::json!({"data": {"a": 1}})));
+        leader.finish(&Ok(std::sync::Arc::new(
+            serde_json_bytes::json!({"data": {"a": 1}}),
+        )));
         let answer = follow(waiting, later()).await.unwrap().unwrap();
-        assert_eq!(answer, serde_json_bytes::json!({"data": {"a": 1}}));
+        assert_eq!(*answer, serde_json_bytes::json!({"data": {"a": 1}}));
         assert!(inflight.is_empty());
         assert!(matches!(inflight.join(key()), Role::Leader(_)));
     }

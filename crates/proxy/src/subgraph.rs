@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use switchyard_balance::{Outcome, OutcomeKind, PickContext};
-use switchyard_graphql::{FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
+use switchyard_graphql::{Answer, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
 use tokio::time::Instant;
 
 /// Largest subgraph response body read.
@@ -100,7 +100,7 @@ impl DeadlineClient<'_> {
         target: &SubgraphTarget,
         body: Bytes,
         headers: HeaderMap,
-    ) -> Result<serde_json_bytes::Value, FetchError> {
+    ) -> Result<Answer, FetchError> {
         let key = CallKey {
             service: service.to_owned(),
             body: body.clone(),
@@ -136,7 +136,7 @@ async fn call(
     body: Bytes,
     headers: HeaderMap,
     deadline: Instant,
-) -> Result<(serde_json_bytes::Value, PassedBack), FetchError> {
+) -> Result<(Answer, PassedBack), FetchError> {
     let cluster = &target.cluster;
     let _permit = tokio::time::timeout_at(deadline, cluster.admit())
         .await
@@ -220,7 +220,7 @@ async fn call(
             Ok(Err(e)) => return Err(failed(&e.to_string(), "SUBREQUEST_HTTP_ERROR")),
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        return decode(status, bytes).map(|answer| (answer, passed_back));
+        return decode(status, bytes).map(|answer| (Arc::new(answer), passed_back));
     }
 }
 

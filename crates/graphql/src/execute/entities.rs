@@ -7,6 +7,7 @@ use std::hash::{BuildHasher as _, Hash, Hasher};
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
 use super::{Path, deep_merge};
+use crate::json::{field, field_mut, typename};
 use crate::plan::{EntitySource, EntityStep, PathSeg};
 use crate::sel::{Sel, SelSet};
 
@@ -28,7 +29,7 @@ impl Reps {
         // Keyed by the hash of what an object's representation would hold, hashed and compared
         // in place: a representation is built only for an object unlike all before it.
         let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-        let hasher = std::hash::RandomState::new();
+        let hasher = ahash::RandomState::new();
         for source in &entity.sources {
             visit(data, &source.path, &mut Vec::new(), &mut |_, object| {
                 let slot = taking_part(object, source).then(|| {
@@ -56,20 +57,13 @@ impl Reps {
     /// Merges `answers` (one per representation) into the objects they stand for. The walk
     /// meets the objects in the order [`Reps::collect`] did: fetches running meanwhile only add
     /// fields below them, never objects along their paths (the plan orders those first).
-    pub fn merge(&self, data: &mut JsonMap, entity: &EntityStep, answers: Vec<JsonValue>) {
-        let answers: Vec<Option<JsonMap>> = answers
-            .into_iter()
-            .map(|a| match a {
-                JsonValue::Object(map) => Some(map),
-                _ => None,
-            })
-            .collect();
+    pub fn merge(&self, data: &mut JsonMap, entity: &EntityStep, answers: &[JsonValue]) {
         let mut k = 0;
         for source in &entity.sources {
             visit_mut(data, &source.path, &mut |object| {
                 let slot = self.slots.get(k).copied().flatten();
                 k += 1;
-                if let Some(Some(answer)) = slot.map(|i| &answers[i]) {
+                if let Some(JsonValue::Object(answer)) = slot.map(|i| &answers[i]) {
                     merge_entity(object, answer, &entity.tys);
                 }
             });
@@ -95,8 +89,7 @@ impl Reps {
 
 /// Whether `object` is of a type this source takes.
 fn taking_part(object: &JsonMap, source: &EntitySource) -> bool {
-    let typename = object.get("__typename").and_then(|t| t.as_str());
-    typename.is_some_and(|t| source.types.iter().any(|x| x == t))
+    typename(object).is_some_and(|t| source.types.iter().any(|x| x == t))
 }
 
 /// The representation of `object` for this fetch; `None` when a selected field is missing.
@@ -111,7 +104,7 @@ fn representation(object: &JsonMap, entity: &EntityStep) -> Option<JsonValue> {
 /// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
 /// gives way to the concrete type.
 fn merge_entity(target: &mut JsonMap, answer: &JsonMap, asked: &[apollo_compiler::Name]) {
-    let known = target.get("__typename").and_then(|t| t.as_str());
+    let known = typename(target);
     let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
     if abstract_name && answer.contains_key("__typename") {
         target.remove("__typename");
@@ -127,7 +120,7 @@ fn visit(data: &JsonMap, segs: &[PathSeg], path: &mut Path, f: &mut dyn FnMut(&P
     let PathSeg::Key(key) = first else {
         return;
     };
-    if let Some(value) = data.get(key.as_str()) {
+    if let Some(value) = field(data, key.as_str()) {
         path.push(ResponseDataPathSegment::Field(key.clone()));
         visit_value(value, rest, path, f);
         path.pop();
@@ -161,7 +154,7 @@ fn visit_mut(data: &mut JsonMap, segs: &[PathSeg], f: &mut dyn FnMut(&mut JsonMa
     let PathSeg::Key(key) = first else {
         return;
     };
-    if let Some(value) = data.get_mut(key.as_str()) {
+    if let Some(value) = field_mut(data, key.as_str()) {
         visit_value_mut(value, rest, f);
     }
 }
@@ -184,7 +177,7 @@ fn hash_selected(object: &JsonMap, inputs: &SelSet, h: &mut impl Hasher) -> Opti
         match sel {
             Sel::Field(f) => {
                 let key = f.response_key().as_str();
-                let value = object.get(key)?;
+                let value = field(object, key)?;
                 key.hash(h);
                 match &f.selection {
                     Some(sub) => hash_selected_value(value, sub, h)?,
@@ -192,7 +185,7 @@ fn hash_selected(object: &JsonMap, inputs: &SelSet, h: &mut impl Hasher) -> Opti
                 }
             }
             Sel::On(ty, sub) => {
-                if object.get("__typename").and_then(|t| t.as_str()) == Some(ty.as_str()) {
+                if typename(object) == Some(ty.as_str()) {
                     hash_selected(object, sub, h)?;
                 }
             }
@@ -237,15 +230,14 @@ fn same_into(object: &JsonMap, inputs: &SelSet, rep: &JsonMap, matched: &mut usi
     inputs.0.iter().all(|sel| match sel {
         Sel::Field(f) => {
             let key = f.response_key().as_str();
-            let (Some(value), Some(held)) = (object.get(key), rep.get(key)) else {
+            let (Some(value), Some(held)) = (field(object, key), field(rep, key)) else {
                 return false;
             };
             *matched += 1;
             same_value(value, f.selection.as_ref(), held)
         }
         Sel::On(ty, sub) => {
-            let typename = object.get("__typename").and_then(|t| t.as_str());
-            typename != Some(ty.as_str()) || same_into(object, sub, rep, matched)
+            typename(object) != Some(ty.as_str()) || same_into(object, sub, rep, matched)
         }
     })
 }
@@ -276,7 +268,7 @@ fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<(
         match sel {
             Sel::Field(f) => {
                 let key = f.response_key().as_str();
-                let value = object.get(key)?;
+                let value = field(object, key)?;
                 let value = match &f.selection {
                     Some(sub) => select_value(value, sub)?,
                     None => value.clone(),
@@ -284,8 +276,7 @@ fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<(
                 out.insert(key, value);
             }
             Sel::On(ty, sub) => {
-                let typename = object.get("__typename").and_then(|t| t.as_str());
-                if typename == Some(ty.as_str()) {
+                if typename(object) == Some(ty.as_str()) {
                     select_into(object, sub, out)?;
                 }
             }
@@ -374,7 +365,7 @@ mod tests {
             json!({"name": "one'"}),
             json!({"name": "two"}),
         ];
-        slots.merge(&mut data, &entity, answers);
+        slots.merge(&mut data, &entity, &answers);
         let names: Vec<Option<&str>> = data["products"]
             .as_array()
             .unwrap()
