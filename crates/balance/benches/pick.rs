@@ -1,5 +1,6 @@
 //! Micro-benchmarks: one pick plus its outcome record, per algorithm, at 10, 100 and 1,000
-//! endpoints, on one thread and with two threads contending. Heap allocations per pick are
+//! endpoints, on one thread and with two threads contending (and, to tell contention from the
+//! machine, two threads each with a set of its own). Heap allocations per pick are
 //! counted by divan's allocation profiler (`cargo bench -p switchyard-balance`). The set uses
 //! the coarse clock, as the proxy does.
 
@@ -106,4 +107,64 @@ fn edge_two_threads(bencher: divan::Bencher, n: usize) {
 #[divan::bench(args = SIZES, threads = [2])]
 fn least_request_two_threads(bencher: divan::Bencher, n: usize) {
     bench(bencher, "least_request", n);
+}
+
+/// The same pick, but each thread picks from a set of its own: nothing is shared between the
+/// threads. Against the shared two-thread rows, this is what sharing the endpoints' stats
+/// between cores costs, and whether the machine's two cores slow each other down.
+#[divan::bench(args = [1000], threads = [1, 2])]
+fn least_request_private_set(bencher: divan::Bencher, n: usize) {
+    bench_private(bencher, "least_request", n);
+}
+
+#[divan::bench(args = [1000], threads = [1, 2])]
+fn edge_private_set(bencher: divan::Bencher, n: usize) {
+    bench_private(bencher, "edge", n);
+}
+
+/// One thread's own set and balancer, for [`bench_private`].
+struct Private {
+    name: &'static str,
+    n: usize,
+    set: EndpointSet,
+    balancer: Box<dyn switchyard_balance::Balancer>,
+}
+
+fn bench_private(bencher: divan::Bencher, name: &'static str, n: usize) {
+    thread_local! {
+        static PRIVATE: std::cell::RefCell<Vec<Private>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let policy = policies().into_iter().find(|(p, _)| *p == name).unwrap().1;
+    bencher.bench(|| {
+        PRIVATE.with_borrow_mut(|sets| {
+            let at = match sets.iter().position(|p| p.name == name && p.n == n) {
+                Some(at) => at,
+                None => {
+                    let set = set(n);
+                    let balancer = policy.build(&set, 0);
+                    sets.push(Private {
+                        name,
+                        n,
+                        set,
+                        balancer,
+                    });
+                    sets.len() - 1
+                }
+            };
+            let Private { set, balancer, .. } = &sets[at];
+            let ctx = PickContext {
+                tried: &[],
+                hash: None,
+            };
+            let mut pick = balancer.pick(set, &ctx).unwrap();
+            pick.record(
+                set,
+                Outcome {
+                    kind: OutcomeKind::Success,
+                    utilization: Some(0.3),
+                },
+            );
+            divan::black_box(pick.index())
+        })
+    });
 }
