@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// A subgraph call's answer as shared with the requests waiting for it.
-type Answer = Result<switchyard_graphql::Answer, FetchError>;
+type Shared = Result<switchyard_graphql::Answer, FetchError>;
 
 /// What makes two subgraph calls the same call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,13 +23,13 @@ pub struct CallKey {
 /// The calls in flight on one GraphQL route, by key.
 #[derive(Debug, Default)]
 pub struct Inflight {
-    calls: Mutex<HashMap<CallKey, watch::Receiver<Option<Answer>>>>,
+    calls: Mutex<HashMap<CallKey, watch::Receiver<Option<Shared>>>>,
 }
 
 /// Whether this request makes the call or waits for another's.
 pub enum Role<'a> {
     Leader(Leader<'a>),
-    Follower(watch::Receiver<Option<Answer>>),
+    Follower(watch::Receiver<Option<Shared>>),
 }
 
 impl Inflight {
@@ -69,12 +69,12 @@ impl Inflight {
 pub struct Leader<'a> {
     inflight: &'a Inflight,
     key: Option<CallKey>,
-    sender: watch::Sender<Option<Answer>>,
+    sender: watch::Sender<Option<Shared>>,
 }
 
 impl Leader<'_> {
     /// Hands `answer` to every follower; later requests make a new call.
-    pub fn finish(mut self, answer: &Answer) {
+    pub fn finish(mut self, answer: &Shared) {
         if let Some(key) = self.key.take() {
             self.inflight.forget(&key);
         }
@@ -95,9 +95,9 @@ impl Drop for Leader<'_> {
 /// Waits for the leader's answer until `deadline`; `None` when the leader went away without
 /// one (the follower then makes the call itself).
 pub async fn follow(
-    mut answer: watch::Receiver<Option<Answer>>,
+    mut answer: watch::Receiver<Option<Shared>>,
     deadline: Instant,
-) -> Option<Answer> {
+) -> Option<Shared> {
     loop {
         if let Some(a) = answer.borrow_and_update().as_ref() {
             return Some(a.clone());
