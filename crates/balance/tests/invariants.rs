@@ -45,6 +45,22 @@ fn learn_a_capacity_of_ten(set: &EndpointSet) {
     }
 }
 
+/// `edge` with its defaults but no warm-up (endpoints of a fresh test set are all new).
+fn edge_without_warm_up() -> Policy {
+    Policy::Edge(EdgeParams {
+        warm_up: None,
+        ..EdgeParams::default()
+    })
+}
+
+/// Asserts that 100 picks in a row all go to `index`.
+fn always_picks(balancer: &dyn Balancer, set: &EndpointSet, index: usize, why: &str) {
+    for _ in 0..100 {
+        let pick = balancer.pick(set, &PickContext::default()).unwrap();
+        assert_eq!(pick.index(), index, "{why}");
+    }
+}
+
 fn policies() -> Vec<Policy> {
     vec![
         Policy::RoundRobin { warm_up: None },
@@ -60,10 +76,7 @@ fn policies() -> Vec<Policy> {
             points_per_weight: 64,
         },
         Policy::Maglev { table_size: 1021 },
-        Policy::Edge(EdgeParams {
-            warm_up: None,
-            ..EdgeParams::default()
-        }),
+        edge_without_warm_up(),
     ]
 }
 
@@ -105,7 +118,7 @@ proptest! {
         let set = set_on(&clock, n);
         // Endpoint 0 has answered; the others are new.
         set.pick(0).record(&set, Outcome::of(OutcomeKind::Success));
-        let edge = Policy::Edge(EdgeParams { warm_up: None, ..EdgeParams::default() }).build(&set, seed);
+        let edge = edge_without_warm_up().build(&set, seed);
         let held: Vec<Pick> = (0..n * 4).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
         for i in 1..n {
             prop_assert!(set.stats(i).in_flight() <= 1, "endpoint {i} has {} in flight unanswered", set.stats(i).in_flight());
@@ -117,7 +130,7 @@ proptest! {
     fn probation_never_refuses_when_nothing_else_can_take_the_request(n in 1usize..5, seed in any::<u64>()) {
         let clock = ManualClock::new();
         let set = set_on(&clock, n);
-        let edge = Policy::Edge(EdgeParams { warm_up: None, ..EdgeParams::default() }).build(&set, seed);
+        let edge = edge_without_warm_up().build(&set, seed);
         let held: Vec<Pick> = (0..n * 3).filter_map(|_| edge.pick(&set, &PickContext::default())).collect();
         prop_assert_eq!(held.len(), n * 3);
     }
@@ -143,11 +156,7 @@ proptest! {
 fn an_answer_ends_probation() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 2);
-    let edge = Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    })
-    .build(&set, 1);
+    let edge = edge_without_warm_up().build(&set, 1);
     let mut first = edge.pick(&set, &PickContext::default()).unwrap();
     first.record(&set, Outcome::of(OutcomeKind::Success));
     let held: Vec<Pick> = (0..10)
@@ -474,10 +483,7 @@ fn edge_starves_a_sinkhole_that_least_request_feeds() {
         bias: 1.0,
         warm_up: None,
     });
-    let edge = share(Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    }));
+    let edge = share(edge_without_warm_up());
     assert!(
         least > 0.15,
         "least_request gives the sinkhole about 1/5: {least}"
@@ -489,11 +495,7 @@ fn edge_starves_a_sinkhole_that_least_request_feeds() {
 fn edge_shifts_load_from_a_server_reporting_high_utilization() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 2);
-    let edge = Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    })
-    .build(&set, 5);
+    let edge = edge_without_warm_up().build(&set, 5);
     let mut busy = 0;
     let mut held = Vec::new();
     for k in 0..2_000 {
@@ -522,11 +524,7 @@ fn edge_shifts_load_from_a_server_reporting_high_utilization() {
 fn an_endpoint_left_alone_is_probed_again() {
     let clock = ManualClock::new();
     let set = set_on(&clock, 2);
-    let edge = Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    })
-    .build(&set, 9);
+    let edge = edge_without_warm_up().build(&set, 9);
     for _ in 0..20 {
         set.pick(0)
             .record(&set, Outcome::of(OutcomeKind::Overloaded));
@@ -590,15 +588,13 @@ fn by_default_edge_scans_a_cluster_of_sixty() {
         set.pick(i).record(&set, Outcome::of(OutcomeKind::Success));
     }
     let held: Vec<Pick> = (0..59).map(|i| set.pick(i)).collect();
-    let edge = Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    })
-    .build(&set, 5);
-    for _ in 0..100 {
-        let pick = edge.pick(&set, &PickContext::default()).unwrap();
-        assert_eq!(pick.index(), 59, "the one endpoint with nothing in flight");
-    }
+    let edge = edge_without_warm_up().build(&set, 5);
+    always_picks(
+        edge.as_ref(),
+        &set,
+        59,
+        "the one endpoint with nothing in flight",
+    );
     drop(held);
 }
 
@@ -614,15 +610,8 @@ fn two_load_failures_in_a_row_filter_an_endpoint() {
     }
     set.pick(1).record(&set, Outcome::of(OutcomeKind::Success));
     let held: Vec<Pick> = (0..3).map(|_| set.pick(1)).collect();
-    let edge = Policy::Edge(EdgeParams {
-        warm_up: None,
-        ..EdgeParams::default()
-    })
-    .build(&set, 5);
-    for _ in 0..100 {
-        let pick = edge.pick(&set, &PickContext::default()).unwrap();
-        assert_eq!(pick.index(), 1, "the failing endpoint is filtered");
-    }
+    let edge = edge_without_warm_up().build(&set, 5);
+    always_picks(edge.as_ref(), &set, 1, "the failing endpoint is filtered");
     drop(held);
 }
 
