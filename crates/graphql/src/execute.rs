@@ -11,7 +11,9 @@ use futures_util::future::join_all;
 use crate::plan::{Fetch, PlanNode};
 
 mod entities;
+mod tree;
 use entities::Reps;
+pub(crate) use tree::{Node, NodeId, ROOT, Tree};
 
 /// One request to a subgraph, as the GraphQL-over-HTTP JSON body.
 #[derive(Debug, Clone)]
@@ -65,8 +67,16 @@ pub trait SubgraphClient: Send + Sync {
 /// Response data and errors as the plan fills them in.
 #[derive(Debug, Default)]
 pub struct State {
-    pub data: JsonMap,
+    pub(crate) data: Tree,
     pub errors: Vec<GraphQLError>,
+}
+
+impl State {
+    /// Merges object `data` into the response data.
+    pub fn merge(&mut self, data: &JsonMap) {
+        let id = self.data.insert_map(data);
+        self.data.merge(ROOT, id);
+    }
 }
 
 /// Executor settings.
@@ -220,7 +230,7 @@ fn merge_answer(
         Some(_) => return failed("subgraph `data` is not an object", state),
     };
     let Some(entity) = &fetch.entity else {
-        deep_merge(&mut state.data, data);
+        state.merge(data);
         return;
     };
     match data.get("_entities") {
@@ -232,37 +242,6 @@ fn merge_answer(
             "subgraph `_entities` is not a list with one entry per representation",
             state,
         ),
-    }
-}
-
-/// Merges `source` into `target`: objects field by field, lists item by item; one lookup per
-/// field already there, and only the values `target` lacks are copied.
-pub(crate) fn deep_merge(target: &mut JsonMap, source: &JsonMap) {
-    for (key, value) in source {
-        // Looked up by `&str` first: cloning the key (a shared buffer's reference count) only
-        // when it is new.
-        match crate::json::field_mut(target, key.as_str()) {
-            Some(_) if key.as_str() == "__typename" => {}
-            Some(slot) => merge_value(slot, value),
-            None => {
-                target.insert(key.clone(), value.clone());
-            }
-        }
-    }
-}
-
-fn merge_value(target: &mut JsonValue, source: &JsonValue) {
-    match (target, source) {
-        (JsonValue::Object(t), JsonValue::Object(s)) => deep_merge(t, s),
-        (JsonValue::Array(t), JsonValue::Array(s)) if t.len() == s.len() => {
-            for (ti, si) in t.iter_mut().zip(s) {
-                match (ti, si) {
-                    (JsonValue::Object(to), JsonValue::Object(so)) => deep_merge(to, so),
-                    (ti, si) => *ti = si.clone(),
-                }
-            }
-        }
-        (target, source) => *target = source.clone(),
     }
 }
 

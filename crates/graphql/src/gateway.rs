@@ -230,7 +230,7 @@ impl Gateway {
                 operation,
                 &variables,
             ) {
-                Ok(r) => state.data = r.data.unwrap_or_default(),
+                Ok(r) => state.merge(&r.data.unwrap_or_default()),
                 Err(e) => {
                     let error = e.to_graphql_error(&prepared.doc.sources);
                     return error_response(vec![error], "INTROSPECTION_FAILED");
@@ -242,12 +242,11 @@ impl Gateway {
             execute::run(root, &state, client, &variables, self.options).await;
         }
         let State { data, mut errors } = state.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut shaper = Shaper::new(&sg.api, &prepared.doc, &variables, &mut errors);
+        let mut shaper = Shaper::new(&sg.api, &prepared.doc, &variables, &mut errors, &data);
         let mut shaped = Vec::with_capacity(4096);
         shaper.write_root(
             &operation.selection_set,
             operation.object_type(),
-            &data,
             &mut shaped,
         );
         response(&shaped, errors)

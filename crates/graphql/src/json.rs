@@ -1,4 +1,4 @@
-//! Field lookups in the small JSON objects of a response: a scan for small maps (cheaper than
+//! Field lookups in the small JSON objects of representations: a scan for small maps (cheaper than
 //! hashing the key and following the index), the map's hash index for larger ones.
 
 use apollo_compiler::response::{JsonMap, JsonValue};
@@ -15,23 +15,6 @@ pub(crate) fn field<'a>(map: &'a JsonMap, key: &str) -> Option<&'a JsonValue> {
         return map.get(key);
     }
     map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-}
-
-/// The value of `key` in `map`, to change.
-#[inline]
-pub(crate) fn field_mut<'a>(map: &'a mut JsonMap, key: &str) -> Option<&'a mut JsonValue> {
-    if map.len() > SCAN_UP_TO {
-        return map.get_mut(key);
-    }
-    map.iter_mut()
-        .find(|(k, _)| k.as_str() == key)
-        .map(|(_, v)| v)
-}
-
-/// The `__typename` of `map`, when it has one that is a string.
-#[inline]
-pub(crate) fn typename(map: &JsonMap) -> Option<&str> {
-    field(map, "__typename").and_then(|t| t.as_str())
 }
 
 #[cfg(test)]
@@ -54,11 +37,7 @@ mod tests {
         }));
         assert_eq!(field(&small, "name"), Some(&json!("Ada")));
         assert_eq!(field(&small, "nam"), None);
-        assert_eq!(typename(&small), Some("User"));
         assert_eq!(field(&large, "id"), Some(&json!("1")));
         assert_eq!(field(&large, "z"), None);
-        let mut small = small;
-        *field_mut(&mut small, "id").unwrap() = json!("2");
-        assert_eq!(small.get("id"), Some(&json!("2")));
     }
 }

@@ -9,9 +9,11 @@ use apollo_compiler::{Name, Schema};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::rc::Rc;
 
 use crate::collect::{self, Collected, Conditions};
+use crate::execute::{Node, NodeId, ROOT, Tree};
 
 /// Walks the client's selections over `data`.
 pub struct Shaper<'a> {
@@ -19,6 +21,12 @@ pub struct Shaper<'a> {
     doc: &'a ExecutableDocument,
     variables: &'a JsonMap,
     errors: &'a mut Vec<GraphQLError>,
+    /// The merged subgraph data.
+    tree: &'a Tree,
+    /// Where the JSON of an object under a selection set of the document was written, when it
+    /// was written without errors: an object the response tree shares among many places (an
+    /// entity answer) is written once and copied after. Cleared when output is cut back.
+    written: HashMap<(NodeId, usize), Range<usize>, ahash::RandomState>,
     /// Field collection per (selection set of the document, runtime type): done once per
     /// request, not once per object (a list of 100 objects of one type collects once).
     collected: HashMap<(usize, Name), Rc<[Collected]>, ahash::RandomState>,
@@ -57,43 +65,35 @@ fn write_name(out: &mut Vec<u8>, name: &str) {
     out.push(b'"');
 }
 
-fn write_json(out: &mut Vec<u8>, value: &JsonValue) {
-    // Writing JSON to a Vec cannot fail.
-    let _ = serde_json::to_writer(out, value);
-}
-
 impl<'a> Shaper<'a> {
     pub fn new(
         schema: &'a Schema,
         doc: &'a ExecutableDocument,
         variables: &'a JsonMap,
         errors: &'a mut Vec<GraphQLError>,
+        tree: &'a Tree,
     ) -> Self {
         Shaper {
             schema,
             doc,
             variables,
             errors,
+            tree,
+            written: HashMap::default(),
             collected: HashMap::default(),
         }
     }
 
     /// Writes the response `data` for the root selection to `out` as JSON: `null` when a null
     /// reached the root.
-    pub fn write_root(
-        &mut self,
-        set: &SelectionSet,
-        root_type: &Name,
-        data: &JsonMap,
-        out: &mut Vec<u8>,
-    ) {
+    pub fn write_root(&mut self, set: &SelectionSet, root_type: &Name, out: &mut Vec<u8>) {
         let mut path = Vec::new();
         let set = SetRef {
             set,
             in_document: true,
         };
         let mark = out.len();
-        if self.object(set, root_type, data, &mut path, out).is_err() {
+        if self.object(set, root_type, ROOT, &mut path, out).is_err() {
             out.truncate(mark);
             out.extend_from_slice(b"null");
         }
@@ -121,10 +121,34 @@ impl<'a> Shaper<'a> {
         &mut self,
         set: SetRef<'_>,
         static_type: &Name,
-        data: &JsonMap,
+        data: NodeId,
         path: &mut Vec<ResponseDataPathSegment>,
         out: &mut Vec<u8>,
     ) -> Result<(), NullBubble> {
+        let key = set
+            .in_document
+            .then(|| (data, std::ptr::from_ref(set.set) as usize));
+        if let Some(range) = key.and_then(|k| self.written.get(&k)) {
+            out.extend_from_within(range.clone());
+            return Ok(());
+        }
+        let (start, errors) = (out.len(), self.errors.len());
+        self.write_object(set, static_type, data, path, out)?;
+        if let Some(key) = key.filter(|_| self.errors.len() == errors) {
+            self.written.insert(key, start..out.len());
+        }
+        Ok(())
+    }
+
+    fn write_object(
+        &mut self,
+        set: SetRef<'_>,
+        static_type: &Name,
+        data: NodeId,
+        path: &mut Vec<ResponseDataPathSegment>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), NullBubble> {
+        let tree = self.tree;
         let runtime = self.runtime_type(static_type, data);
         let fields = self.collected(set, &runtime);
         out.push(b'{');
@@ -140,9 +164,12 @@ impl<'a> Shaper<'a> {
                 write_name(out, &runtime);
                 continue;
             }
-            let raw = crate::json::field(data, key.as_str()).unwrap_or(&JsonValue::Null);
+            let raw = tree.field(data, key.as_str());
             if matches!(first.name.as_str(), "__schema" | "__type") {
-                write_json(out, raw);
+                match raw {
+                    Some(raw) => tree.write_json(raw, out),
+                    None => out.extend_from_slice(b"null"),
+                }
                 continue;
             }
             path.push(ResponseDataPathSegment::Field(key.clone()));
@@ -166,7 +193,7 @@ impl<'a> Shaper<'a> {
     fn value(
         &mut self,
         ty: &Type,
-        raw: &JsonValue,
+        raw: Option<NodeId>,
         selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
         out: &mut Vec<u8>,
@@ -184,6 +211,7 @@ impl<'a> Shaper<'a> {
             (Err(bubble), true) => Err(bubble),
             (Err(NullBubble), false) => {
                 out.truncate(mark);
+                self.written.clear();
                 out.extend_from_slice(b"null");
                 Ok(())
             }
@@ -193,33 +221,35 @@ impl<'a> Shaper<'a> {
     fn nullable(
         &mut self,
         ty: &Type,
-        raw: &JsonValue,
+        raw: Option<NodeId>,
         selection: Option<SetRef<'_>>,
         path: &mut Vec<ResponseDataPathSegment>,
         out: &mut Vec<u8>,
     ) -> Result<Written, NullBubble> {
-        match (ty, raw) {
-            (Type::List(item) | Type::NonNullList(item), JsonValue::Array(items)) => {
+        let tree = self.tree;
+        match (ty, raw.map(|r| (r, tree.node(r)))) {
+            (Type::List(item) | Type::NonNullList(item), Some((_, Node::List(items)))) => {
                 out.push(b'[');
                 for (i, raw_item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
                     path.push(ResponseDataPathSegment::ListIndex(i));
-                    let written = self.value(item, raw_item, selection, path, out);
+                    let written = self.value(item, Some(*raw_item), selection, path, out);
                     path.pop();
                     written?;
                 }
                 out.push(b']');
                 Ok(Written::Value)
             }
-            (Type::List(_) | Type::NonNullList(_), _) | (_, JsonValue::Null) => {
+            (Type::List(_) | Type::NonNullList(_), _)
+            | (_, None | Some((_, Node::Leaf(JsonValue::Null)))) => {
                 out.extend_from_slice(b"null");
                 Ok(Written::Null)
             }
-            (_, JsonValue::Object(map)) => match selection {
+            (_, Some((id, Node::Object(_)))) => match selection {
                 Some(set) => {
-                    self.object(set, ty.inner_named_type(), map, path, out)?;
+                    self.object(set, ty.inner_named_type(), id, path, out)?;
                     Ok(Written::Value)
                 }
                 None => {
@@ -227,8 +257,8 @@ impl<'a> Shaper<'a> {
                     Ok(Written::Null)
                 }
             },
-            (_, leaf) if selection.is_none() => {
-                write_json(out, leaf);
+            (_, Some((leaf, _))) if selection.is_none() => {
+                tree.write_json(leaf, out);
                 Ok(Written::Value)
             }
             _ => {
@@ -240,8 +270,8 @@ impl<'a> Shaper<'a> {
 
     /// The object type of `data`: its `__typename` when that names an object type, else the
     /// static type.
-    fn runtime_type(&self, static_type: &Name, data: &JsonMap) -> Name {
-        let typename = crate::json::typename(data);
+    fn runtime_type(&self, static_type: &Name, data: NodeId) -> Name {
+        let typename = self.tree.typename(data);
         if typename == Some(static_type.as_str()) {
             return static_type.clone();
         }

@@ -1,192 +1,276 @@
 //! Entity fetches against the response tree: the de-duplicated representations of the objects at
-//! a fetch's paths, and the answers merged back into those objects in one walk, without paths.
+//! a fetch's sources, and the answers merged back into those objects, each answer stored once per
+//! source and shared by the objects it extends there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
-use super::{Path, deep_merge};
-use crate::json::{field, field_mut, typename};
+use super::Path;
+use super::tree::{Node, NodeId, ROOT, Tree};
+use crate::json::field;
 use crate::plan::{EntitySource, EntityStep, PathSeg};
 use crate::sel::{Sel, SelSet};
+
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 
 /// Which representation of an entity fetch each object at its sources stands for.
 #[derive(Debug, Default)]
 pub(super) struct Reps {
     /// Number of (distinct) representations.
     pub count: usize,
-    /// For the k-th object met walking the sources (in order, depth first): its representation,
-    /// or `None` when it takes no part (another type, or a key field missing).
-    slots: Vec<Option<usize>>,
+    /// Each object taking part, once however many places reach it.
+    slots: Vec<Slot>,
+}
+
+/// An object taking part in an entity fetch.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    object: NodeId,
+    /// Its representation.
+    rep: usize,
+    /// The source (place in the query) it was found at.
+    source: usize,
 }
 
 impl Reps {
-    /// The representations of the objects at `entity`'s sources in `data`.
-    pub fn collect(data: &JsonMap, entity: &EntityStep) -> (Vec<JsonValue>, Reps) {
+    /// The representations of the objects at `entity`'s sources in `tree`.
+    pub fn collect(tree: &Tree, entity: &EntityStep) -> (Vec<JsonValue>, Reps) {
         let mut out = Reps::default();
         let mut reps: Vec<JsonValue> = Vec::new();
         // Keyed by the hash of what an object's representation would hold, hashed and compared
         // in place: a representation is built only for an object unlike all before it.
-        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut index: FastMap<u64, Vec<usize>> = FastMap::default();
+        let mut seen: HashSet<NodeId, ahash::RandomState> = HashSet::default();
         let hasher = ahash::RandomState::new();
-        for source in &entity.sources {
-            visit(data, &source.path, &mut Vec::new(), &mut |_, object| {
-                let slot = taking_part(object, source).then(|| {
+        let mut walked = Walked::new(tree);
+        for (s, source) in entity.sources.iter().enumerate() {
+            walked.next_source();
+            visit(tree, ROOT, &source.path, &mut walked, &mut |object| {
+                if !taking_part(tree, object, source) || !seen.insert(object) {
+                    return;
+                }
+                let rep = (|| {
                     let mut h = hasher.build_hasher();
-                    hash_selected(object, &entity.inputs, &mut h)?;
+                    hash_selected(tree, object, &entity.inputs, &mut h)?;
                     let same = index.entry(h.finish()).or_default();
                     let known = same.iter().find(|i| {
-                        matches!(&reps[**i], JsonValue::Object(r) if same_selected(object, &entity.inputs, r, entity))
+                        matches!(&reps[**i], JsonValue::Object(r) if same_selected(tree, object, r, entity))
                     });
                     if let Some(i) = known {
                         return Some(*i);
                     }
-                    let rep = representation(object, entity)?;
+                    let rep = representation(tree, object, entity)?;
                     same.push(reps.len());
                     reps.push(rep);
                     Some(reps.len() - 1)
-                });
-                out.slots.push(slot.flatten());
+                })();
+                if let Some(rep) = rep {
+                    out.slots.push(Slot {
+                        object,
+                        rep,
+                        source: s,
+                    });
+                }
             });
         }
         out.count = reps.len();
         (reps, out)
     }
 
-    /// Merges `answers` (one per representation) into the objects they stand for. The walk
-    /// meets the objects in the order [`Reps::collect`] did: fetches running meanwhile only add
-    /// fields below them, never objects along their paths (the plan orders those first).
-    pub fn merge(&self, data: &mut JsonMap, entity: &EntityStep, answers: &[JsonValue]) {
-        let mut k = 0;
-        for source in &entity.sources {
-            visit_mut(data, &source.path, &mut |object| {
-                let slot = self.slots.get(k).copied().flatten();
-                k += 1;
-                if let Some(JsonValue::Object(answer)) = slot.map(|i| &answers[i]) {
-                    merge_entity(object, answer, &entity.tys);
-                }
-            });
+    /// Merges `answers` (one per representation) into the objects they stand for. Objects keep
+    /// their place in the tree while fetches run meanwhile: those only add fields below them
+    /// (the plan orders fetches that make objects along a fetch's paths before it).
+    pub fn merge(&self, tree: &mut Tree, entity: &EntityStep, answers: &[JsonValue]) {
+        let mut stored: Vec<Option<NodeId>> = vec![None; self.count * entity.sources.len()];
+        for slot in &self.slots {
+            let answer = &answers[slot.rep];
+            if !matches!(answer, JsonValue::Object(_)) {
+                continue;
+            }
+            let at = slot.source * self.count + slot.rep;
+            let answer = *stored[at].get_or_insert_with(|| tree.insert(answer));
+            merge_entity(tree, slot.object, answer, &entity.tys);
         }
     }
 
     /// For each representation, the paths of the objects it stands for (for error paths; only
     /// computed when a subgraph reports errors or fails).
-    pub fn targets(&self, data: &JsonMap, entity: &EntityStep) -> Vec<Vec<Path>> {
+    pub fn targets(&self, tree: &Tree, entity: &EntityStep) -> Vec<Vec<Path>> {
+        let reps: FastMap<NodeId, usize> = self.slots.iter().map(|s| (s.object, s.rep)).collect();
         let mut targets: Vec<Vec<Path>> = vec![Vec::new(); self.count];
-        let mut k = 0;
         for source in &entity.sources {
-            visit(data, &source.path, &mut Vec::new(), &mut |path, _| {
-                if let Some(Some(i)) = self.slots.get(k) {
-                    targets[*i].push(path.clone());
-                }
-                k += 1;
-            });
+            visit_paths(
+                tree,
+                ROOT,
+                &source.path,
+                &mut Vec::new(),
+                &mut |path, object| {
+                    if let Some(rep) = reps.get(&object) {
+                        targets[*rep].push(path.clone());
+                    }
+                },
+            );
         }
         targets
     }
 }
 
 /// Whether `object` is of a type this source takes.
-fn taking_part(object: &JsonMap, source: &EntitySource) -> bool {
-    typename(object).is_some_and(|t| source.types.iter().any(|x| x == t))
+fn taking_part(tree: &Tree, object: NodeId, source: &EntitySource) -> bool {
+    tree.typename(object)
+        .is_some_and(|t| source.types.iter().any(|x| x == t))
 }
 
 /// The representation of `object` for this fetch; `None` when a selected field is missing.
-fn representation(object: &JsonMap, entity: &EntityStep) -> Option<JsonValue> {
-    let mut rep = select(object, &entity.inputs)?;
-    if let (Some(name), JsonValue::Object(map)) = (&entity.typename_as, &mut rep) {
-        map.insert("__typename", JsonValue::String(name.as_str().into()));
+fn representation(tree: &Tree, object: NodeId, entity: &EntityStep) -> Option<JsonValue> {
+    let mut rep = JsonMap::new();
+    select_into(tree, object, &entity.inputs, &mut rep)?;
+    if let Some(name) = &entity.typename_as {
+        rep.insert("__typename", JsonValue::String(name.as_str().into()));
     }
-    Some(rep)
+    Some(JsonValue::Object(rep))
 }
 
 /// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
 /// gives way to the concrete type.
-fn merge_entity(target: &mut JsonMap, answer: &JsonMap, asked: &[apollo_compiler::Name]) {
-    let known = typename(target);
+fn merge_entity(tree: &mut Tree, target: NodeId, answer: NodeId, asked: &[apollo_compiler::Name]) {
+    let known = tree.typename(target);
     let abstract_name = known.is_some_and(|k| asked.iter().any(|t| t == k));
-    if abstract_name && answer.contains_key("__typename") {
-        target.remove("__typename");
+    if abstract_name && tree.field(answer, "__typename").is_some() {
+        tree.remove_field(target, "__typename");
     }
-    deep_merge(target, answer);
+    tree.merge(target, answer);
 }
 
-/// Calls `f` with every object at `segs` below `data`, and its path.
-fn visit(data: &JsonMap, segs: &[PathSeg], path: &mut Path, f: &mut dyn FnMut(&Path, &JsonMap)) {
+/// Which nodes a walk along one source's path has been through. A node is reached by one query
+/// path (see `tree`), so a node met again is met at the same step, with the same objects below.
+struct Walked {
+    stamps: Vec<u32>,
+    stamp: u32,
+}
+
+impl Walked {
+    fn new(tree: &Tree) -> Self {
+        Walked {
+            stamps: vec![0; tree.len()],
+            stamp: 0,
+        }
+    }
+
+    /// Starts the walk of the next source.
+    fn next_source(&mut self) {
+        self.stamp += 1;
+    }
+
+    /// Whether this walk meets `id` for the first time.
+    fn first(&mut self, id: NodeId) -> bool {
+        let slot = &mut self.stamps[id as usize];
+        let first = *slot != self.stamp;
+        *slot = self.stamp;
+        first
+    }
+}
+
+/// Calls `f` once with every object at `segs` below object `id`, however many places reach it.
+fn visit(
+    tree: &Tree,
+    id: NodeId,
+    segs: &[PathSeg],
+    walked: &mut Walked,
+    f: &mut dyn FnMut(NodeId),
+) {
     let Some((first, rest)) = segs.split_first() else {
-        return f(path, data);
+        return f(id);
     };
     let PathSeg::Key(key) = first else {
         return;
     };
-    if let Some(value) = field(data, key.as_str()) {
-        path.push(ResponseDataPathSegment::Field(key.clone()));
-        visit_value(value, rest, path, f);
-        path.pop();
+    if let Some(value) = tree.field(id, key.as_str()) {
+        visit_value(tree, value, rest, walked, f);
     }
 }
 
 fn visit_value(
-    value: &JsonValue,
+    tree: &Tree,
+    id: NodeId,
     segs: &[PathSeg],
-    path: &mut Path,
-    f: &mut dyn FnMut(&Path, &JsonMap),
+    walked: &mut Walked,
+    f: &mut dyn FnMut(NodeId),
 ) {
-    match (value, segs.first()) {
-        (JsonValue::Array(items), Some(PathSeg::List)) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(ResponseDataPathSegment::ListIndex(i));
-                visit_value(item, &segs[1..], path, f);
-                path.pop();
+    if !walked.first(id) {
+        return;
+    }
+    match (tree.node(id), segs.first()) {
+        (Node::List(items), Some(PathSeg::List)) => {
+            for item in items {
+                visit_value(tree, *item, &segs[1..], walked, f);
             }
         }
-        (JsonValue::Object(map), _) => visit(map, segs, path, f),
+        (Node::Object(_), _) => visit(tree, id, segs, walked, f),
         _ => {}
     }
 }
 
-/// [`visit`] for changing the objects (and without their paths).
-fn visit_mut(data: &mut JsonMap, segs: &[PathSeg], f: &mut dyn FnMut(&mut JsonMap)) {
+/// [`visit`], with each object's path.
+fn visit_paths(
+    tree: &Tree,
+    id: NodeId,
+    segs: &[PathSeg],
+    path: &mut Path,
+    f: &mut dyn FnMut(&Path, NodeId),
+) {
     let Some((first, rest)) = segs.split_first() else {
-        return f(data);
+        return f(path, id);
     };
     let PathSeg::Key(key) = first else {
         return;
     };
-    if let Some(value) = field_mut(data, key.as_str()) {
-        visit_value_mut(value, rest, f);
+    if let Some(value) = tree.field(id, key.as_str()) {
+        path.push(ResponseDataPathSegment::Field(key.clone()));
+        visit_value_paths(tree, value, rest, path, f);
+        path.pop();
     }
 }
 
-fn visit_value_mut(value: &mut JsonValue, segs: &[PathSeg], f: &mut dyn FnMut(&mut JsonMap)) {
-    match (value, segs.first()) {
-        (JsonValue::Array(items), Some(PathSeg::List)) => {
-            for item in items.iter_mut() {
-                visit_value_mut(item, &segs[1..], f);
+fn visit_value_paths(
+    tree: &Tree,
+    id: NodeId,
+    segs: &[PathSeg],
+    path: &mut Path,
+    f: &mut dyn FnMut(&Path, NodeId),
+) {
+    match (tree.node(id), segs.first()) {
+        (Node::List(items), Some(PathSeg::List)) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(ResponseDataPathSegment::ListIndex(i));
+                visit_value_paths(tree, *item, &segs[1..], path, f);
+                path.pop();
             }
         }
-        (JsonValue::Object(map), _) => visit_mut(map, segs, f),
+        (Node::Object(_), _) => visit_paths(tree, id, segs, path, f),
         _ => {}
     }
 }
 
-/// Hashes what [`select`] would take from `object`; `None` when a selected field is missing.
-fn hash_selected(object: &JsonMap, inputs: &SelSet, h: &mut impl Hasher) -> Option<()> {
+/// Hashes what [`select_into`] would take from `object`; `None` when a selected field is
+/// missing.
+fn hash_selected(tree: &Tree, object: NodeId, inputs: &SelSet, h: &mut impl Hasher) -> Option<()> {
     for sel in &inputs.0 {
         match sel {
             Sel::Field(f) => {
                 let key = f.response_key().as_str();
-                let value = field(object, key)?;
+                let value = tree.field(object, key)?;
                 key.hash(h);
                 match &f.selection {
-                    Some(sub) => hash_selected_value(value, sub, h)?,
-                    None => value.hash(h),
+                    Some(sub) => hash_selected_value(tree, value, sub, h)?,
+                    None => hash_value(tree, value, h),
                 }
             }
             Sel::On(ty, sub) => {
-                if typename(object) == Some(ty.as_str()) {
-                    hash_selected(object, sub, h)?;
+                if tree.typename(object) == Some(ty.as_str()) {
+                    hash_selected(tree, object, sub, h)?;
                 }
             }
         }
@@ -194,90 +278,128 @@ fn hash_selected(object: &JsonMap, inputs: &SelSet, h: &mut impl Hasher) -> Opti
     Some(())
 }
 
-fn hash_selected_value(value: &JsonValue, sub: &SelSet, h: &mut impl Hasher) -> Option<()> {
-    match value {
-        JsonValue::Object(map) => hash_selected(map, sub, h),
-        JsonValue::Array(items) => {
+fn hash_selected_value(tree: &Tree, id: NodeId, sub: &SelSet, h: &mut impl Hasher) -> Option<()> {
+    match tree.node(id) {
+        Node::Object(_) => hash_selected(tree, id, sub, h),
+        Node::List(items) => {
             items.len().hash(h);
             items
                 .iter()
-                .try_for_each(|i| hash_selected_value(i, sub, h))
+                .try_for_each(|i| hash_selected_value(tree, *i, sub, h))
         }
-        other => {
-            other.hash(h);
+        Node::Leaf(leaf) => {
+            leaf.hash(h);
             Some(())
         }
     }
 }
 
+/// Hashes a whole value (a leaf field, perhaps of a JSON-like custom scalar).
+fn hash_value(tree: &Tree, id: NodeId, h: &mut impl Hasher) {
+    match tree.node(id) {
+        Node::Leaf(leaf) => leaf.hash(h),
+        Node::List(items) => {
+            items.len().hash(h);
+            items.iter().for_each(|i| hash_value(tree, *i, h));
+        }
+        Node::Object(fields) => {
+            fields.len().hash(h);
+            for (k, v) in fields {
+                k.as_str().hash(h);
+                hash_value(tree, *v, h);
+            }
+        }
+    }
+}
+
 /// Whether `rep` is what this fetch's representation of `object` would be.
-fn same_selected(object: &JsonMap, inputs: &SelSet, rep: &JsonMap, entity: &EntityStep) -> bool {
+fn same_selected(tree: &Tree, object: NodeId, rep: &JsonMap, entity: &EntityStep) -> bool {
     if entity.typename_as.is_some() {
         // The representation's `__typename` was replaced: compare a fresh one.
-        return representation(object, entity)
+        return representation(tree, object, entity)
             .is_some_and(|r| matches!(r, JsonValue::Object(m) if m == *rep));
     }
-    same_map(object, inputs, rep)
+    same_map(tree, object, &entity.inputs, rep)
 }
 
 /// Whether `rep` holds exactly what `inputs` selects from `object`.
-fn same_map(object: &JsonMap, inputs: &SelSet, rep: &JsonMap) -> bool {
+fn same_map(tree: &Tree, object: NodeId, inputs: &SelSet, rep: &JsonMap) -> bool {
     let mut matched = 0;
-    same_into(object, inputs, rep, &mut matched) && matched == rep.len()
+    same_into(tree, object, inputs, rep, &mut matched) && matched == rep.len()
 }
 
-fn same_into(object: &JsonMap, inputs: &SelSet, rep: &JsonMap, matched: &mut usize) -> bool {
+fn same_into(
+    tree: &Tree,
+    object: NodeId,
+    inputs: &SelSet,
+    rep: &JsonMap,
+    matched: &mut usize,
+) -> bool {
     inputs.0.iter().all(|sel| match sel {
         Sel::Field(f) => {
             let key = f.response_key().as_str();
-            let (Some(value), Some(held)) = (field(object, key), field(rep, key)) else {
+            let (Some(value), Some(held)) = (tree.field(object, key), field(rep, key)) else {
                 return false;
             };
             *matched += 1;
-            same_value(value, f.selection.as_ref(), held)
+            same_value(tree, value, f.selection.as_ref(), held)
         }
         Sel::On(ty, sub) => {
-            typename(object) != Some(ty.as_str()) || same_into(object, sub, rep, matched)
+            tree.typename(object) != Some(ty.as_str()) || same_into(tree, object, sub, rep, matched)
         }
     })
 }
 
-fn same_value(value: &JsonValue, sub: Option<&SelSet>, held: &JsonValue) -> bool {
-    match (sub, value, held) {
-        (Some(sub), JsonValue::Object(map), JsonValue::Object(h)) => same_map(map, sub, h),
-        (Some(sub), JsonValue::Array(items), JsonValue::Array(h)) => {
+fn same_value(tree: &Tree, id: NodeId, sub: Option<&SelSet>, held: &JsonValue) -> bool {
+    match (sub, tree.node(id), held) {
+        (Some(sub), Node::Object(_), JsonValue::Object(h)) => same_map(tree, id, sub, h),
+        (Some(sub), Node::List(items), JsonValue::Array(h)) => {
             items.len() == h.len()
                 && items
                     .iter()
                     .zip(h)
-                    .all(|(i, h)| same_value(i, Some(sub), h))
+                    .all(|(i, h)| same_value(tree, *i, Some(sub), h))
         }
-        _ => value == held,
+        _ => same_json(tree, id, held),
     }
 }
 
-/// The part of `object` that `inputs` selects; `None` when a selected field is missing.
-fn select(object: &JsonMap, inputs: &SelSet) -> Option<JsonValue> {
-    let mut out = JsonMap::new();
-    select_into(object, inputs, &mut out)?;
-    Some(JsonValue::Object(out))
+/// Whether node `id` holds exactly `value`.
+fn same_json(tree: &Tree, id: NodeId, value: &JsonValue) -> bool {
+    match (tree.node(id), value) {
+        (Node::Leaf(leaf), value) => leaf == value,
+        (Node::List(items), JsonValue::Array(values)) => {
+            items.len() == values.len()
+                && items
+                    .iter()
+                    .zip(values)
+                    .all(|(i, v)| same_json(tree, *i, v))
+        }
+        (Node::Object(fields), JsonValue::Object(map)) => {
+            fields.len() == map.len()
+                && fields
+                    .iter()
+                    .all(|(k, v)| field(map, k.as_str()).is_some_and(|m| same_json(tree, *v, m)))
+        }
+        _ => false,
+    }
 }
 
-fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<()> {
+fn select_into(tree: &Tree, object: NodeId, inputs: &SelSet, out: &mut JsonMap) -> Option<()> {
     for sel in &inputs.0 {
         match sel {
             Sel::Field(f) => {
                 let key = f.response_key().as_str();
-                let value = field(object, key)?;
+                let value = tree.field(object, key)?;
                 let value = match &f.selection {
-                    Some(sub) => select_value(value, sub)?,
-                    None => value.clone(),
+                    Some(sub) => select_value(tree, value, sub)?,
+                    None => tree.to_json(value),
                 };
                 out.insert(key, value);
             }
             Sel::On(ty, sub) => {
-                if typename(object) == Some(ty.as_str()) {
-                    select_into(object, sub, out)?;
+                if tree.typename(object) == Some(ty.as_str()) {
+                    select_into(tree, object, sub, out)?;
                 }
             }
         }
@@ -285,15 +407,19 @@ fn select_into(object: &JsonMap, inputs: &SelSet, out: &mut JsonMap) -> Option<(
     Some(())
 }
 
-fn select_value(value: &JsonValue, sub: &SelSet) -> Option<JsonValue> {
-    match value {
-        JsonValue::Object(map) => select(map, sub),
-        JsonValue::Array(items) => items
+fn select_value(tree: &Tree, id: NodeId, sub: &SelSet) -> Option<JsonValue> {
+    match tree.node(id) {
+        Node::Object(_) => {
+            let mut out = JsonMap::new();
+            select_into(tree, id, sub, &mut out)?;
+            Some(JsonValue::Object(out))
+        }
+        Node::List(items) => items
             .iter()
-            .map(|i| select_value(i, sub))
+            .map(|i| select_value(tree, *i, sub))
             .collect::<Option<Vec<_>>>()
             .map(JsonValue::Array),
-        other => Some(other.clone()),
+        Node::Leaf(leaf) => Some(leaf.clone()),
     }
 }
 
@@ -333,11 +459,11 @@ mod tests {
         }
     }
 
-    fn data(products: JsonValue) -> JsonMap {
-        match json!({ "products": products }) {
-            JsonValue::Object(map) => map,
-            _ => unreachable!(),
-        }
+    fn data(products: JsonValue) -> Tree {
+        let mut tree = Tree::default();
+        let data = tree.insert(&json!({ "products": products }));
+        tree.merge(ROOT, data);
+        tree
     }
 
     #[test]
@@ -366,7 +492,8 @@ mod tests {
             json!({"name": "two"}),
         ];
         slots.merge(&mut data, &entity, &answers);
-        let names: Vec<Option<&str>> = data["products"]
+        let merged = data.to_json(ROOT);
+        let names: Vec<Option<&str>> = merged["products"]
             .as_array()
             .unwrap()
             .iter()
@@ -386,5 +513,47 @@ mod tests {
         let targets = slots.targets(&data, &entity);
         let paths: Vec<usize> = targets.iter().map(Vec::len).collect();
         assert_eq!(paths, [2, 1, 1]);
+    }
+
+    #[test]
+    fn an_object_reached_from_many_places_takes_part_once() {
+        let mut data = data(json!([
+            {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}},
+            {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}},
+        ]));
+        let entity = step();
+        let (_, slots) = Reps::collect(&data, &entity);
+        // Both products get the one answer, whose `related` object they then share.
+        let answers = vec![json!({"related": {"__typename": "Product", "upc": "9"}})];
+        slots.merge(&mut data, &entity, &answers);
+        let related = EntityStep {
+            sources: vec![EntitySource {
+                path: vec![
+                    PathSeg::Key(name("products")),
+                    PathSeg::List,
+                    PathSeg::Key(name("related")),
+                ],
+                types: [name("Product")].into(),
+            }],
+            inputs: SelSet(vec![Sel::Field(FieldSel::leaf(name("upc")))]),
+            ..step()
+        };
+        let (reps, slots) = Reps::collect(&data, &related);
+        assert_eq!(JsonValue::Array(reps), json!([{"upc": "9"}]));
+        assert_eq!(slots.slots.len(), 1, "one object, not one per place");
+        slots.merge(&mut data, &related, &[json!({"name": "nine"})]);
+        assert_eq!(
+            data.to_json(ROOT)["products"],
+            json!([
+                {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}, "related": {"__typename": "Product", "upc": "9", "name": "nine"}},
+                {"__typename": "Product", "upc": "1", "dims": {"w": 1, "h": 2}, "related": {"__typename": "Product", "upc": "9", "name": "nine"}},
+            ])
+        );
+        let paths: Vec<usize> = slots
+            .targets(&data, &related)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(paths, [2], "errors reach every place");
     }
 }

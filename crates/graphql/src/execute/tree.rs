@@ -1,0 +1,272 @@
+//! The response tree a plan fills in: an arena of values in which an entity answer is stored once
+//! per place in the query and shared by every object it extends there.
+//!
+//! A subgraph answer is converted into nodes once; merging it into an object links the object's
+//! new fields to the answer's nodes instead of copying them. Sharing is limited to objects at
+//! one place in the query (one entity source), so every node is reached by one query path:
+//! what later fetches add to a shared node is what each of its places would have received.
+
+use apollo_compiler::response::{JsonMap, JsonValue};
+use serde_json_bytes::ByteString;
+
+/// A node's index in the tree.
+pub type NodeId = u32;
+
+/// The root object (the response's `data`).
+pub const ROOT: NodeId = 0;
+
+/// One value of the response.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// A scalar or `null`.
+    Leaf(JsonValue),
+    List(Vec<NodeId>),
+    /// Fields in the order they arrived.
+    Object(Vec<(ByteString, NodeId)>),
+}
+
+/// The response data as an arena of nodes; the root is an object.
+#[derive(Debug)]
+pub struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            nodes: vec![Node::Object(Vec::new())],
+        }
+    }
+}
+
+impl Tree {
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The fields of object `id` (none when it is not an object).
+    pub fn fields(&self, id: NodeId) -> &[(ByteString, NodeId)] {
+        match self.node(id) {
+            Node::Object(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    /// The value of `key` in object `id`.
+    #[inline]
+    pub fn field(&self, id: NodeId, key: &str) -> Option<NodeId> {
+        position(self.fields(id), key).map(|i| self.fields(id)[i].1)
+    }
+
+    /// The `__typename` of object `id`, when it has one that is a string.
+    pub fn typename(&self, id: NodeId) -> Option<&str> {
+        match self.node(self.field(id, "__typename")?) {
+            Node::Leaf(JsonValue::String(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    /// Stores `value` as new nodes.
+    pub fn insert(&mut self, value: &JsonValue) -> NodeId {
+        let node = match value {
+            JsonValue::Object(map) => return self.insert_map(map),
+            JsonValue::Array(items) => Node::List(items.iter().map(|v| self.insert(v)).collect()),
+            leaf => Node::Leaf(leaf.clone()),
+        };
+        self.push(node)
+    }
+
+    /// Stores object `map` as new nodes.
+    pub fn insert_map(&mut self, map: &JsonMap) -> NodeId {
+        let fields = map
+            .iter()
+            .map(|(k, v)| (k.clone(), self.insert(v)))
+            .collect();
+        self.push(Node::Object(fields))
+    }
+
+    /// Removes field `key` from object `id`.
+    pub fn remove_field(&mut self, id: NodeId, key: &str) {
+        if let Node::Object(fields) = &mut self.nodes[id as usize] {
+            fields.retain(|(k, _)| k.as_str() != key);
+        }
+    }
+
+    /// Merges object `source` into object `target`: objects field by field, lists item by item.
+    /// A field `target` lacks is linked to `source`'s node, not copied; `__typename` is kept.
+    pub fn merge(&mut self, target: NodeId, source: NodeId) {
+        if target == source {
+            return;
+        }
+        for i in 0..self.fields(source).len() {
+            let (key, from) = &self.fields(source)[i];
+            let from = *from;
+            match position(self.fields(target), key.as_str()) {
+                Some(_) if key.as_str() == "__typename" => {}
+                Some(at) => self.merge_field(target, at, from),
+                None => {
+                    let key = key.clone();
+                    if let Node::Object(fields) = &mut self.nodes[target as usize] {
+                        fields.push((key, from));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Merges node `from` into field `at` of object `target`.
+    fn merge_field(&mut self, target: NodeId, at: usize, from: NodeId) {
+        let into = self.fields(target)[at].1;
+        if let Some(replacement) = self.merge_value(into, from)
+            && let Node::Object(fields) = &mut self.nodes[target as usize]
+        {
+            fields[at].1 = replacement;
+        }
+    }
+
+    /// Merges `from` into `into`; `Some(from)` when `into` is to be replaced by it instead.
+    fn merge_value(&mut self, into: NodeId, from: NodeId) -> Option<NodeId> {
+        match (self.node(into), self.node(from)) {
+            (Node::Object(_), Node::Object(_)) => self.merge(into, from),
+            (Node::List(a), Node::List(b)) if a.len() == b.len() => {
+                for j in 0..b.len() {
+                    let (a, b) = (self.item(into, j), self.item(from, j));
+                    match (self.node(a), self.node(b)) {
+                        (Node::Object(_), Node::Object(_)) => self.merge(a, b),
+                        _ => self.set_item(into, j, b),
+                    }
+                }
+            }
+            _ => return Some(from),
+        }
+        None
+    }
+
+    fn item(&self, list: NodeId, j: usize) -> NodeId {
+        match self.node(list) {
+            Node::List(items) => items[j],
+            _ => unreachable!("item of a list node"),
+        }
+    }
+
+    fn set_item(&mut self, list: NodeId, j: usize, value: NodeId) {
+        if let Node::List(items) = &mut self.nodes[list as usize] {
+            items[j] = value;
+        }
+    }
+
+    /// Writes node `id` as JSON.
+    pub fn write_json(&self, id: NodeId, out: &mut Vec<u8>) {
+        match self.node(id) {
+            // Writing JSON to a Vec cannot fail.
+            Node::Leaf(leaf) => drop(serde_json::to_writer(&mut *out, leaf)),
+            Node::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write_json(*item, out);
+                }
+                out.push(b']');
+            }
+            Node::Object(fields) => {
+                out.push(b'{');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    drop(serde_json::to_writer(&mut *out, key.as_str()));
+                    out.push(b':');
+                    self.write_json(*value, out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    /// Node `id` as a JSON value (a copy).
+    pub fn to_json(&self, id: NodeId) -> JsonValue {
+        match self.node(id) {
+            Node::Leaf(leaf) => leaf.clone(),
+            Node::List(items) => JsonValue::Array(items.iter().map(|i| self.to_json(*i)).collect()),
+            Node::Object(fields) => JsonValue::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.to_json(*v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Where `key` is among `fields`: a scan (GraphQL objects are mostly a handful of short names).
+#[inline]
+fn position(fields: &[(ByteString, NodeId)], key: &str) -> Option<usize> {
+    fields.iter().position(|(k, _)| k.as_str() == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json_bytes::json;
+
+    fn tree_of(value: JsonValue) -> (Tree, NodeId) {
+        let mut tree = Tree::default();
+        let id = tree.insert(&value);
+        (tree, id)
+    }
+
+    #[test]
+    fn a_merged_answer_is_linked_not_copied_and_reads_back_whole() {
+        let (mut tree, a) = tree_of(json!({"__typename": "P", "upc": "1"}));
+        let b = tree.insert(&json!({"__typename": "P", "upc": "1"}));
+        let answer = tree.insert(&json!({"__typename": "P", "reviews": [{"id": 1}]}));
+        let before = tree.nodes.len();
+        tree.merge(a, answer);
+        tree.merge(b, answer);
+        assert_eq!(tree.nodes.len(), before, "no node was copied");
+        assert_eq!(tree.field(a, "reviews"), tree.field(b, "reviews"));
+        assert_eq!(
+            tree.to_json(a),
+            json!({"__typename": "P", "upc": "1", "reviews": [{"id": 1}]})
+        );
+    }
+
+    #[test]
+    fn merging_goes_field_by_field_and_item_by_item() {
+        let (mut tree, a) = tree_of(json!({"x": {"y": 1}, "l": [{"a": 1}, 2], "s": "old"}));
+        let b = tree.insert(&json!({"x": {"z": 2}, "l": [{"b": 2}, 3], "s": "new"}));
+        tree.merge(a, b);
+        assert_eq!(
+            tree.to_json(a),
+            json!({"x": {"y": 1, "z": 2}, "l": [{"a": 1, "b": 2}, 3], "s": "new"})
+        );
+        let mut out = Vec::new();
+        tree.write_json(a, &mut out);
+        let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            written,
+            serde_json::json!({"x": {"y": 1, "z": 2}, "l": [{"a": 1, "b": 2}, 3], "s": "new"})
+        );
+    }
+
+    #[test]
+    fn lists_of_other_lengths_are_replaced_and_typenames_kept() {
+        let (mut tree, a) = tree_of(json!({"__typename": "I", "l": [1, 2]}));
+        let b = tree.insert(&json!({"__typename": "P", "l": [3]}));
+        tree.merge(a, b);
+        assert_eq!(tree.to_json(a), json!({"__typename": "I", "l": [3]}));
+        assert_eq!(tree.typename(a), Some("I"));
+    }
+}
