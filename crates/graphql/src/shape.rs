@@ -29,7 +29,9 @@ pub struct Shaper<'a> {
     written: HashMap<(NodeId, usize), Range<usize>, ahash::RandomState>,
     /// Field collection per (selection set of the document, runtime type): done once per
     /// request, not once per object (a list of 100 objects of one type collects once).
-    collected: HashMap<(usize, Name), Rc<[Collected]>, ahash::RandomState>,
+    /// Keyed by the addresses of the set and of the type's name (names of the schema and the
+    /// document, alive and unmoved while shaping).
+    collected: HashMap<(usize, usize), Rc<[Collected]>, ahash::RandomState>,
 }
 
 /// A selection set, and whether it is the document's own (then its address is stable for the
@@ -108,7 +110,10 @@ impl<'a> Shaper<'a> {
         if !set.in_document {
             return collect(self);
         }
-        let key = (std::ptr::from_ref(set.set) as usize, runtime.clone());
+        let key = (
+            std::ptr::from_ref(set.set) as usize,
+            runtime.as_str().as_ptr() as usize,
+        );
         if let Some(fields) = self.collected.get(&key) {
             return fields.clone();
         }
@@ -150,7 +155,7 @@ impl<'a> Shaper<'a> {
     ) -> Result<(), NullBubble> {
         let tree = self.tree;
         let runtime = self.runtime_type(static_type, data);
-        let fields = self.collected(set, &runtime);
+        let fields = self.collected(set, runtime);
         out.push(b'{');
         for (n, field) in fields.iter().enumerate() {
             if n > 0 {
@@ -161,7 +166,7 @@ impl<'a> Shaper<'a> {
             write_name(out, key);
             out.push(b':');
             if first.name == "__typename" {
-                write_name(out, &runtime);
+                write_name(out, runtime);
                 continue;
             }
             let raw = tree.field(data, key.as_str());
@@ -270,16 +275,19 @@ impl<'a> Shaper<'a> {
 
     /// The object type of `data`: its `__typename` when that names an object type, else the
     /// static type.
-    fn runtime_type(&self, static_type: &Name, data: NodeId) -> Name {
+    fn runtime_type<'n>(&self, static_type: &'n Name, data: NodeId) -> &'n Name
+    where
+        'a: 'n,
+    {
         let typename = self.tree.typename(data);
         if typename == Some(static_type.as_str()) {
-            return static_type.clone();
+            return static_type;
         }
         let named = typename.and_then(|t| match self.schema.types.get(t) {
-            Some(ExtendedType::Object(o)) => Some(o.name.clone()),
+            Some(ExtendedType::Object(o)) => Some(&o.name),
             _ => None,
         });
-        named.unwrap_or_else(|| static_type.clone())
+        named.unwrap_or(static_type)
     }
 
     /// Records why a non-null field is null, unless a subgraph error already explains it.

@@ -29,12 +29,18 @@ pub enum Node {
 #[derive(Debug)]
 pub struct Tree {
     nodes: Vec<Node>,
+    /// Per node, its `__typename` field's value ([`NONE`] if none): asked of every object the
+    /// walks and the shaper meet, so kept rather than searched for.
+    typenames: Vec<NodeId>,
 }
+
+const NONE: NodeId = NodeId::MAX;
 
 impl Default for Tree {
     fn default() -> Self {
         Tree {
             nodes: vec![Node::Object(Vec::new())],
+            typenames: vec![NONE],
         }
     }
 }
@@ -65,7 +71,11 @@ impl Tree {
 
     /// The `__typename` of object `id`, when it has one that is a string.
     pub fn typename(&self, id: NodeId) -> Option<&str> {
-        match self.node(self.field(id, "__typename")?) {
+        let at = self.typenames[id as usize];
+        if at == NONE {
+            return None;
+        }
+        match self.node(at) {
             Node::Leaf(JsonValue::String(s)) => Some(s.as_str()),
             _ => None,
         }
@@ -73,6 +83,7 @@ impl Tree {
 
     fn push(&mut self, node: Node) -> NodeId {
         self.nodes.push(node);
+        self.typenames.push(NONE);
         (self.nodes.len() - 1) as NodeId
     }
 
@@ -88,17 +99,23 @@ impl Tree {
 
     /// Stores object `map` as new nodes.
     pub fn insert_map(&mut self, map: &JsonMap) -> NodeId {
-        let fields = map
+        let fields: Vec<(ByteString, NodeId)> = map
             .iter()
             .map(|(k, v)| (k.clone(), self.insert(v)))
             .collect();
-        self.push(Node::Object(fields))
+        let typename = position(&fields, "__typename").map(|i| fields[i].1);
+        let id = self.push(Node::Object(fields));
+        self.typenames[id as usize] = typename.unwrap_or(NONE);
+        id
     }
 
     /// Removes field `key` from object `id`.
     pub fn remove_field(&mut self, id: NodeId, key: &str) {
         if let Node::Object(fields) = &mut self.nodes[id as usize] {
             fields.retain(|(k, _)| k.as_str() != key);
+        }
+        if key == "__typename" {
+            self.typenames[id as usize] = NONE;
         }
     }
 
@@ -116,6 +133,9 @@ impl Tree {
                 Some(at) => self.merge_field(target, at, from),
                 None => {
                     let key = key.clone();
+                    if key.as_str() == "__typename" {
+                        self.typenames[target as usize] = from;
+                    }
                     if let Node::Object(fields) = &mut self.nodes[target as usize] {
                         fields.push((key, from));
                     }
@@ -268,5 +288,9 @@ mod tests {
         tree.merge(a, b);
         assert_eq!(tree.to_json(a), json!({"__typename": "I", "l": [3]}));
         assert_eq!(tree.typename(a), Some("I"));
+        tree.remove_field(a, "__typename");
+        assert_eq!(tree.typename(a), None);
+        tree.merge(a, b);
+        assert_eq!(tree.typename(a), Some("P"), "a merged __typename is found");
     }
 }
