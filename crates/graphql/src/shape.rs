@@ -51,6 +51,36 @@ impl<'s> From<&'s Cow<'_, SelectionSet>> for SetRef<'s> {
     }
 }
 
+/// Where a value is in the response, kept on the stack as the walk goes down (no name is
+/// cloned per field) and written out only for an error.
+enum Path<'p> {
+    Root,
+    Field(&'p Name, &'p Path<'p>),
+    Index(usize, &'p Path<'p>),
+}
+
+impl Path<'_> {
+    fn to_vec(&self) -> Vec<ResponseDataPathSegment> {
+        let mut segments = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Field(name, up) => {
+                    segments.push(ResponseDataPathSegment::Field((*name).clone()));
+                    at = up;
+                }
+                Path::Index(i, up) => {
+                    segments.push(ResponseDataPathSegment::ListIndex(*i));
+                    at = up;
+                }
+            }
+        }
+        segments.reverse();
+        segments
+    }
+}
+
 /// A null that must replace the nearest nullable ancestor.
 struct NullBubble;
 
@@ -89,13 +119,13 @@ impl<'a> Shaper<'a> {
     /// Writes the response `data` for the root selection to `out` as JSON: `null` when a null
     /// reached the root.
     pub fn write_root(&mut self, set: &SelectionSet, root_type: &Name, out: &mut Vec<u8>) {
-        let mut path = Vec::new();
+        let path = Path::Root;
         let set = SetRef {
             set,
             in_document: true,
         };
         let mark = out.len();
-        if self.object(set, root_type, ROOT, &mut path, out).is_err() {
+        if self.object(set, root_type, ROOT, &path, out).is_err() {
             out.truncate(mark);
             out.extend_from_slice(b"null");
         }
@@ -127,7 +157,7 @@ impl<'a> Shaper<'a> {
         set: SetRef<'_>,
         static_type: &Name,
         data: NodeId,
-        path: &mut Vec<ResponseDataPathSegment>,
+        path: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), NullBubble> {
         let key = set
@@ -150,7 +180,7 @@ impl<'a> Shaper<'a> {
         set: SetRef<'_>,
         static_type: &Name,
         data: NodeId,
-        path: &mut Vec<ResponseDataPathSegment>,
+        path: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), NullBubble> {
         let tree = self.tree;
@@ -177,16 +207,15 @@ impl<'a> Shaper<'a> {
                 }
                 continue;
             }
-            path.push(ResponseDataPathSegment::Field(key.clone()));
+            let path = Path::Field(key, path);
             let selection = field.selection();
             let written = self.value(
                 &first.definition.ty,
                 raw,
                 selection.as_ref().map(SetRef::from),
-                path,
+                &path,
                 out,
             );
-            path.pop();
             written?;
         }
         out.push(b'}');
@@ -200,7 +229,7 @@ impl<'a> Shaper<'a> {
         ty: &Type,
         raw: Option<NodeId>,
         selection: Option<SetRef<'_>>,
-        path: &mut Vec<ResponseDataPathSegment>,
+        path: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), NullBubble> {
         let mark = out.len();
@@ -228,7 +257,7 @@ impl<'a> Shaper<'a> {
         ty: &Type,
         raw: Option<NodeId>,
         selection: Option<SetRef<'_>>,
-        path: &mut Vec<ResponseDataPathSegment>,
+        path: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<Written, NullBubble> {
         let tree = self.tree;
@@ -239,9 +268,8 @@ impl<'a> Shaper<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    path.push(ResponseDataPathSegment::ListIndex(i));
-                    let written = self.value(item, Some(*raw_item), selection, path, out);
-                    path.pop();
+                    let path = Path::Index(i, path);
+                    let written = self.value(item, Some(*raw_item), selection, &path, out);
                     written?;
                 }
                 out.push(b']');
@@ -291,7 +319,9 @@ impl<'a> Shaper<'a> {
     }
 
     /// Records why a non-null field is null, unless a subgraph error already explains it.
-    fn null_error(&mut self, path: &[ResponseDataPathSegment]) {
+    fn null_error(&mut self, path: &Path<'_>) {
+        let path = path.to_vec();
+        let path = path.as_slice();
         let explained = self
             .errors
             .iter()
