@@ -108,7 +108,11 @@ impl Edge {
     fn capacity(&self, view: &View<'_>, i: usize) -> Option<f64> {
         let p = &self.params;
         (p.capacity_aware && p.use_utilization)
-            .then(|| view.set.stats(i).capacity())
+            .then(|| {
+                view.set
+                    .stats(i)
+                    .capacity(view.now_ns, view.set.params().utilization_stale_ns)
+            })
             .flatten()
     }
 

@@ -124,8 +124,19 @@ impl EndpointStats {
         (age <= stale_ns).then(|| value * crate::decay::decay_factor(age, half_life_ns))
     }
 
-    /// Estimated concurrency capacity (requests served at once), if reports allowed one.
-    pub fn capacity(&self) -> Option<f64> {
+    /// Estimated concurrency capacity (requests served at once), if reports allowed one and
+    /// still come: the estimate lapses once the last utilization report is older than
+    /// `stale_ns` (a server that stops reporting, say a new version without them, is no
+    /// longer held to what an old one could serve).
+    pub fn capacity(&self, now_ns: u64, stale_ns: u64) -> Option<f64> {
+        let (_, age) = self.utilization.get(now_ns)?;
+        if age > stale_ns {
+            return None;
+        }
+        self.learned_capacity()
+    }
+
+    fn learned_capacity(&self) -> Option<f64> {
         let bits = self.capacity.load(Ordering::Relaxed);
         (bits != 0).then(|| f64::from_bits(bits))
     }
@@ -137,14 +148,15 @@ impl EndpointStats {
 
     /// Folds one utilization report into the capacity estimate: the requests this balancer
     /// was awaiting answers to (the answering one included, as the server counted it when it
-    /// reported) over the utilization they produced.
-    fn learn_capacity(&self, utilization: f64) {
+    /// reported) over the utilization they produced. After reports lapsed (`afresh`), the
+    /// old estimate is forgotten rather than blended.
+    fn learn_capacity(&self, utilization: f64, afresh: bool) {
         let awaiting = f64::from(self.awaiting());
         if utilization < 0.05 || awaiting < 2.0 {
             return;
         }
         let sample = awaiting / utilization;
-        let next = match self.capacity() {
+        let next = match self.learned_capacity().filter(|_| !afresh) {
             None => sample,
             Some(current) => current + 0.1 * (sample - current),
         };
@@ -386,14 +398,20 @@ impl EndpointSet {
         self.availability_changed();
     }
 
+    /// The capacity `index` learned from its utilization reports, while they are fresh.
+    pub fn capacity(&self, index: usize) -> Option<f64> {
+        let now = self.time.now_ns();
+        self.stats(index)
+            .capacity(now, self.params.utilization_stale_ns)
+    }
+
     /// Whether `index` awaits fewer answers than its learned capacity (from its utilization
     /// reports), so that one more request there would likely be served. `true` without an
     /// estimate.
     pub fn has_room(&self, index: usize) -> bool {
-        let stats = self.stats(index);
-        stats
-            .capacity()
-            .is_none_or(|c| f64::from(stats.awaiting()) < capacity_limit(c))
+        let awaiting = f64::from(self.stats(index).awaiting());
+        self.capacity(index)
+            .is_none_or(|c| awaiting < capacity_limit(c))
     }
 
     /// Marks `index` as chosen; it counts as in flight until the returned guard drops.
@@ -463,10 +481,12 @@ impl Pick {
     /// Whether this pick's place in its endpoint's line lies beyond the capacity learned from
     /// utilization reports, so the endpoint would likely shed it. `false` without an estimate.
     /// Of concurrent picks of one endpoint with room for one, exactly one is within capacity.
-    pub fn over_capacity(&self) -> bool {
+    /// `set` gives the time and how long reports stay fresh.
+    pub fn over_capacity(&self, set: &EndpointSet) -> bool {
+        let now = set.time.now_ns();
         self.endpoint()
             .stats
-            .capacity()
+            .capacity(now, set.params.utilization_stale_ns)
             .is_some_and(|c| f64::from(self.position) > capacity_limit(c))
     }
 
@@ -497,10 +517,14 @@ impl Pick {
         }
         if let Some(u) = outcome.utilization.filter(|u| u.is_finite()) {
             let u = u.clamp(0.0, 1.0);
+            let lapsed = stats
+                .utilization
+                .get(now)
+                .is_none_or(|(_, age)| age > params.utilization_stale_ns);
             stats.utilization.set(u, now);
             // A shed request was not counted in the report it carries.
             if outcome.kind == OutcomeKind::Success {
-                stats.learn_capacity(u);
+                stats.learn_capacity(u, lapsed);
             }
         }
         stats.flights.fetch_sub(AWAITING, Ordering::Relaxed);
@@ -538,11 +562,12 @@ impl Drop for Pick {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn capacity_is_learned_from_utilization_reports() {
         let set = EndpointSet::with_weights(&[1]);
-        assert_eq!(set.stats(0).capacity(), None);
+        assert_eq!(set.capacity(0), None);
         // Four requests in flight (the answering one included), the server reports half its
         // workers busy: 8 slots.
         for _ in 0..200 {
@@ -556,7 +581,7 @@ mod tests {
             );
             drop(others);
         }
-        let capacity = set.stats(0).capacity().unwrap();
+        let capacity = set.capacity(0).unwrap();
         assert!((capacity - 8.0).abs() < 0.01, "{capacity}");
         // A shed answer teaches nothing: the server did not count it.
         let others: Vec<Pick> = (0..9).map(|_| set.pick(0)).collect();
@@ -568,7 +593,7 @@ mod tests {
             },
         );
         drop(others);
-        assert_eq!(set.stats(0).capacity(), Some(capacity));
+        assert_eq!(set.capacity(0), Some(capacity));
     }
 
     /// Endpoint 0 of `set` reports full utilization while awaiting `requests` answers: it
@@ -588,30 +613,51 @@ mod tests {
     fn an_answered_request_stops_counting_against_capacity() {
         let set = EndpointSet::with_weights(&[1]);
         fully_used_with(&set, 2);
-        assert_eq!(set.stats(0).capacity(), Some(2.0));
+        assert_eq!(set.capacity(0), Some(2.0));
         let mut streaming = set.pick(0);
         let waiting = set.pick(0);
-        assert!(!waiting.over_capacity(), "second in line, capacity 2");
+        assert!(!waiting.over_capacity(&set), "second in line, capacity 2");
         assert!(!set.has_room(0));
         let third = set.pick(0);
-        assert!(third.over_capacity(), "third in line, capacity 2");
+        assert!(third.over_capacity(&set), "third in line, capacity 2");
         drop(third);
         streaming.record(&set, Outcome::of(OutcomeKind::Success));
         assert_eq!(set.stats(0).in_flight(), 2, "its body still streams");
         assert_eq!(set.stats(0).awaiting(), 1);
         assert!(set.has_room(0));
-        assert!(!set.pick(0).over_capacity());
+        assert!(!set.pick(0).over_capacity(&set));
+    }
+
+    #[test]
+    fn a_capacity_lapses_when_reports_stop_and_is_then_learned_afresh() {
+        let clock = switchyard_core::ManualClock::new();
+        let time = Timebase::new(Arc::new(clock.clone()));
+        let set = EndpointSet::new(&[EndpointSpec::new("e0")], time, StatParams::default());
+        let stale = Duration::from_nanos(set.params().utilization_stale_ns);
+        fully_used_with(&set, 2);
+        let held = [set.pick(0), set.pick(0)];
+        assert!(!set.has_room(0), "two awaited, capacity 2");
+        assert!(set.pick(0).over_capacity(&set));
+        clock.advance(stale + Duration::from_millis(1));
+        assert_eq!(set.capacity(0), None, "no report for longer than {stale:?}");
+        assert!(set.has_room(0), "no longer held to the old estimate");
+        assert!(!set.pick(0).over_capacity(&set));
+        drop(held);
+        // Reports resume from a server that serves 10 at once: learned from them alone, not
+        // blended with the 2 it could serve before.
+        fully_used_with(&set, 10);
+        assert_eq!(set.capacity(0), Some(10.0));
     }
 
     #[test]
     fn of_concurrent_picks_only_those_within_capacity_get_through() {
         let set = EndpointSet::with_weights(&[1]);
         fully_used_with(&set, 3);
-        assert_eq!(set.stats(0).capacity(), Some(3.0));
+        assert_eq!(set.capacity(0), Some(3.0));
         let _busy = set.pick(0);
         // Two more picks race for the two places left, and a third for none.
         let picks: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
-        let over: Vec<bool> = picks.iter().map(Pick::over_capacity).collect();
+        let over: Vec<bool> = picks.iter().map(|p| p.over_capacity(&set)).collect();
         assert_eq!(over, [false, false, true]);
     }
 

@@ -41,7 +41,7 @@ fn learn_a_capacity_of_ten(set: &EndpointSet) {
             },
         );
         drop(held);
-        assert_eq!(set.stats(i).capacity(), Some(10.0));
+        assert_eq!(set.capacity(i), Some(10.0));
     }
 }
 

@@ -26,7 +26,7 @@ pub async fn pick(
     let mut until: Option<Instant> = None;
     loop {
         let pick = balancer.pick(set, ctx)?;
-        let Some(signal) = freed.filter(|_| pick.over_capacity()) else {
+        let Some(signal) = freed.filter(|_| pick.over_capacity(set)) else {
             return Some(Held::new(pick, freed));
         };
         let wait = cluster.config.balancing.capacity_wait;
@@ -134,7 +134,7 @@ mod tests {
                 utilization: Some(1.0),
             },
         );
-        assert_eq!(set.stats(0).capacity(), Some(2.0));
+        assert_eq!(set.capacity(0), Some(2.0));
     }
 
     fn success() -> Outcome {
@@ -148,13 +148,16 @@ mod tests {
         let far = Instant::now() + Duration::from_secs(60);
         let mut first = pick(&cluster, &membership, &ctx, far).await.unwrap();
         let second = pick(&cluster, &membership, &ctx, far).await.unwrap();
-        assert!(!second.pick().over_capacity());
+        assert!(!second.pick().over_capacity(&membership.set));
         let waiter = {
             let (cluster, membership) = (Arc::clone(&cluster), Arc::clone(&membership));
             tokio::spawn(async move {
                 let started = Instant::now();
                 let held = pick(&cluster, &membership, &PickContext::default(), far).await;
-                (started.elapsed(), held.unwrap().pick().over_capacity())
+                (
+                    started.elapsed(),
+                    held.unwrap().pick().over_capacity(&membership.set),
+                )
             })
         };
         tokio::task::yield_now().await;
@@ -180,7 +183,7 @@ mod tests {
         let started = Instant::now();
         let third = pick(&cluster, &membership, &ctx, far).await.unwrap();
         assert_eq!(started.elapsed(), Duration::from_millis(200));
-        assert!(third.pick().over_capacity());
+        assert!(third.pick().over_capacity(&membership.set));
     }
 
     #[tokio::test]
@@ -192,7 +195,7 @@ mod tests {
         let mut answered = set.pick(0);
         let _other = set.pick(0);
         let in_line = set.pick(0);
-        assert!(in_line.over_capacity());
+        assert!(in_line.over_capacity(&set));
         step_aside(&set, in_line, &signal);
         assert!(
             woken().await.is_err(),
