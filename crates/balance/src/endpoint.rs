@@ -481,12 +481,11 @@ impl Pick {
     /// Whether this pick's place in its endpoint's line lies beyond the capacity learned from
     /// utilization reports, so the endpoint would likely shed it. `false` without an estimate.
     /// Of concurrent picks of one endpoint with room for one, exactly one is within capacity.
-    /// `set` gives the time and how long reports stay fresh.
+    /// `set` says how long reports stay fresh; they are judged as of the pick (no clock read).
     pub fn over_capacity(&self, set: &EndpointSet) -> bool {
-        let now = set.time.now_ns();
         self.endpoint()
             .stats
-            .capacity(now, set.params.utilization_stale_ns)
+            .capacity(self.started_ns, set.params.utilization_stale_ns)
             .is_some_and(|c| f64::from(self.position) > capacity_limit(c))
     }
 

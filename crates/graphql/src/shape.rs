@@ -42,6 +42,14 @@ struct SetRef<'s> {
     in_document: bool,
 }
 
+impl SetRef<'_> {
+    /// The set's address, when it is the document's own (stable for the whole request).
+    fn address(self) -> Option<usize> {
+        self.in_document
+            .then(|| std::ptr::from_ref(self.set) as usize)
+    }
+}
+
 impl<'s> From<&'s Cow<'_, SelectionSet>> for SetRef<'s> {
     fn from(set: &'s Cow<'_, SelectionSet>) -> Self {
         SetRef {
@@ -137,13 +145,10 @@ impl<'a> Shaper<'a> {
             let conditions = Conditions::Evaluate(s.variables);
             collect::collect(s.schema, s.doc, set.set, runtime, conditions).into()
         };
-        if !set.in_document {
+        let Some(address) = set.address() else {
             return collect(self);
-        }
-        let key = (
-            std::ptr::from_ref(set.set) as usize,
-            runtime.as_str().as_ptr() as usize,
-        );
+        };
+        let key = (address, runtime.as_str().as_ptr() as usize);
         if let Some(fields) = self.collected.get(&key) {
             return fields.clone();
         }
@@ -160,9 +165,7 @@ impl<'a> Shaper<'a> {
         path: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), NullBubble> {
-        let key = set
-            .in_document
-            .then(|| (data, std::ptr::from_ref(set.set) as usize));
+        let key = set.address().map(|address| (data, address));
         if let Some(range) = key.and_then(|k| self.written.get(&k)) {
             out.extend_from_within(range.clone());
             return Ok(());
@@ -334,5 +337,55 @@ impl<'a> Shaper<'a> {
                 extensions: JsonMap::new(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json_bytes::json;
+
+    /// Shapes the tree `build` makes for `query` over a small schema.
+    fn shape(query: &str, build: impl FnOnce(&mut Tree)) -> (String, Vec<GraphQLError>) {
+        let sdl = "type Query { items: [Item] } \
+                   type Item { o: O, bad: String! } type O { x: Int }";
+        let schema = Schema::parse_and_validate(sdl, "schema.graphql").unwrap();
+        let doc = ExecutableDocument::parse_and_validate(&schema, query, "q.graphql").unwrap();
+        let operation = doc.operations.get(None).unwrap();
+        let mut tree = Tree::default();
+        build(&mut tree);
+        let (variables, mut errors, mut out) = (JsonMap::new(), Vec::new(), Vec::new());
+        let mut shaper = Shaper::new(&schema, &doc, &variables, &mut errors, &tree);
+        shaper.write_root(&operation.selection_set, operation.object_type(), &mut out);
+        (String::from_utf8(out).unwrap(), errors)
+    }
+
+    #[test]
+    fn a_shared_object_is_written_whole_at_every_place_even_after_a_null_cut_output_back() {
+        let (json, errors) = shape("{ items { o { x } bad } }", |tree| {
+            let data = tree.insert(&json!({"items": [{"bad": null}, {"bad": "ok"}]}));
+            tree.merge(ROOT, data);
+            let answer = tree.insert(&json!({"o": {"x": 1}}));
+            let items = tree.field(ROOT, "items").unwrap();
+            let items: Vec<NodeId> = match tree.node(items) {
+                Node::List(items) => items.clone(),
+                _ => unreachable!(),
+            };
+            // Both items link to the one `o` node.
+            for item in items {
+                tree.merge(item, answer);
+            }
+        });
+        // The first item is written (its `o` too), then cut back to null for its `bad`; the
+        // second must not copy the bytes the first item's `o` had.
+        assert_eq!(json, r#"{"items":[null,{"o":{"x":1},"bad":"ok"}]}"#);
+        assert_eq!(errors.len(), 1);
+        let field = |f: &str| ResponseDataPathSegment::Field(Name::new(f).unwrap());
+        let at = [
+            field("items"),
+            ResponseDataPathSegment::ListIndex(0),
+            field("bad"),
+        ];
+        assert_eq!(errors[0].path, at);
     }
 }
