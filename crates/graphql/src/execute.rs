@@ -13,7 +13,7 @@ use crate::plan::{Fetch, PlanNode};
 mod entities;
 mod tree;
 use entities::Reps;
-pub(crate) use tree::{Node, NodeId, ROOT, Tree};
+pub(crate) use tree::{Node, NodeId, ROOT, Sym, Tree};
 
 /// One request to a subgraph, as the GraphQL-over-HTTP JSON body.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use crate::collect::{self, Collected, Conditions};
-use crate::execute::{Node, NodeId, ROOT, Tree};
+use crate::execute::{Node, NodeId, ROOT, Sym, Tree};
 
 /// Walks the client's selections over `data`.
 pub struct Shaper<'a> {
@@ -31,7 +31,14 @@ pub struct Shaper<'a> {
     /// request, not once per object (a list of 100 objects of one type collects once).
     /// Keyed by the addresses of the set and of the type's name (names of the schema and the
     /// document, alive and unmoved while shaping).
-    collected: HashMap<(usize, usize), Rc<[Collected]>, ahash::RandomState>,
+    collected: HashMap<(usize, usize), Rc<[Asked]>, ahash::RandomState>,
+}
+
+/// A field asked of an object, and its response key as interned in the tree (`None` when no
+/// object has that key).
+struct Asked {
+    field: Collected,
+    key: Option<Sym>,
 }
 
 /// A selection set, and whether it is the document's own (then its address is stable for the
@@ -140,10 +147,15 @@ impl<'a> Shaper<'a> {
     }
 
     /// The fields `set` asks of a `runtime` object, cached when `set` is the document's own.
-    fn collected(&mut self, set: SetRef<'_>, runtime: &Name) -> Rc<[Collected]> {
-        let collect = |s: &Self| -> Rc<[Collected]> {
+    fn collected(&mut self, set: SetRef<'_>, runtime: &Name) -> Rc<[Asked]> {
+        let collect = |s: &Self| -> Rc<[Asked]> {
             let conditions = Conditions::Evaluate(s.variables);
-            collect::collect(s.schema, s.doc, set.set, runtime, conditions).into()
+            let fields = collect::collect(s.schema, s.doc, set.set, runtime, conditions);
+            let asked = fields.into_iter().map(|field| Asked {
+                key: s.tree.sym(field.first().response_key()),
+                field,
+            });
+            asked.collect()
         };
         let Some(address) = set.address() else {
             return collect(self);
@@ -190,7 +202,7 @@ impl<'a> Shaper<'a> {
         let runtime = self.runtime_type(static_type, data);
         let fields = self.collected(set, runtime);
         out.push(b'{');
-        for (n, field) in fields.iter().enumerate() {
+        for (n, Asked { field, key: sym }) in fields.iter().enumerate() {
             if n > 0 {
                 out.push(b',');
             }
@@ -202,7 +214,7 @@ impl<'a> Shaper<'a> {
                 write_name(out, runtime);
                 continue;
             }
-            let raw = tree.field(data, key.as_str());
+            let raw = sym.and_then(|sym| tree.get(data, sym));
             if matches!(first.name.as_str(), "__schema" | "__type") {
                 match raw {
                     Some(raw) => tree.write_json(raw, out),

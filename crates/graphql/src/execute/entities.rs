@@ -8,7 +8,7 @@ use std::hash::{BuildHasher as _, Hash, Hasher};
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
 use super::Path;
-use super::tree::{Node, NodeId, ROOT, Tree};
+use super::tree::{Node, NodeId, ROOT, Sym, Tree};
 use crate::json::field;
 use crate::plan::{EntitySource, EntityStep, PathSeg};
 use crate::sel::{Sel, SelSet};
@@ -47,7 +47,10 @@ impl Reps {
         let mut walked = Walked::new(tree);
         for (s, source) in entity.sources.iter().enumerate() {
             walked.next_source();
-            visit(tree, ROOT, &source.path, &mut walked, &mut |object| {
+            let Some(steps) = steps(tree, &source.path) else {
+                continue;
+            };
+            visit(tree, ROOT, &steps, &mut walked, &mut |object| {
                 if !taking_part(tree, object, source) || !seen.insert(object) {
                     return;
                 }
@@ -173,21 +176,34 @@ impl Walked {
     }
 }
 
-/// Calls `f` once with every object at `segs` below object `id`, however many places reach it.
-fn visit(
-    tree: &Tree,
-    id: NodeId,
-    segs: &[PathSeg],
-    walked: &mut Walked,
-    f: &mut dyn FnMut(NodeId),
-) {
-    let Some((first, rest)) = segs.split_first() else {
+/// A step of a source's path, its key interned in the tree.
+#[derive(Clone, Copy)]
+enum Step {
+    Key(Sym),
+    List,
+}
+
+/// `path` with its keys interned; `None` when a key is in no object of the tree (then nothing
+/// is at the path).
+fn steps(tree: &Tree, path: &[PathSeg]) -> Option<Vec<Step>> {
+    path.iter()
+        .map(|seg| match seg {
+            PathSeg::Key(key) => tree.sym(key.as_str()).map(Step::Key),
+            PathSeg::List => Some(Step::List),
+        })
+        .collect()
+}
+
+/// Calls `f` once with every object at `steps` below object `id`, however many places reach
+/// it.
+fn visit(tree: &Tree, id: NodeId, steps: &[Step], walked: &mut Walked, f: &mut dyn FnMut(NodeId)) {
+    let Some((first, rest)) = steps.split_first() else {
         return f(id);
     };
-    let PathSeg::Key(key) = first else {
+    let Step::Key(key) = first else {
         return;
     };
-    if let Some(value) = tree.field(id, key.as_str()) {
+    if let Some(value) = tree.get(id, *key) {
         visit_value(tree, value, rest, walked, f);
     }
 }
@@ -195,7 +211,7 @@ fn visit(
 fn visit_value(
     tree: &Tree,
     id: NodeId,
-    segs: &[PathSeg],
+    segs: &[Step],
     walked: &mut Walked,
     f: &mut dyn FnMut(NodeId),
 ) {
@@ -203,7 +219,7 @@ fn visit_value(
         return;
     }
     match (tree.node(id), segs.first()) {
-        (Node::List(items), Some(PathSeg::List)) => {
+        (Node::List(items), Some(Step::List)) => {
             for item in items {
                 visit_value(tree, *item, &segs[1..], walked, f);
             }
@@ -305,7 +321,7 @@ fn hash_value(tree: &Tree, id: NodeId, h: &mut impl Hasher) {
         Node::Object(fields) => {
             fields.len().hash(h);
             for (k, v) in fields {
-                k.as_str().hash(h);
+                tree.key(*k).hash(h);
                 hash_value(tree, *v, h);
             }
         }
@@ -379,7 +395,7 @@ fn same_json(tree: &Tree, id: NodeId, value: &JsonValue) -> bool {
             fields.len() == map.len()
                 && fields
                     .iter()
-                    .all(|(k, v)| field(map, k.as_str()).is_some_and(|m| same_json(tree, *v, m)))
+                    .all(|(k, v)| field(map, tree.key(*k)).is_some_and(|m| same_json(tree, *v, m)))
         }
         _ => false,
     }

@@ -5,6 +5,11 @@
 //! new fields to the answer's nodes instead of copying them. Sharing is limited to objects at
 //! one place in the query (one entity source), so every node is reached by one query path:
 //! what later fetches add to a shared node is what each of its places would have received.
+//!
+//! Object keys are interned per tree ([`Sym`]): walks and merges compare and copy integers, and
+//! building or dropping an object touches no reference count per key.
+
+use std::collections::HashMap;
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 use serde_json_bytes::ByteString;
@@ -15,6 +20,42 @@ pub type NodeId = u32;
 /// The root object (the response's `data`).
 pub const ROOT: NodeId = 0;
 
+/// An object key, interned in its tree.
+pub type Sym = u32;
+
+/// The key `__typename`, interned first in every tree.
+pub const TYPENAME: Sym = 0;
+
+/// The keys a tree's objects use, each stored once.
+#[derive(Debug)]
+struct Keys {
+    index: HashMap<ByteString, Sym, ahash::RandomState>,
+    names: Vec<ByteString>,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        let mut keys = Keys {
+            index: HashMap::default(),
+            names: Vec::new(),
+        };
+        keys.intern(&ByteString::from("__typename"));
+        keys
+    }
+}
+
+impl Keys {
+    fn intern(&mut self, key: &ByteString) -> Sym {
+        if let Some(sym) = self.index.get(key.as_str()) {
+            return *sym;
+        }
+        let sym = self.names.len() as Sym;
+        self.names.push(key.clone());
+        self.index.insert(key.clone(), sym);
+        sym
+    }
+}
+
 /// One value of the response.
 #[derive(Debug, Clone)]
 pub enum Node {
@@ -22,13 +63,14 @@ pub enum Node {
     Leaf(JsonValue),
     List(Vec<NodeId>),
     /// Fields in the order they arrived.
-    Object(Vec<(ByteString, NodeId)>),
+    Object(Vec<(Sym, NodeId)>),
 }
 
 /// The response data as an arena of nodes; the root is an object.
 #[derive(Debug)]
 pub struct Tree {
     nodes: Vec<Node>,
+    keys: Keys,
     /// Per node, its `__typename` field's value ([`NONE`] if none): asked of every object the
     /// walks and the shaper meet, so kept rather than searched for.
     typenames: Vec<NodeId>,
@@ -40,6 +82,7 @@ impl Default for Tree {
     fn default() -> Self {
         Tree {
             nodes: vec![Node::Object(Vec::new())],
+            keys: Keys::default(),
             typenames: vec![NONE],
         }
     }
@@ -56,17 +99,35 @@ impl Tree {
     }
 
     /// The fields of object `id` (none when it is not an object).
-    pub fn fields(&self, id: NodeId) -> &[(ByteString, NodeId)] {
+    pub fn fields(&self, id: NodeId) -> &[(Sym, NodeId)] {
         match self.node(id) {
             Node::Object(fields) => fields,
             _ => &[],
         }
     }
 
+    /// The interned `key`; `None` when no object of the tree has it.
+    #[inline]
+    pub fn sym(&self, key: &str) -> Option<Sym> {
+        self.keys.index.get(key).copied()
+    }
+
+    /// The key `sym` stands for.
+    pub fn key(&self, sym: Sym) -> &str {
+        self.keys.names[sym as usize].as_str()
+    }
+
     /// The value of `key` in object `id`.
     #[inline]
     pub fn field(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        position(self.fields(id), key).map(|i| self.fields(id)[i].1)
+        self.get(id, self.sym(key)?)
+    }
+
+    /// The value of the field keyed `sym` in object `id`.
+    #[inline]
+    pub fn get(&self, id: NodeId, sym: Sym) -> Option<NodeId> {
+        let fields = self.fields(id);
+        position(fields, sym).map(|i| fields[i].1)
     }
 
     /// The `__typename` of object `id`, when it has one that is a string.
@@ -99,11 +160,11 @@ impl Tree {
 
     /// Stores object `map` as new nodes.
     pub fn insert_map(&mut self, map: &JsonMap) -> NodeId {
-        let fields: Vec<(ByteString, NodeId)> = map
+        let fields: Vec<(Sym, NodeId)> = map
             .iter()
-            .map(|(k, v)| (k.clone(), self.insert(v)))
+            .map(|(k, v)| (self.keys.intern(k), self.insert(v)))
             .collect();
-        let typename = position(&fields, "__typename").map(|i| fields[i].1);
+        let typename = position(&fields, TYPENAME).map(|i| fields[i].1);
         let id = self.push(Node::Object(fields));
         self.typenames[id as usize] = typename.unwrap_or(NONE);
         id
@@ -111,10 +172,13 @@ impl Tree {
 
     /// Removes field `key` from object `id`.
     pub fn remove_field(&mut self, id: NodeId, key: &str) {
+        let Some(sym) = self.sym(key) else {
+            return;
+        };
         if let Node::Object(fields) = &mut self.nodes[id as usize] {
-            fields.retain(|(k, _)| k.as_str() != key);
+            fields.retain(|(k, _)| *k != sym);
         }
-        if key == "__typename" {
+        if sym == TYPENAME {
             self.typenames[id as usize] = NONE;
         }
     }
@@ -126,14 +190,12 @@ impl Tree {
             return;
         }
         for i in 0..self.fields(source).len() {
-            let (key, from) = &self.fields(source)[i];
-            let from = *from;
-            match position(self.fields(target), key.as_str()) {
-                Some(_) if key.as_str() == "__typename" => {}
+            let (key, from) = self.fields(source)[i];
+            match position(self.fields(target), key) {
+                Some(_) if key == TYPENAME => {}
                 Some(at) => self.merge_field(target, at, from),
                 None => {
-                    let key = key.clone();
-                    if key.as_str() == "__typename" {
+                    if key == TYPENAME {
                         self.typenames[target as usize] = from;
                     }
                     if let Node::Object(fields) = &mut self.nodes[target as usize] {
@@ -206,7 +268,7 @@ impl Tree {
                     if i > 0 {
                         out.push(b',');
                     }
-                    drop(serde_json::to_writer(&mut *out, key.as_str()));
+                    drop(serde_json::to_writer(&mut *out, self.key(*key)));
                     out.push(b':');
                     self.write_json(*value, out);
                 }
@@ -223,17 +285,17 @@ impl Tree {
             Node::Object(fields) => JsonValue::Object(
                 fields
                     .iter()
-                    .map(|(k, v)| (k.clone(), self.to_json(*v)))
+                    .map(|(k, v)| (self.keys.names[*k as usize].clone(), self.to_json(*v)))
                     .collect(),
             ),
         }
     }
 }
 
-/// Where `key` is among `fields`: a scan (GraphQL objects are mostly a handful of short names).
+/// Where `key` is among `fields`: a scan (GraphQL objects are mostly a handful of fields).
 #[inline]
-fn position(fields: &[(ByteString, NodeId)], key: &str) -> Option<usize> {
-    fields.iter().position(|(k, _)| k.as_str() == key)
+fn position(fields: &[(Sym, NodeId)], key: Sym) -> Option<usize> {
+    fields.iter().position(|(k, _)| *k == key)
 }
 
 #[cfg(test)]
@@ -261,6 +323,22 @@ mod tests {
             tree.to_json(a),
             json!({"__typename": "P", "upc": "1", "reviews": [{"id": 1}]})
         );
+    }
+
+    #[test]
+    fn keys_are_interned_once_per_tree_and_read_back_by_name() {
+        let (mut tree, a) = tree_of(json!({"__typename": "P", "upc": "1", "x": {"upc": "2"}}));
+        let b = tree.insert(&json!({"upc": "3"}));
+        assert_eq!(tree.keys.names.len(), 3, "__typename, upc, x");
+        let upc = tree.sym("upc").unwrap();
+        assert_eq!(tree.key(upc), "upc");
+        assert_eq!(tree.sym("__typename"), Some(TYPENAME));
+        assert_eq!(tree.sym("nope"), None);
+        assert_eq!(tree.field(a, "nope"), None);
+        let x = tree.get(a, tree.sym("x").unwrap()).unwrap();
+        assert_eq!(tree.to_json(tree.get(x, upc).unwrap()), json!("2"));
+        assert_eq!(tree.to_json(tree.get(b, upc).unwrap()), json!("3"));
+        assert_eq!(tree.typename(a), Some("P"));
     }
 
     #[test]
