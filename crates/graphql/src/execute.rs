@@ -11,9 +11,10 @@ use futures_util::future::join_all;
 use crate::plan::{Fetch, PlanNode};
 
 mod entities;
+mod inputs;
 mod tree;
 use entities::Reps;
-pub(crate) use tree::{Node, NodeId, ROOT, Sym, Tree};
+pub(crate) use tree::{Leaf, Node, NodeId, ROOT, Sym, Tree};
 
 /// One request to a subgraph, as the GraphQL-over-HTTP JSON body.
 #[derive(Debug, Clone)]

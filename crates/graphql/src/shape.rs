@@ -3,7 +3,7 @@
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, SelectionSet};
-use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
+use apollo_compiler::response::{GraphQLError, JsonMap, ResponseDataPathSegment};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
 
@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use crate::collect::{self, Collected, Conditions};
-use crate::execute::{Node, NodeId, ROOT, Sym, Tree};
+use crate::execute::{Leaf, Node, NodeId, ROOT, Sym, Tree};
 
 /// Walks the client's selections over `data`.
 pub struct Shaper<'a> {
@@ -291,7 +291,7 @@ impl<'a> Shaper<'a> {
                 Ok(Written::Value)
             }
             (Type::List(_) | Type::NonNullList(_), _)
-            | (_, None | Some((_, Node::Leaf(JsonValue::Null)))) => {
+            | (_, None | Some((_, Node::Leaf(Leaf::Null)))) => {
                 out.extend_from_slice(b"null");
                 Ok(Written::Null)
             }

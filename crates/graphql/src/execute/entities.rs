@@ -3,15 +3,14 @@
 //! source and shared by the objects it extends there.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher as _, Hash, Hasher};
+use std::hash::{BuildHasher as _, Hasher};
 
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
 use super::Path;
+use super::inputs::Inputs;
 use super::tree::{Node, NodeId, ROOT, Sym, Tree};
-use crate::json::field;
 use crate::plan::{EntitySource, EntityStep, PathSeg};
-use crate::sel::{Sel, SelSet};
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 
@@ -45,6 +44,7 @@ impl Reps {
         let mut seen: HashSet<NodeId, ahash::RandomState> = HashSet::default();
         let hasher = ahash::RandomState::new();
         let mut walked = Walked::new(tree);
+        let inputs = Inputs::resolve(tree, &entity.inputs);
         for (s, source) in entity.sources.iter().enumerate() {
             walked.next_source();
             let Some(steps) = steps(tree, &source.path) else {
@@ -56,15 +56,15 @@ impl Reps {
                 }
                 let rep = (|| {
                     let mut h = hasher.build_hasher();
-                    hash_selected(tree, object, &entity.inputs, &mut h)?;
+                    inputs.hash(tree, object, &mut h)?;
                     let same = index.entry(h.finish()).or_default();
                     let known = same.iter().find(|i| {
-                        matches!(&reps[**i], JsonValue::Object(r) if same_selected(tree, object, r, entity))
+                        matches!(&reps[**i], JsonValue::Object(r) if same_selected(tree, object, r, entity, &inputs))
                     });
                     if let Some(i) = known {
                         return Some(*i);
                     }
-                    let rep = representation(tree, object, entity)?;
+                    let rep = representation(tree, object, entity, &inputs)?;
                     same.push(reps.len());
                     reps.push(rep);
                     Some(reps.len() - 1)
@@ -127,13 +127,33 @@ fn taking_part(tree: &Tree, object: NodeId, source: &EntitySource) -> bool {
 }
 
 /// The representation of `object` for this fetch; `None` when a selected field is missing.
-fn representation(tree: &Tree, object: NodeId, entity: &EntityStep) -> Option<JsonValue> {
-    let mut rep = JsonMap::new();
-    select_into(tree, object, &entity.inputs, &mut rep)?;
+fn representation(
+    tree: &Tree,
+    object: NodeId,
+    entity: &EntityStep,
+    inputs: &Inputs<'_>,
+) -> Option<JsonValue> {
+    let mut rep = inputs.select(tree, object)?;
     if let Some(name) = &entity.typename_as {
         rep.insert("__typename", JsonValue::String(name.as_str().into()));
     }
     Some(JsonValue::Object(rep))
+}
+
+/// Whether `rep` is what this fetch's representation of `object` would be.
+fn same_selected(
+    tree: &Tree,
+    object: NodeId,
+    rep: &JsonMap,
+    entity: &EntityStep,
+    inputs: &Inputs<'_>,
+) -> bool {
+    if entity.typename_as.is_some() {
+        // The representation's `__typename` was replaced: compare a fresh one.
+        return representation(tree, object, entity, inputs)
+            .is_some_and(|r| matches!(r, JsonValue::Object(m) if m == *rep));
+    }
+    inputs.same(tree, object, rep)
 }
 
 /// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
@@ -270,179 +290,10 @@ fn visit_value_paths(
     }
 }
 
-/// Hashes what [`select_into`] would take from `object`; `None` when a selected field is
-/// missing.
-fn hash_selected(tree: &Tree, object: NodeId, inputs: &SelSet, h: &mut impl Hasher) -> Option<()> {
-    for sel in &inputs.0 {
-        match sel {
-            Sel::Field(f) => {
-                let key = f.response_key().as_str();
-                let value = tree.field(object, key)?;
-                key.hash(h);
-                match &f.selection {
-                    Some(sub) => hash_selected_value(tree, value, sub, h)?,
-                    None => hash_value(tree, value, h),
-                }
-            }
-            Sel::On(ty, sub) => {
-                if tree.typename(object) == Some(ty.as_str()) {
-                    hash_selected(tree, object, sub, h)?;
-                }
-            }
-        }
-    }
-    Some(())
-}
-
-fn hash_selected_value(tree: &Tree, id: NodeId, sub: &SelSet, h: &mut impl Hasher) -> Option<()> {
-    match tree.node(id) {
-        Node::Object(_) => hash_selected(tree, id, sub, h),
-        Node::List(items) => {
-            items.len().hash(h);
-            items
-                .iter()
-                .try_for_each(|i| hash_selected_value(tree, *i, sub, h))
-        }
-        Node::Leaf(leaf) => {
-            leaf.hash(h);
-            Some(())
-        }
-    }
-}
-
-/// Hashes a whole value (a leaf field, perhaps of a JSON-like custom scalar).
-fn hash_value(tree: &Tree, id: NodeId, h: &mut impl Hasher) {
-    match tree.node(id) {
-        Node::Leaf(leaf) => leaf.hash(h),
-        Node::List(items) => {
-            items.len().hash(h);
-            items.iter().for_each(|i| hash_value(tree, *i, h));
-        }
-        Node::Object(fields) => {
-            fields.len().hash(h);
-            for (k, v) in fields {
-                tree.key(*k).hash(h);
-                hash_value(tree, *v, h);
-            }
-        }
-    }
-}
-
-/// Whether `rep` is what this fetch's representation of `object` would be.
-fn same_selected(tree: &Tree, object: NodeId, rep: &JsonMap, entity: &EntityStep) -> bool {
-    if entity.typename_as.is_some() {
-        // The representation's `__typename` was replaced: compare a fresh one.
-        return representation(tree, object, entity)
-            .is_some_and(|r| matches!(r, JsonValue::Object(m) if m == *rep));
-    }
-    same_map(tree, object, &entity.inputs, rep)
-}
-
-/// Whether `rep` holds exactly what `inputs` selects from `object`.
-fn same_map(tree: &Tree, object: NodeId, inputs: &SelSet, rep: &JsonMap) -> bool {
-    let mut matched = 0;
-    same_into(tree, object, inputs, rep, &mut matched) && matched == rep.len()
-}
-
-fn same_into(
-    tree: &Tree,
-    object: NodeId,
-    inputs: &SelSet,
-    rep: &JsonMap,
-    matched: &mut usize,
-) -> bool {
-    inputs.0.iter().all(|sel| match sel {
-        Sel::Field(f) => {
-            let key = f.response_key().as_str();
-            let (Some(value), Some(held)) = (tree.field(object, key), field(rep, key)) else {
-                return false;
-            };
-            *matched += 1;
-            same_value(tree, value, f.selection.as_ref(), held)
-        }
-        Sel::On(ty, sub) => {
-            tree.typename(object) != Some(ty.as_str()) || same_into(tree, object, sub, rep, matched)
-        }
-    })
-}
-
-fn same_value(tree: &Tree, id: NodeId, sub: Option<&SelSet>, held: &JsonValue) -> bool {
-    match (sub, tree.node(id), held) {
-        (Some(sub), Node::Object(_), JsonValue::Object(h)) => same_map(tree, id, sub, h),
-        (Some(sub), Node::List(items), JsonValue::Array(h)) => {
-            items.len() == h.len()
-                && items
-                    .iter()
-                    .zip(h)
-                    .all(|(i, h)| same_value(tree, *i, Some(sub), h))
-        }
-        _ => same_json(tree, id, held),
-    }
-}
-
-/// Whether node `id` holds exactly `value`.
-fn same_json(tree: &Tree, id: NodeId, value: &JsonValue) -> bool {
-    match (tree.node(id), value) {
-        (Node::Leaf(leaf), value) => leaf == value,
-        (Node::List(items), JsonValue::Array(values)) => {
-            items.len() == values.len()
-                && items
-                    .iter()
-                    .zip(values)
-                    .all(|(i, v)| same_json(tree, *i, v))
-        }
-        (Node::Object(fields), JsonValue::Object(map)) => {
-            fields.len() == map.len()
-                && fields
-                    .iter()
-                    .all(|(k, v)| field(map, tree.key(*k)).is_some_and(|m| same_json(tree, *v, m)))
-        }
-        _ => false,
-    }
-}
-
-fn select_into(tree: &Tree, object: NodeId, inputs: &SelSet, out: &mut JsonMap) -> Option<()> {
-    for sel in &inputs.0 {
-        match sel {
-            Sel::Field(f) => {
-                let key = f.response_key().as_str();
-                let value = tree.field(object, key)?;
-                let value = match &f.selection {
-                    Some(sub) => select_value(tree, value, sub)?,
-                    None => tree.to_json(value),
-                };
-                out.insert(key, value);
-            }
-            Sel::On(ty, sub) => {
-                if tree.typename(object) == Some(ty.as_str()) {
-                    select_into(tree, object, sub, out)?;
-                }
-            }
-        }
-    }
-    Some(())
-}
-
-fn select_value(tree: &Tree, id: NodeId, sub: &SelSet) -> Option<JsonValue> {
-    match tree.node(id) {
-        Node::Object(_) => {
-            let mut out = JsonMap::new();
-            select_into(tree, id, sub, &mut out)?;
-            Some(JsonValue::Object(out))
-        }
-        Node::List(items) => items
-            .iter()
-            .map(|i| select_value(tree, *i, sub))
-            .collect::<Option<Vec<_>>>()
-            .map(JsonValue::Array),
-        Node::Leaf(leaf) => Some(leaf.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sel::FieldSel;
+    use crate::sel::{FieldSel, Sel, SelSet};
     use apollo_compiler::Name;
     use serde_json_bytes::json;
 

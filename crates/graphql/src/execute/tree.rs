@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 use serde_json_bytes::ByteString;
+use serde_json_bytes::serde_json::Number;
 
 /// A node's index in the tree.
 pub type NodeId = u32;
@@ -60,10 +61,64 @@ impl Keys {
 #[derive(Debug, Clone)]
 pub enum Node {
     /// A scalar or `null`.
-    Leaf(JsonValue),
+    Leaf(Leaf),
     List(Vec<NodeId>),
     /// Fields in the order they arrived.
     Object(Vec<(Sym, NodeId)>),
+}
+
+/// A scalar or `null`: a JSON value without the room an object's map takes, so that nodes
+/// stay small (40 bytes, against 88 for a [`JsonValue`]) and walks touch fewer cache lines.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Leaf {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(ByteString),
+}
+
+impl Leaf {
+    /// The leaf of a scalar or `null`; `None` for an object or a list.
+    fn of(value: &JsonValue) -> Option<Leaf> {
+        Some(match value {
+            JsonValue::Null => Leaf::Null,
+            JsonValue::Bool(b) => Leaf::Bool(*b),
+            JsonValue::Number(n) => Leaf::Number(n.clone()),
+            JsonValue::String(s) => Leaf::String(s.clone()),
+            JsonValue::Array(_) | JsonValue::Object(_) => return None,
+        })
+    }
+
+    pub fn to_json(&self) -> JsonValue {
+        match self {
+            Leaf::Null => JsonValue::Null,
+            Leaf::Bool(b) => JsonValue::Bool(*b),
+            Leaf::Number(n) => JsonValue::Number(n.clone()),
+            Leaf::String(s) => JsonValue::String(s.clone()),
+        }
+    }
+
+    /// Whether `value` is this leaf.
+    pub fn is(&self, value: &JsonValue) -> bool {
+        match (self, value) {
+            (Leaf::Null, JsonValue::Null) => true,
+            (Leaf::Bool(a), JsonValue::Bool(b)) => a == b,
+            (Leaf::Number(a), JsonValue::Number(b)) => a == b,
+            (Leaf::String(a), JsonValue::String(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing JSON to a Vec cannot fail.
+        match self {
+            Leaf::Null => out.extend_from_slice(b"null"),
+            Leaf::Bool(true) => out.extend_from_slice(b"true"),
+            Leaf::Bool(false) => out.extend_from_slice(b"false"),
+            Leaf::Number(n) => drop(serde_json::to_writer(&mut *out, n)),
+            Leaf::String(s) => drop(serde_json::to_writer(&mut *out, s.as_str())),
+        }
+    }
 }
 
 /// The response data as an arena of nodes; the root is an object.
@@ -137,7 +192,7 @@ impl Tree {
             return None;
         }
         match self.node(at) {
-            Node::Leaf(JsonValue::String(s)) => Some(s.as_str()),
+            Node::Leaf(Leaf::String(s)) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -153,7 +208,7 @@ impl Tree {
         let node = match value {
             JsonValue::Object(map) => return self.insert_map(map),
             JsonValue::Array(items) => Node::List(items.iter().map(|v| self.insert(v)).collect()),
-            leaf => Node::Leaf(leaf.clone()),
+            scalar => Node::Leaf(Leaf::of(scalar).unwrap_or(Leaf::Null)),
         };
         self.push(node)
     }
@@ -250,8 +305,7 @@ impl Tree {
     /// Writes node `id` as JSON.
     pub fn write_json(&self, id: NodeId, out: &mut Vec<u8>) {
         match self.node(id) {
-            // Writing JSON to a Vec cannot fail.
-            Node::Leaf(leaf) => drop(serde_json::to_writer(&mut *out, leaf)),
+            Node::Leaf(leaf) => leaf.write_json(out),
             Node::List(items) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
@@ -268,6 +322,7 @@ impl Tree {
                     if i > 0 {
                         out.push(b',');
                     }
+                    // Writing JSON to a Vec cannot fail.
                     drop(serde_json::to_writer(&mut *out, self.key(*key)));
                     out.push(b':');
                     self.write_json(*value, out);
@@ -280,7 +335,7 @@ impl Tree {
     /// Node `id` as a JSON value (a copy).
     pub fn to_json(&self, id: NodeId) -> JsonValue {
         match self.node(id) {
-            Node::Leaf(leaf) => leaf.clone(),
+            Node::Leaf(leaf) => leaf.to_json(),
             Node::List(items) => JsonValue::Array(items.iter().map(|i| self.to_json(*i)).collect()),
             Node::Object(fields) => JsonValue::Object(
                 fields
@@ -323,6 +378,32 @@ mod tests {
             tree.to_json(a),
             json!({"__typename": "P", "upc": "1", "reviews": [{"id": 1}]})
         );
+    }
+
+    #[test]
+    fn a_node_is_small() {
+        assert!(
+            std::mem::size_of::<Node>() <= 40,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+    }
+
+    #[test]
+    fn leaves_write_and_read_back_as_the_json_they_came_from() {
+        let value = json!({"n": null, "t": true, "f": false, "i": -3, "x": 1.5, "s": "a\"b"});
+        let (tree, id) = tree_of(value.clone());
+        assert_eq!(tree.to_json(id), value);
+        let mut out = Vec::new();
+        tree.write_json(id, &mut out);
+        assert_eq!(serde_json::from_slice::<JsonValue>(&out).unwrap(), value);
+        for (sym, leaf) in tree.fields(id) {
+            let Node::Leaf(leaf) = tree.node(*leaf) else {
+                unreachable!()
+            };
+            assert!(leaf.is(&value[tree.key(*sym)]));
+            assert!(!leaf.is(&json!("other")));
+        }
     }
 
     #[test]
