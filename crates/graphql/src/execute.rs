@@ -10,9 +10,11 @@ use futures_util::future::join_all;
 
 use crate::plan::{Fetch, PlanNode};
 
+mod decode;
 mod entities;
 mod inputs;
 mod tree;
+pub use decode::Decoded;
 use entities::Reps;
 pub(crate) use tree::{Leaf, Node, NodeId, ROOT, Sym, Tree};
 
@@ -54,7 +56,7 @@ pub struct FetchError {
 
 /// A subgraph's decoded answer, shared: concurrent client requests that made one call read the
 /// same answer (the executor merges from it by reference, never consumes it).
-pub type Answer = Arc<JsonValue>;
+pub type Answer = Arc<Decoded>;
 
 /// A boxed future answering a subgraph request.
 pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer, FetchError>> + Send + 'a>>;
@@ -195,7 +197,7 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 fn merge_answer(
     fetch: &Fetch,
     reps: &Reps,
-    body: &JsonValue,
+    body: &Answer,
     state: &mut State,
     options: ExecOptions,
 ) {
@@ -207,38 +209,41 @@ fn merge_answer(
         let targets = targets(fetch, reps, state);
         state.errors.push(fetch_failed(fetch, &e, &targets));
     };
-    let JsonValue::Object(body) = body else {
+    if !body.is_object() {
         return failed(
             "subgraph answered with something other than a JSON object",
             state,
         );
-    };
-    let errors = body.get("errors");
-    let data = body.get("data");
+    }
+    let doc = &body.tree;
+    let errors = body.field("errors");
+    let data = body.field("data");
     if errors.is_none() && data.is_none() {
         return failed("subgraph response has neither `data` nor `errors`", state);
     }
-    if let Some(JsonValue::Array(errors)) = errors {
+    if let Some(Node::List(errors)) = errors.map(|e| doc.node(e)) {
         let targets = targets(fetch, reps, state);
         for error in errors {
-            let rewritten = rewrite_error(fetch, &targets, error, options);
+            let rewritten = rewrite_error(fetch, &targets, &doc.to_json(*error), options);
             state.errors.extend(rewritten);
         }
     }
-    let data = match data {
-        None | Some(JsonValue::Null) => return,
-        Some(JsonValue::Object(data)) => data,
+    let data = match data.map(|d| (d, doc.node(d))) {
+        None | Some((_, Node::Leaf(Leaf::Null))) => return,
+        Some((data, Node::Object(_))) => data,
         Some(_) => return failed("subgraph `data` is not an object", state),
     };
     let Some(entity) = &fetch.entity else {
-        state.merge(data);
+        let mut copying = state.data.copying(body);
+        let data = state.data.copy(&mut copying, data);
+        state.data.merge(ROOT, data);
         return;
     };
-    match data.get("_entities") {
-        Some(JsonValue::Array(answers)) if answers.len() == reps.count => {
-            reps.merge(&mut state.data, entity, answers);
+    match doc.field(data, "_entities").map(|e| doc.node(e)) {
+        Some(Node::List(answers)) if answers.len() == reps.count => {
+            reps.merge(&mut state.data, entity, body, answers);
         }
-        Some(JsonValue::Null) => {}
+        Some(Node::Leaf(Leaf::Null)) => {}
         _ => failed(
             "subgraph `_entities` is not a list with one entry per representation",
             state,

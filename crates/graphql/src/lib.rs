@@ -23,7 +23,9 @@ mod supergraph;
 pub use api_schema::derive as api_schema;
 pub use apq::{ManifestError, PersistedQueries, sha256_hex};
 pub use error::{LoadError, PlanError};
-pub use execute::{Answer, ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
+pub use execute::{
+    Answer, Decoded, ExecOptions, FetchError, FetchFuture, SubgraphClient, SubgraphRequest,
+};
 pub use gateway::{Gateway, PlanKey, Prepared, Response, request_error};
 pub use limits::{Limits, Measure, measure};
 pub use plan::{Plan, PlanNode};

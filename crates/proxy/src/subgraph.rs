@@ -10,7 +10,9 @@ use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use switchyard_balance::{Outcome, OutcomeKind, PickContext};
-use switchyard_graphql::{Answer, FetchError, FetchFuture, SubgraphClient, SubgraphRequest};
+use switchyard_graphql::{
+    Answer, Decoded, FetchError, FetchFuture, SubgraphClient, SubgraphRequest,
+};
 use tokio::time::Instant;
 
 /// Largest subgraph response body read.
@@ -257,15 +259,10 @@ fn build(
 
 /// A subgraph's answer: any JSON object is a GraphQL response (errors included); anything
 /// else is an HTTP failure.
-fn decode(status: u16, bytes: Bytes) -> Result<serde_json_bytes::Value, FetchError> {
-    // Strings in the answer stay slices of `bytes`: no copy per string.
-    let parsed = serde_json_bytes::Value::from_bytes(bytes).ok();
+fn decode(status: u16, bytes: Bytes) -> Result<Decoded, FetchError> {
+    let parsed = Decoded::from_slice(&bytes).ok();
     match parsed {
-        Some(value @ serde_json_bytes::Value::Object(_))
-            if status < 500 || has_graphql_keys(&value) =>
-        {
-            Ok(value)
-        }
+        Some(answer) if answer.is_object() && (status < 500 || answer.has_data()) => Ok(answer),
         _ if status >= 300 => Err(failed(
             &format!("subgraph answered with HTTP status {status}"),
             "SUBREQUEST_HTTP_ERROR",
@@ -275,10 +272,6 @@ fn decode(status: u16, bytes: Bytes) -> Result<serde_json_bytes::Value, FetchErr
             "SUBREQUEST_MALFORMED_RESPONSE",
         )),
     }
-}
-
-fn has_graphql_keys(value: &serde_json_bytes::Value) -> bool {
-    value.get("data").is_some_and(|d| !d.is_null())
 }
 
 fn outcome(kind: OutcomeKind, utilization: Option<f64>) -> Outcome {

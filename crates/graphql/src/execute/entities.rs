@@ -7,9 +7,9 @@ use std::hash::{BuildHasher as _, Hasher};
 
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
-use super::Path;
 use super::inputs::Inputs;
 use super::tree::{Node, NodeId, ROOT, Sym, Tree};
+use super::{Answer, Path};
 use crate::plan::{EntitySource, EntityStep, PathSeg};
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -85,15 +85,16 @@ impl Reps {
     /// Merges `answers` (one per representation) into the objects they stand for. Objects keep
     /// their place in the tree while fetches run meanwhile: those only add fields below them
     /// (the plan orders fetches that make objects along a fetch's paths before it).
-    pub fn merge(&self, tree: &mut Tree, entity: &EntityStep, answers: &[JsonValue]) {
+    pub fn merge(&self, tree: &mut Tree, entity: &EntityStep, body: &Answer, answers: &[NodeId]) {
         let mut stored: Vec<Option<NodeId>> = vec![None; self.count * entity.sources.len()];
+        let mut copying = tree.copying(body);
         for slot in &self.slots {
-            let answer = &answers[slot.rep];
-            if !matches!(answer, JsonValue::Object(_)) {
+            let answer = answers[slot.rep];
+            if !matches!(body.tree.node(answer), Node::Object(_)) {
                 continue;
             }
             let at = slot.source * self.count + slot.rep;
-            let answer = *stored[at].get_or_insert_with(|| tree.insert(answer));
+            let answer = *stored[at].get_or_insert_with(|| tree.copy(&mut copying, answer));
             merge_entity(tree, slot.object, answer, &entity.tys);
         }
     }
@@ -293,6 +294,7 @@ fn visit_value_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execute::Decoded;
     use crate::sel::{FieldSel, Sel, SelSet};
     use apollo_compiler::Name;
     use serde_json_bytes::json;
@@ -326,6 +328,15 @@ mod tests {
         }
     }
 
+    /// Merges `answers` (a list, one per representation) as a subgraph would send them.
+    fn merge(reps: &Reps, tree: &mut Tree, entity: &EntityStep, answers: JsonValue) {
+        let body = Answer::new(Decoded::from_slice(answers.to_string().as_bytes()).unwrap());
+        let Node::List(items) = body.tree.node(body.root) else {
+            unreachable!()
+        };
+        reps.merge(tree, entity, &body, items);
+    }
+
     fn data(products: JsonValue) -> Tree {
         let mut tree = Tree::default();
         let data = tree.insert(&json!({ "products": products }));
@@ -353,12 +364,8 @@ mod tests {
                 {"__typename": "Product", "upc": "2", "dims": {"w": 1, "h": 2}},
             ])
         );
-        let answers = vec![
-            json!({"name": "one"}),
-            json!({"name": "one'"}),
-            json!({"name": "two"}),
-        ];
-        slots.merge(&mut data, &entity, &answers);
+        let answers = json!([{"name": "one"}, {"name": "one'"}, {"name": "two"}]);
+        merge(&slots, &mut data, &entity, answers);
         let merged = data.to_json(ROOT);
         let names: Vec<Option<&str>> = merged["products"]
             .as_array()
@@ -391,8 +398,8 @@ mod tests {
         let entity = step();
         let (_, slots) = Reps::collect(&data, &entity);
         // Both products get the one answer, whose `related` object they then share.
-        let answers = vec![json!({"related": {"__typename": "Product", "upc": "9"}})];
-        slots.merge(&mut data, &entity, &answers);
+        let answers = json!([{"related": {"__typename": "Product", "upc": "9"}}]);
+        merge(&slots, &mut data, &entity, answers);
         let related = EntityStep {
             sources: vec![EntitySource {
                 path: vec![
@@ -408,7 +415,7 @@ mod tests {
         let (reps, slots) = Reps::collect(&data, &related);
         assert_eq!(JsonValue::Array(reps), json!([{"upc": "9"}]));
         assert_eq!(slots.slots.len(), 1, "one object, not one per place");
-        slots.merge(&mut data, &related, &[json!({"name": "nine"})]);
+        merge(&slots, &mut data, &related, json!([{"name": "nine"}]));
         assert_eq!(
             data.to_json(ROOT)["products"],
             json!([

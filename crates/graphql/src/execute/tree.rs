@@ -8,12 +8,19 @@
 //!
 //! Object keys are interned per tree ([`Sym`]): walks and merges compare and copy integers, and
 //! building or dropping an object touches no reference count per key.
+//!
+//! A subgraph's response is decoded into a tree of its own (`decode`), shared by the client
+//! requests that made the call; a request copies the objects and lists it merges into its
+//! tree and refers to the answer's leaves in place (the tree keeps the answer alive).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use apollo_compiler::response::{JsonMap, JsonValue};
 use serde_json_bytes::ByteString;
 use serde_json_bytes::serde_json::Number;
+
+use super::decode::Decoded;
 
 /// A node's index in the tree.
 pub type NodeId = u32;
@@ -50,9 +57,20 @@ impl Keys {
         if let Some(sym) = self.index.get(key.as_str()) {
             return *sym;
         }
+        self.add(key.clone())
+    }
+
+    fn intern_str(&mut self, key: &str) -> Sym {
+        if let Some(sym) = self.index.get(key) {
+            return *sym;
+        }
+        self.add(key.into())
+    }
+
+    fn add(&mut self, key: ByteString) -> Sym {
         let sym = self.names.len() as Sym;
         self.names.push(key.clone());
-        self.index.insert(key.clone(), sym);
+        self.index.insert(key, sym);
         sym
     }
 }
@@ -121,14 +139,37 @@ impl Leaf {
     }
 }
 
+/// A copy in progress from one subgraph answer into a tree.
+pub struct Copying {
+    answer: Arc<Decoded>,
+    /// The answer's index among the tree's `docs`.
+    doc: u32,
+    /// Per key of the answer, the tree's symbol for it ([`NONE`] until met).
+    keys: Vec<Sym>,
+}
+
+/// A place in the arena: a node of this tree, or a leaf of a subgraph answer it refers to.
+#[derive(Debug)]
+enum Slot {
+    Own(Node),
+    /// Leaf `node` of answer `docs[doc]`.
+    Ref {
+        doc: u32,
+        node: NodeId,
+    },
+}
+
 /// The response data as an arena of nodes; the root is an object.
 #[derive(Debug)]
 pub struct Tree {
-    nodes: Vec<Node>,
+    nodes: Vec<Slot>,
+    /// The subgraph answers whose leaves this tree refers to.
+    docs: Vec<Arc<Decoded>>,
     keys: Keys,
-    /// Per node, its `__typename` field's value ([`NONE`] if none): asked of every object the
-    /// walks and the shaper meet, so kept rather than searched for.
-    typenames: Vec<NodeId>,
+    /// Per node, its `__typename` when that is a string, interned with the keys ([`NONE`] if
+    /// none): asked of every object the walks and the shaper meet, so kept rather than
+    /// searched for.
+    typenames: Vec<Sym>,
 }
 
 const NONE: NodeId = NodeId::MAX;
@@ -136,7 +177,8 @@ const NONE: NodeId = NodeId::MAX;
 impl Default for Tree {
     fn default() -> Self {
         Tree {
-            nodes: vec![Node::Object(Vec::new())],
+            nodes: vec![Slot::Own(Node::Object(Vec::new()))],
+            docs: Vec::new(),
             keys: Keys::default(),
             typenames: vec![NONE],
         }
@@ -150,7 +192,18 @@ impl Tree {
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+        match &self.nodes[id as usize] {
+            Slot::Own(node) => node,
+            Slot::Ref { doc, node } => self.docs[*doc as usize].tree.node(*node),
+        }
+    }
+
+    /// Node `id` of this tree, to change (objects and lists are always the tree's own).
+    fn own_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        match &mut self.nodes[id as usize] {
+            Slot::Own(node) => Some(node),
+            Slot::Ref { .. } => None,
+        }
     }
 
     /// The fields of object `id` (none when it is not an object).
@@ -187,20 +240,106 @@ impl Tree {
 
     /// The `__typename` of object `id`, when it has one that is a string.
     pub fn typename(&self, id: NodeId) -> Option<&str> {
-        let at = self.typenames[id as usize];
-        if at == NONE {
-            return None;
-        }
-        match self.node(at) {
-            Node::Leaf(Leaf::String(s)) => Some(s.as_str()),
-            _ => None,
-        }
+        let sym = self.typenames[id as usize];
+        (sym != NONE).then(|| self.key(sym))
     }
 
     fn push(&mut self, node: Node) -> NodeId {
-        self.nodes.push(node);
+        self.push_slot(Slot::Own(node))
+    }
+
+    fn push_slot(&mut self, slot: Slot) -> NodeId {
+        self.nodes.push(slot);
         self.typenames.push(NONE);
         (self.nodes.len() - 1) as NodeId
+    }
+
+    /// Interns object key `key`.
+    pub fn intern(&mut self, key: &str) -> Sym {
+        self.keys.intern_str(key)
+    }
+
+    /// Stores a leaf.
+    pub fn leaf(&mut self, leaf: Leaf) -> NodeId {
+        self.push(Node::Leaf(leaf))
+    }
+
+    /// Stores a list of stored nodes.
+    pub fn list(&mut self, items: Vec<NodeId>) -> NodeId {
+        self.push(Node::List(items))
+    }
+
+    /// Stores an object of stored nodes.
+    pub fn object(&mut self, fields: Vec<(Sym, NodeId)>) -> NodeId {
+        let typename = position(&fields, TYPENAME).map(|i| fields[i].1);
+        let typename = match typename.map(|t| self.node(t)) {
+            Some(Node::Leaf(Leaf::String(s))) => {
+                let s = s.clone();
+                self.keys.intern(&s)
+            }
+            _ => NONE,
+        };
+        self.object_of_type(fields, typename)
+    }
+
+    fn object_of_type(&mut self, fields: Vec<(Sym, NodeId)>, typename: Sym) -> NodeId {
+        let id = self.push(Node::Object(fields));
+        self.typenames[id as usize] = typename;
+        id
+    }
+
+    /// Starts copying from `answer`: the tree keeps it, to refer to its leaves.
+    pub fn copying(&mut self, answer: &Arc<Decoded>) -> Copying {
+        self.docs.push(answer.clone());
+        Copying {
+            answer: answer.clone(),
+            doc: (self.docs.len() - 1) as u32,
+            keys: vec![NONE; answer.tree.keys.names.len()],
+        }
+    }
+
+    /// Copies node `id` of the answer `from` copies: objects and lists as new nodes (they may
+    /// be merged into), leaves as references.
+    pub fn copy(&mut self, from: &mut Copying, id: NodeId) -> NodeId {
+        let Copying { answer, doc, keys } = from;
+        self.copy_node(&answer.tree, *doc, keys, id)
+    }
+
+    fn copy_node(&mut self, answer: &Tree, doc: u32, keys: &mut [Sym], id: NodeId) -> NodeId {
+        match answer.node(id) {
+            Node::Leaf(_) => self.push_slot(Slot::Ref { doc, node: id }),
+            Node::List(items) => {
+                let items = items
+                    .iter()
+                    .map(|i| self.copy_node(answer, doc, keys, *i))
+                    .collect();
+                self.list(items)
+            }
+            Node::Object(fields) => {
+                let fields = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        let k = self.copied_key(answer, keys, *k);
+                        (k, self.copy_node(answer, doc, keys, *v))
+                    })
+                    .collect();
+                let typename = answer.typenames[id as usize];
+                let typename = match typename {
+                    NONE => NONE,
+                    t => self.copied_key(answer, keys, t),
+                };
+                self.object_of_type(fields, typename)
+            }
+        }
+    }
+
+    /// This tree's symbol for `answer`'s symbol `sym`.
+    fn copied_key(&mut self, answer: &Tree, keys: &mut [Sym], sym: Sym) -> Sym {
+        let known = &mut keys[sym as usize];
+        if *known == NONE {
+            *known = self.keys.intern(&answer.keys.names[sym as usize]);
+        }
+        *known
     }
 
     /// Stores `value` as new nodes.
@@ -219,10 +358,7 @@ impl Tree {
             .iter()
             .map(|(k, v)| (self.keys.intern(k), self.insert(v)))
             .collect();
-        let typename = position(&fields, TYPENAME).map(|i| fields[i].1);
-        let id = self.push(Node::Object(fields));
-        self.typenames[id as usize] = typename.unwrap_or(NONE);
-        id
+        self.object(fields)
     }
 
     /// Removes field `key` from object `id`.
@@ -230,7 +366,7 @@ impl Tree {
         let Some(sym) = self.sym(key) else {
             return;
         };
-        if let Node::Object(fields) = &mut self.nodes[id as usize] {
+        if let Some(Node::Object(fields)) = self.own_mut(id) {
             fields.retain(|(k, _)| *k != sym);
         }
         if sym == TYPENAME {
@@ -251,9 +387,9 @@ impl Tree {
                 Some(at) => self.merge_field(target, at, from),
                 None => {
                     if key == TYPENAME {
-                        self.typenames[target as usize] = from;
+                        self.typenames[target as usize] = self.typenames[source as usize];
                     }
-                    if let Node::Object(fields) = &mut self.nodes[target as usize] {
+                    if let Some(Node::Object(fields)) = self.own_mut(target) {
                         fields.push((key, from));
                     }
                 }
@@ -265,7 +401,7 @@ impl Tree {
     fn merge_field(&mut self, target: NodeId, at: usize, from: NodeId) {
         let into = self.fields(target)[at].1;
         if let Some(replacement) = self.merge_value(into, from)
-            && let Node::Object(fields) = &mut self.nodes[target as usize]
+            && let Some(Node::Object(fields)) = self.own_mut(target)
         {
             fields[at].1 = replacement;
         }
@@ -297,7 +433,7 @@ impl Tree {
     }
 
     fn set_item(&mut self, list: NodeId, j: usize, value: NodeId) {
-        if let Node::List(items) = &mut self.nodes[list as usize] {
+        if let Some(Node::List(items)) = self.own_mut(list) {
             items[j] = value;
         }
     }
@@ -407,10 +543,46 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_is_copied_with_keys_and_type_names_remapped_and_leaves_shared() {
+        let text = br#"{"b": 1, "o": {"__typename": "T", "s": "x", "l": [{"b": 2}]}}"#;
+        let answer = Arc::new(Decoded::from_slice(text).unwrap());
+        let (mut tree, a) = tree_of(json!({"a": 0, "o": {"__typename": "U", "k": 1}}));
+        let mut copying = tree.copying(&answer);
+        let copied = tree.copy(&mut copying, answer.root);
+        tree.merge(a, copied);
+        assert_eq!(
+            tree.to_json(a),
+            json!({"a": 0, "o": {"__typename": "U", "k": 1, "s": "x", "l": [{"b": 2}]}, "b": 1})
+        );
+        let o = tree.field(copied, "o").unwrap();
+        assert_eq!(
+            tree.typename(o),
+            Some("T"),
+            "the answer's type name came along"
+        );
+        assert_eq!(tree.typename(tree.field(a, "o").unwrap()), Some("U"));
+        let s = tree.field(o, "s").unwrap();
+        assert!(
+            matches!(tree.nodes[s as usize], Slot::Ref { .. }),
+            "leaves are referred to"
+        );
+        drop(answer);
+        assert_eq!(
+            tree.to_json(s),
+            json!("x"),
+            "the tree keeps the answer alive"
+        );
+    }
+
+    #[test]
     fn keys_are_interned_once_per_tree_and_read_back_by_name() {
         let (mut tree, a) = tree_of(json!({"__typename": "P", "upc": "1", "x": {"upc": "2"}}));
         let b = tree.insert(&json!({"upc": "3"}));
-        assert_eq!(tree.keys.names.len(), 3, "__typename, upc, x");
+        assert_eq!(
+            tree.keys.names.len(),
+            4,
+            "__typename, upc, x and the type name P"
+        );
         let upc = tree.sym("upc").unwrap();
         assert_eq!(tree.key(upc), "upc");
         assert_eq!(tree.sym("__typename"), Some(TYPENAME));
