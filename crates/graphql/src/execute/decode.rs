@@ -23,7 +23,7 @@ impl Decoded {
     pub fn from_slice(bytes: &[u8]) -> Result<Decoded, serde_json::Error> {
         let mut tree = Tree::default();
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let root = Value(&mut tree).deserialize(&mut de)?;
+        let root = Value(&mut tree, 0).deserialize(&mut de)?;
         de.end()?;
         Ok(Decoded { tree, root })
     }
@@ -50,8 +50,22 @@ impl Decoded {
     }
 }
 
-/// Decodes one JSON value into the tree.
-struct Value<'t>(&'t mut Tree);
+/// Deepest nesting of lists and objects decoded (as serde_json's default), so that a hostile
+/// answer cannot exhaust the stack.
+const MAX_DEPTH: u32 = 128;
+
+/// Decodes one JSON value, at the given nesting depth, into the tree.
+struct Value<'t>(&'t mut Tree, u32);
+
+impl Value<'_> {
+    /// The seed for a value nested in this one.
+    fn nested<E: serde::de::Error>(&mut self) -> Result<Value<'_>, E> {
+        if self.1 >= MAX_DEPTH {
+            return Err(E::custom("JSON nested too deeply"));
+        }
+        Ok(Value(&mut *self.0, self.1 + 1))
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Value<'_> {
     type Value = NodeId;
@@ -97,18 +111,18 @@ impl<'de> Visitor<'de> for Value<'_> {
         Ok(self.0.leaf(Leaf::String(s.into())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeId, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<NodeId, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(Value(&mut *self.0))? {
+        while let Some(item) = seq.next_element_seed(self.nested()?)? {
             items.push(item);
         }
         Ok(self.0.list(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeId, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<NodeId, A::Error> {
         let mut fields: Vec<(Sym, NodeId)> = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(key) = map.next_key_seed(Key(&mut *self.0))? {
-            let value = map.next_value_seed(Value(&mut *self.0))?;
+            let value = map.next_value_seed(self.nested()?)?;
             // A repeated key keeps its first place and its last value, as a JSON map would.
             match fields.iter_mut().find(|(k, _)| *k == key) {
                 Some(field) => field.1 = value,
