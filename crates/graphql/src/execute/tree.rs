@@ -34,7 +34,7 @@ pub type Sym = u32;
 /// The key `__typename`, interned first in every tree.
 pub const TYPENAME: Sym = 0;
 
-/// The keys a tree's objects use, each stored once.
+/// The keys a tree's objects use, and their type names, each stored once.
 #[derive(Debug)]
 struct Keys {
     index: HashMap<ByteString, Sym, ahash::RandomState>,
@@ -214,7 +214,8 @@ impl Tree {
         }
     }
 
-    /// The interned `key`; `None` when no object of the tree has it.
+    /// The interned `key`; `None` when no object of the tree has it (a type name may be
+    /// interned without being a key).
     #[inline]
     pub fn sym(&self, key: &str) -> Option<Sym> {
         self.keys.index.get(key).copied()
