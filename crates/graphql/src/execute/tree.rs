@@ -270,14 +270,13 @@ impl Tree {
         self.push(Node::List(items))
     }
 
-    /// Stores an object of stored nodes.
+    /// Stores an object of stored nodes. Its fields are this tree's own nodes (decoded or
+    /// inserted, never references to an answer: copies take the answer's type name instead).
     pub fn object(&mut self, fields: Vec<(Sym, NodeId)>) -> NodeId {
-        let typename = position(&fields, TYPENAME).map(|i| fields[i].1);
-        let typename = match typename.map(|t| self.node(t)) {
-            Some(Node::Leaf(Leaf::String(s))) => {
-                let s = s.clone();
-                self.keys.intern(&s)
-            }
+        let typename = position(&fields, TYPENAME).map(|i| &self.nodes[fields[i].1 as usize]);
+        // Interned by `&str`: the name is copied only the first time it is met.
+        let typename = match typename {
+            Some(Slot::Own(Node::Leaf(Leaf::String(s)))) => self.keys.intern_str(s.as_str()),
             _ => NONE,
         };
         self.object_of_type(fields, typename)
