@@ -1,16 +1,24 @@
 //! De-duplication of identical in-flight subgraph calls: concurrent client requests that need
 //! the same call (same subgraph, body and headers) share one, and each gets its answer.
+//!
+//! Followers get the answer in reverse order of joining. Requests sharing calls move through
+//! their plan together, and the one answered first at one call joins the next call first; woken
+//! in joining order, the same request would be last at every call of the plan and take all the
+//! waiting. Reversing the order at each call spreads it (docs/graphql.md, Performance).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use switchyard_graphql::FetchError;
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// A subgraph call's answer as shared with the requests waiting for it.
 type Shared = Result<switchyard_graphql::Answer, FetchError>;
+
+/// Where a follower waits for the answer.
+pub type Waiting = oneshot::Receiver<Shared>;
 
 /// What makes two subgraph calls the same call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,31 +28,31 @@ pub struct CallKey {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// The calls in flight on one GraphQL route, by key.
+/// The calls in flight on one GraphQL route, by key, each with its followers in joining order.
 #[derive(Debug, Default)]
 pub struct Inflight {
-    calls: Mutex<HashMap<CallKey, watch::Receiver<Option<Shared>>>>,
+    calls: Mutex<HashMap<CallKey, Vec<oneshot::Sender<Shared>>>>,
 }
 
 /// Whether this request makes the call or waits for another's.
 pub enum Role<'a> {
     Leader(Leader<'a>),
-    Follower(watch::Receiver<Option<Shared>>),
+    Follower(Waiting),
 }
 
 impl Inflight {
     /// Joins the call for `key`: the first request in leads, the others follow.
     pub fn join(&self, key: CallKey) -> Role<'_> {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(answer) = calls.get(&key) {
-            return Role::Follower(answer.clone());
+        if let Some(followers) = calls.get_mut(&key) {
+            let (sender, receiver) = oneshot::channel();
+            followers.push(sender);
+            return Role::Follower(receiver);
         }
-        let (sender, receiver) = watch::channel(None);
-        calls.insert(key.clone(), receiver);
+        calls.insert(key.clone(), Vec::new());
         Role::Leader(Leader {
             inflight: self,
             key: Some(key),
-            sender,
         })
     }
 
@@ -58,9 +66,10 @@ impl Inflight {
         self.len() == 0
     }
 
-    fn forget(&self, key: &CallKey) {
+    /// Ends the call for `key`, returning its followers.
+    fn forget(&self, key: &CallKey) -> Vec<oneshot::Sender<Shared>> {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        calls.remove(key);
+        calls.remove(key).unwrap_or_default()
     }
 }
 
@@ -69,17 +78,17 @@ impl Inflight {
 pub struct Leader<'a> {
     inflight: &'a Inflight,
     key: Option<CallKey>,
-    sender: watch::Sender<Option<Shared>>,
 }
 
 impl Leader<'_> {
-    /// Hands `answer` to every follower; later requests make a new call.
+    /// Hands `answer` to every follower, the last to join first; later requests make a new
+    /// call.
     pub fn finish(mut self, answer: &Shared) {
         if let Some(key) = self.key.take() {
-            self.inflight.forget(&key);
-        }
-        if self.sender.receiver_count() > 0 {
-            self.sender.send_replace(Some(answer.clone()));
+            for follower in self.inflight.forget(&key).into_iter().rev() {
+                // A follower that stopped waiting (its client went away) needs nothing.
+                let _ = follower.send(answer.clone());
+            }
         }
     }
 }
@@ -87,6 +96,7 @@ impl Leader<'_> {
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
+            // Dropping the senders tells the followers to call themselves.
             self.inflight.forget(&key);
         }
     }
@@ -94,24 +104,14 @@ impl Drop for Leader<'_> {
 
 /// Waits for the leader's answer until `deadline`; `None` when the leader went away without
 /// one (the follower then makes the call itself).
-pub async fn follow(
-    mut answer: watch::Receiver<Option<Shared>>,
-    deadline: Instant,
-) -> Option<Shared> {
-    loop {
-        if let Some(a) = answer.borrow_and_update().as_ref() {
-            return Some(a.clone());
-        }
-        match tokio::time::timeout_at(deadline, answer.changed()).await {
-            Err(_) => {
-                return Some(Err(FetchError {
-                    message: "subgraph did not answer in time".into(),
-                    code: "GATEWAY_TIMEOUT",
-                }));
-            }
-            Ok(Err(_)) => return None,
-            Ok(Ok(())) => {}
-        }
+pub async fn follow(answer: Waiting, deadline: Instant) -> Option<Shared> {
+    match tokio::time::timeout_at(deadline, answer).await {
+        Err(_) => Some(Err(FetchError {
+            message: "subgraph did not answer in time".into(),
+            code: "GATEWAY_TIMEOUT",
+        })),
+        Ok(Err(_)) => None,
+        Ok(Ok(answer)) => Some(answer),
     }
 }
 
@@ -150,6 +150,35 @@ mod tests {
         );
         assert!(inflight.is_empty());
         assert!(matches!(inflight.join(key()), Role::Leader(_)));
+    }
+
+    /// Requests sharing calls move through their plans together: answering followers in joining
+    /// order would keep the same request last at every call.
+    #[tokio::test]
+    async fn followers_are_answered_the_last_to_join_first() {
+        let inflight = std::sync::Arc::new(Inflight::default());
+        let Role::Leader(leader) = inflight.join(key()) else {
+            panic!("the first call leads");
+        };
+        let answered = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for id in 1..=3 {
+            let Role::Follower(waiting) = inflight.join(key()) else {
+                panic!("an identical call follows");
+            };
+            let answered = answered.clone();
+            tasks.push(tokio::spawn(async move {
+                follow(waiting, later()).await.unwrap().unwrap();
+                answered.lock().unwrap().push(id);
+            }));
+        }
+        tokio::task::yield_now().await;
+        let decoded = switchyard_graphql::Decoded::from_slice(br#"{"data": {}}"#).unwrap();
+        leader.finish(&Ok(std::sync::Arc::new(decoded)));
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*answered.lock().unwrap(), [3, 2, 1]);
     }
 
     #[tokio::test]
