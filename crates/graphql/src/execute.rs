@@ -10,10 +10,12 @@ use futures_util::future::join_all;
 
 use crate::plan::{Fetch, PlanNode};
 
+mod answered;
 mod decode;
 mod entities;
 mod inputs;
 mod tree;
+pub(crate) use answered::Answered;
 pub use decode::Decoded;
 use entities::Reps;
 pub(crate) use tree::{Leaf, Node, NodeId, ROOT, Sym, Tree};
@@ -72,6 +74,8 @@ pub trait SubgraphClient: Send + Sync {
 pub struct State {
     pub(crate) data: Tree,
     pub errors: Vec<GraphQLError>,
+    /// Entity answers received so far, when this request keeps them (queries).
+    pub(crate) answered: Answered,
 }
 
 impl State {
@@ -155,13 +159,22 @@ async fn run_fetch(
                 .map(|x| (v.as_str().into(), x.clone()))
         })
         .collect();
+    let mut asked = None;
     let reps = match &fetch.entity {
         None => Reps::default(),
         Some(entity) => {
-            let data = lock(state);
-            let (list, reps) = Reps::collect(&data.data, entity);
+            let mut data = lock(state);
+            let state = &mut *data;
+            let (list, reps) = Reps::collect(&state.data, entity);
             if list.is_empty() {
                 return;
+            }
+            if let Some(known) = state.answered.all(fetch, &list) {
+                reps.merge_known(&mut state.data, entity, &known);
+                return;
+            }
+            if state.answered.on() {
+                asked = Some(list.clone());
             }
             vars.insert("representations", JsonValue::Array(list));
             reps
@@ -174,7 +187,12 @@ async fn run_fetch(
     let answer = client.fetch(&fetch.service, request).await;
     let mut state = lock(state);
     match answer {
-        Ok(body) => merge_answer(fetch, &reps, &body, &mut state, options),
+        Ok(body) => {
+            merge_answer(fetch, &reps, &body, &mut state, options);
+            if let Some(list) = asked {
+                state.answered.record(fetch, list, &body);
+            }
+        }
         Err(e) => {
             let targets = targets(fetch, &reps, &state);
             state.errors.push(fetch_failed(fetch, &e, &targets));

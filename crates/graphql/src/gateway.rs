@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::ExecutableDocument;
+use apollo_compiler::ast::OperationType;
 use apollo_compiler::executable::Operation;
 use apollo_compiler::request::coerce_variable_values;
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue};
@@ -219,6 +220,9 @@ impl Gateway {
             }
         };
         let mut state = State::default();
+        if operation.operation_type == OperationType::Query {
+            state.answered = execute::Answered::kept();
+        }
         if has_introspection(operation) && !self.options.introspection {
             return request_error("introspection is disabled", "INTROSPECTION_DISABLED");
         }
@@ -241,7 +245,9 @@ impl Gateway {
         if let Some(root) = &prepared.plan.root {
             execute::run(root, &state, client, &variables, self.options).await;
         }
-        let State { data, mut errors } = state.into_inner().unwrap_or_else(|p| p.into_inner());
+        let State {
+            data, mut errors, ..
+        } = state.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut shaper = Shaper::new(&sg.api, &prepared.doc, &variables, &mut errors, &data);
         let mut shaped = Vec::with_capacity(4096);
         shaper.write_root(

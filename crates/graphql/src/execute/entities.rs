@@ -8,7 +8,7 @@ use std::hash::{BuildHasher as _, Hasher};
 use apollo_compiler::response::{JsonMap, JsonValue, ResponseDataPathSegment};
 
 use super::inputs::Inputs;
-use super::tree::{Node, NodeId, ROOT, Sym, Tree};
+use super::tree::{Copying, Node, NodeId, ROOT, Sym, Tree};
 use super::{Answer, Path};
 use crate::plan::{EntitySource, EntityStep, PathSeg};
 
@@ -86,15 +86,45 @@ impl Reps {
     /// their place in the tree while fetches run meanwhile: those only add fields below them
     /// (the plan orders fetches that make objects along a fetch's paths before it).
     pub fn merge(&self, tree: &mut Tree, entity: &EntityStep, body: &Answer, answers: &[NodeId]) {
+        self.merge_with(tree, entity, |rep| (body, answers[rep]));
+    }
+
+    /// [`Reps::merge`] with answers received earlier in the request, each from its own call.
+    pub fn merge_known(&self, tree: &mut Tree, entity: &EntityStep, known: &[(Answer, NodeId)]) {
+        self.merge_with(tree, entity, |rep| (&known[rep].0, known[rep].1));
+    }
+
+    /// Merges the answer `answer_of(rep)` (a subgraph response and its node) into each object.
+    /// An answer is copied once per source and shared by the objects it extends there.
+    fn merge_with<'a>(
+        &self,
+        tree: &mut Tree,
+        entity: &EntityStep,
+        answer_of: impl Fn(usize) -> (&'a Answer, NodeId),
+    ) {
         let mut stored: Vec<Option<NodeId>> = vec![None; self.count * entity.sources.len()];
-        let mut copying = tree.copying(body);
+        let mut copying: Vec<Copying> = Vec::new();
         for slot in &self.slots {
-            let answer = answers[slot.rep];
+            let (body, answer) = answer_of(slot.rep);
             if !matches!(body.tree.node(answer), Node::Object(_)) {
                 continue;
             }
             let at = slot.source * self.count + slot.rep;
-            let answer = *stored[at].get_or_insert_with(|| tree.copy(&mut copying, answer));
+            let answer = match stored[at] {
+                Some(copied) => copied,
+                None => {
+                    let from = match copying.iter().position(|c| c.is_of(body)) {
+                        Some(i) => i,
+                        None => {
+                            copying.push(tree.copying(body));
+                            copying.len() - 1
+                        }
+                    };
+                    let copied = tree.copy(&mut copying[from], answer);
+                    stored[at] = Some(copied);
+                    copied
+                }
+            };
             merge_entity(tree, slot.object, answer, &entity.tys);
         }
     }

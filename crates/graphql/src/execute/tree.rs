@@ -148,6 +148,13 @@ pub struct Copying {
     keys: Vec<Sym>,
 }
 
+impl Copying {
+    /// Whether this copies from `answer`.
+    pub fn is_of(&self, answer: &Arc<Decoded>) -> bool {
+        Arc::ptr_eq(&self.answer, answer)
+    }
+}
+
 /// A place in the arena: a node of this tree, or a leaf of a subgraph answer it refers to.
 #[derive(Debug)]
 enum Slot {
