@@ -169,11 +169,11 @@ async fn run_fetch(
             if list.is_empty() {
                 return;
             }
-            if let Some(known) = state.answered.all(fetch, &list) {
-                reps.merge_known(&mut state.data, entity, &known);
-                return;
-            }
-            if state.answered.on() {
+            if fetch.repeated && state.answered.on() {
+                if let Some(known) = state.answered.all(fetch, &list) {
+                    reps.merge_known(&mut state.data, entity, &known);
+                    return;
+                }
                 asked = Some(list.clone());
             }
             vars.insert("representations", JsonValue::Array(list));

@@ -12,6 +12,7 @@ use crate::sel::SelSet;
 use crate::supergraph::{GraphId, Supergraph};
 
 mod batch;
+mod repeated;
 
 /// One step of a response path where an entity fetch merges: a key, or every item of a list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,7 +42,7 @@ pub struct EntitySource {
 }
 
 /// One request to one subgraph.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Fetch {
     pub graph: GraphId,
     pub service: String,
@@ -50,6 +51,9 @@ pub struct Fetch {
     pub variables: Vec<Name>,
     pub selection: SelSet,
     pub entity: Option<EntityStep>,
+    /// Another entity fetch of the plan sends the same operation to the same subgraph: this
+    /// one keeps its answers and looks for the representations the other was asked.
+    pub repeated: bool,
 }
 
 /// A node of a query plan.
@@ -102,12 +106,14 @@ pub(crate) fn build(sg: &Supergraph, operation: &Operation, groups: Vec<Group>) 
             .collect();
         let root = (!roots.is_empty()).then(|| collapse(roots, PlanNode::Parallel));
         return Plan {
-            root: root.map(|r| batch::batch(r, operation)),
+            root: root.map(|r| repeated::mark(batch::batch(r, operation))),
         };
     }
     let plan = leveled(groups, fetches);
     Plan {
-        root: plan.root.map(|r| batch::batch(r, operation)),
+        root: plan
+            .root
+            .map(|r| repeated::mark(batch::batch(r, operation))),
     }
 }
 
@@ -215,6 +221,7 @@ fn fetch(sg: &Supergraph, operation: &Operation, group: &Group) -> Fetch {
             inputs: e.inputs.clone(),
             typename_as: e.typename_as.clone(),
         }),
+        repeated: false,
     }
 }
 

@@ -69,6 +69,7 @@ fn merged(a: &Fetch, b: &Fetch, operation: &Operation) -> Option<Fetch> {
                 sources,
                 ..ea.clone()
             }),
+            repeated: false,
         });
     }
     if ea.typename_as.is_some() || !disjoint(ea, eb) || !fragments_only(&[a, b]) {
@@ -95,6 +96,7 @@ fn merged(a: &Fetch, b: &Fetch, operation: &Operation) -> Option<Fetch> {
             inputs: SelSet(ea.inputs.0.iter().chain(&eb.inputs.0).cloned().collect()),
             typename_as: None,
         }),
+        repeated: false,
     })
 }
 
