@@ -21,8 +21,11 @@ pub struct Decoded {
 impl Decoded {
     /// Decodes a JSON text (any JSON value; a GraphQL response is an object).
     pub fn from_slice(bytes: &[u8]) -> Result<Decoded, serde_json::Error> {
+        // UTF-8 is checked once for the whole body (a reader of bytes checks every string and
+        // key on its own, at a cost per call that short strings do not amortize).
+        let text = std::str::from_utf8(bytes).map_err(serde::de::Error::custom)?;
         let mut tree = Tree::default();
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let mut de = serde_json::Deserializer::from_str(text);
         let root = Value(&mut tree, 0).deserialize(&mut de)?;
         de.end()?;
         Ok(Decoded { tree, root })
@@ -181,6 +184,8 @@ mod tests {
         for bad in ["", "{", r#"{"a": }"#, "{} {}", "[1,]", r#"{"a" 1}"#] {
             assert!(Decoded::from_slice(bad.as_bytes()).is_err(), "{bad}");
         }
+        let not_utf8 = b"{\"a\": \"\xff\"}";
+        assert!(Decoded::from_slice(not_utf8).is_err(), "invalid UTF-8");
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert!(
             Decoded::from_slice(deep.as_bytes()).is_err(),
