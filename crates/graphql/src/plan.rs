@@ -76,17 +76,52 @@ pub struct Plan {
     pub root: Option<PlanNode>,
 }
 
+impl PlanNode {
+    /// Calls `f` with every fetch below this node, in plan order.
+    pub(crate) fn each_fetch<'a>(&'a self, f: &mut impl FnMut(&'a Arc<Fetch>)) {
+        match self {
+            PlanNode::Fetch(fetch) => f(fetch),
+            PlanNode::Sequence(n) | PlanNode::Parallel(n) => n.iter().for_each(|n| n.each_fetch(f)),
+            PlanNode::Condition { node, .. } => node.each_fetch(f),
+        }
+    }
+
+    /// This node with every fetch below it replaced by `f(fetch)`, in plan order.
+    pub(crate) fn map_fetches(self, f: &mut impl FnMut(Arc<Fetch>) -> Arc<Fetch>) -> PlanNode {
+        match self {
+            PlanNode::Fetch(fetch) => PlanNode::Fetch(f(fetch)),
+            node => node.map_children(&mut |n| n.map_fetches(f)),
+        }
+    }
+
+    /// This node with each node directly inside it replaced by `f(node)` (a fetch is returned
+    /// as it is).
+    pub(crate) fn map_children(self, f: &mut impl FnMut(PlanNode) -> PlanNode) -> PlanNode {
+        match self {
+            PlanNode::Fetch(fetch) => PlanNode::Fetch(fetch),
+            PlanNode::Sequence(nodes) => PlanNode::Sequence(nodes.into_iter().map(f).collect()),
+            PlanNode::Parallel(nodes) => PlanNode::Parallel(nodes.into_iter().map(f).collect()),
+            PlanNode::Condition {
+                variable,
+                include,
+                node,
+            } => PlanNode::Condition {
+                variable,
+                include,
+                node: Box::new(f(*node)),
+            },
+        }
+    }
+}
+
 impl Plan {
     /// Number of subgraph fetches in the plan.
     pub fn fetch_count(&self) -> usize {
-        fn count(node: &PlanNode) -> usize {
-            match node {
-                PlanNode::Fetch(_) => 1,
-                PlanNode::Sequence(n) | PlanNode::Parallel(n) => n.iter().map(count).sum(),
-                PlanNode::Condition { node, .. } => count(node),
-            }
+        let mut count = 0;
+        if let Some(root) = &self.root {
+            root.each_fetch(&mut |_| count += 1);
         }
-        self.root.as_ref().map_or(0, count)
+        count
     }
 }
 

@@ -14,19 +14,6 @@ use crate::sel::{Sel, SelSet};
 /// `node` with each `Parallel`'s batchable sibling fetches merged.
 pub(super) fn batch(node: PlanNode, operation: &Operation) -> PlanNode {
     match node {
-        PlanNode::Fetch(f) => PlanNode::Fetch(f),
-        PlanNode::Sequence(nodes) => {
-            PlanNode::Sequence(nodes.into_iter().map(|n| batch(n, operation)).collect())
-        }
-        PlanNode::Condition {
-            variable,
-            include,
-            node,
-        } => PlanNode::Condition {
-            variable,
-            include,
-            node: Box::new(batch(*node, operation)),
-        },
         PlanNode::Parallel(nodes) => {
             let mut out: Vec<PlanNode> = Vec::with_capacity(nodes.len());
             for node in nodes.into_iter().map(|n| batch(n, operation)) {
@@ -45,6 +32,7 @@ pub(super) fn batch(node: PlanNode, operation: &Operation) -> PlanNode {
             }
             collapse(out, PlanNode::Parallel)
         }
+        node => node.map_children(&mut |n| batch(n, operation)),
     }
 }
 
