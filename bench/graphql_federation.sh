@@ -61,6 +61,7 @@
 #   HIVE_ROUTER_BIN=bench/.tools/bin/hive_router
 #   SWITCHYARD_MAX_COST=1000000  the route's limits.max_cost: the default 100000 refuses this query
 #                      (estimated cost 107812), so the benchmark raises it (the check still runs)
+#   SWITCHYARD_DEDUPE=true  the route's dedupe (identical concurrent subgraph calls shared)
 #   PERF=0             1: after the runs, `perf record -g` Switchyard for DURATION s under the
 #                      first CONNS value and add its top symbols to the report
 #   KEEP_WORK=1        keep the temp dir with configs, logs and tool outputs
@@ -80,6 +81,7 @@ ONLY=${ONLY:-switchyard hive-router hive-router-nodedupe hive-gateway}
 SWITCHYARD_BIN=${SWITCHYARD_BIN:-target/release/switchyard}
 HIVE_ROUTER_BIN=${HIVE_ROUTER_BIN:-bench/.tools/bin/hive_router}
 SWITCHYARD_MAX_COST=${SWITCHYARD_MAX_COST:-1000000}
+SWITCHYARD_DEDUPE=${SWITCHYARD_DEDUPE:-true}
 PERF=${PERF:-0}
 KEEP_WORK=${KEEP_WORK:-0}
 
@@ -239,6 +241,7 @@ start_switchyard() {
         echo "      # The default max_cost (100000) refuses this query: its estimated cost is 107812"
         echo "      # (every list without first/last/limit counts 10x). The limit stays on, higher."
         echo "      limits: { max_cost: $SWITCHYARD_MAX_COST }"
+        echo "      dedupe: $SWITCHYARD_DEDUPE"
         echo "clusters:"
         for name in "${SUBGRAPH_NAMES[@]}"; do
             echo "  - name: graph-$name"
@@ -373,7 +376,7 @@ parse_h2load() {
         END { print (rps == "" ? "nan" : rps), (done == "" ? 0 : done), err + 0 }
     ' "$out")
     read -r p50 p99 _ < <(python3 "$BENCH/report.py" percentiles "$reqlog")
-    rm -f "$reqlog"
+    [[ $KEEP_WORK == 1 ]] || rm -f "$reqlog"
     echo "$rps $p50 $p99 $req $err"
 }
 

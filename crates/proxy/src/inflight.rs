@@ -1,10 +1,12 @@
 //! De-duplication of identical in-flight subgraph calls: concurrent client requests that need
 //! the same call (same subgraph, body and headers) share one, and each gets its answer.
 //!
-//! Followers get the answer in reverse order of joining. Requests sharing calls move through
-//! their plan together, and the one answered first at one call joins the next call first; woken
-//! in joining order, the same request would be last at every call of the plan and take all the
-//! waiting. Reversing the order at each call spreads it (docs/graphql.md, Performance).
+//! Followers get the answer oldest request first (earliest deadline; a route's requests share
+//! one timeout). Requests sharing calls move through their plan together, and the one answered
+//! first at one call reaches the next call first; answered in joining order, or in its reverse,
+//! the order a request arrived in is lost and the first to arrive can be the last to finish.
+//! Oldest first keeps every step in arrival order, so each request waits about as long as the
+//! others (docs/graphql.md, Performance).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -28,10 +30,13 @@ pub struct CallKey {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// A request waiting for a call: its deadline, and where its answer goes.
+type Follower = (Instant, oneshot::Sender<Shared>);
+
 /// The calls in flight on one GraphQL route, by key, each with its followers in joining order.
 #[derive(Debug, Default)]
 pub struct Inflight {
-    calls: Mutex<HashMap<CallKey, Vec<oneshot::Sender<Shared>>>>,
+    calls: Mutex<HashMap<CallKey, Vec<Follower>>>,
 }
 
 /// Whether this request makes the call or waits for another's.
@@ -41,12 +46,13 @@ pub enum Role<'a> {
 }
 
 impl Inflight {
-    /// Joins the call for `key`: the first request in leads, the others follow.
-    pub fn join(&self, key: CallKey) -> Role<'_> {
+    /// Joins the call for `key` for a request due by `deadline`: the first request in leads,
+    /// the others follow.
+    pub fn join(&self, key: CallKey, deadline: Instant) -> Role<'_> {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(followers) = calls.get_mut(&key) {
             let (sender, receiver) = oneshot::channel();
-            followers.push(sender);
+            followers.push((deadline, sender));
             return Role::Follower(receiver);
         }
         calls.insert(key.clone(), Vec::new());
@@ -67,7 +73,7 @@ impl Inflight {
     }
 
     /// Ends the call for `key`, returning its followers.
-    fn forget(&self, key: &CallKey) -> Vec<oneshot::Sender<Shared>> {
+    fn forget(&self, key: &CallKey) -> Vec<Follower> {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.remove(key).unwrap_or_default()
     }
@@ -81,11 +87,13 @@ pub struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    /// Hands `answer` to every follower, the last to join first; later requests make a new
-    /// call.
+    /// Hands `answer` to every follower, the earliest deadline first (ties in joining order);
+    /// later requests make a new call.
     pub fn finish(mut self, answer: &Shared) {
         if let Some(key) = self.key.take() {
-            for follower in self.inflight.forget(&key).into_iter().rev() {
+            let mut followers = self.inflight.forget(&key);
+            followers.sort_by_key(|(deadline, _)| *deadline);
+            for (_, follower) in followers {
                 // A follower that stopped waiting (its client went away) needs nothing.
                 let _ = follower.send(answer.clone());
             }
@@ -135,10 +143,10 @@ mod tests {
     #[tokio::test]
     async fn followers_get_the_leaders_answer_and_later_calls_lead_again() {
         let inflight = Inflight::default();
-        let Role::Leader(leader) = inflight.join(key()) else {
+        let Role::Leader(leader) = inflight.join(key(), later()) else {
             panic!("the first call leads");
         };
-        let Role::Follower(waiting) = inflight.join(key()) else {
+        let Role::Follower(waiting) = inflight.join(key(), later()) else {
             panic!("an identical call follows");
         };
         let decoded = switchyard_graphql::Decoded::from_slice(br#"{"data": {"a": 1}}"#).unwrap();
@@ -149,26 +157,28 @@ mod tests {
             serde_json_bytes::json!({"data": {"a": 1}})
         );
         assert!(inflight.is_empty());
-        assert!(matches!(inflight.join(key()), Role::Leader(_)));
+        assert!(matches!(inflight.join(key(), later()), Role::Leader(_)));
     }
 
-    /// Requests sharing calls move through their plans together: answering followers in joining
-    /// order would keep the same request last at every call.
+    /// Requests sharing calls move through their plans together: answered in joining order (or
+    /// its reverse), the request that arrived first could finish last.
     #[tokio::test]
-    async fn followers_are_answered_the_last_to_join_first() {
+    async fn followers_are_answered_the_oldest_request_first() {
         let inflight = std::sync::Arc::new(Inflight::default());
-        let Role::Leader(leader) = inflight.join(key()) else {
+        let Role::Leader(leader) = inflight.join(key(), later()) else {
             panic!("the first call leads");
         };
         let answered = std::sync::Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        for id in 1..=3 {
-            let Role::Follower(waiting) = inflight.join(key()) else {
+        let now = Instant::now();
+        for (id, due_in_s) in [(1, 3), (2, 1), (3, 2), (4, 1)] {
+            let deadline = now + Duration::from_secs(due_in_s);
+            let Role::Follower(waiting) = inflight.join(key(), deadline) else {
                 panic!("an identical call follows");
             };
             let answered = answered.clone();
             tasks.push(tokio::spawn(async move {
-                follow(waiting, later()).await.unwrap().unwrap();
+                follow(waiting, deadline).await.unwrap().unwrap();
                 answered.lock().unwrap().push(id);
             }));
         }
@@ -178,14 +188,14 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(*answered.lock().unwrap(), [3, 2, 1]);
+        assert_eq!(*answered.lock().unwrap(), [2, 4, 3, 1]);
     }
 
     #[tokio::test]
     async fn a_leader_that_goes_away_lets_its_followers_call_themselves() {
         let inflight = Inflight::default();
-        let leader = inflight.join(key());
-        let Role::Follower(waiting) = inflight.join(key()) else {
+        let leader = inflight.join(key(), later());
+        let Role::Follower(waiting) = inflight.join(key(), later()) else {
             panic!("an identical call follows");
         };
         drop(leader);
@@ -196,8 +206,8 @@ mod tests {
     #[tokio::test]
     async fn a_follower_waits_no_longer_than_its_own_deadline() {
         let inflight = Inflight::default();
-        let _leader = inflight.join(key());
-        let Role::Follower(waiting) = inflight.join(key()) else {
+        let _leader = inflight.join(key(), later());
+        let Role::Follower(waiting) = inflight.join(key(), later()) else {
             panic!("an identical call follows");
         };
         let answer = follow(waiting, Instant::now() + Duration::from_millis(20)).await;
@@ -207,12 +217,15 @@ mod tests {
     #[test]
     fn different_bodies_or_headers_are_different_calls() {
         let inflight = Inflight::default();
-        let _a = inflight.join(key());
+        let _a = inflight.join(key(), later());
         let other_body = CallKey {
             body: Bytes::from_static(b"{\"query\":\"{ b }\"}"),
             ..key()
         };
-        assert!(matches!(inflight.join(other_body), Role::Leader(_)));
+        assert!(matches!(
+            inflight.join(other_body, later()),
+            Role::Leader(_)
+        ));
         let other_headers = CallKey {
             headers: vec![(
                 HeaderName::from_static("authorization"),
@@ -220,6 +233,9 @@ mod tests {
             )],
             ..key()
         };
-        assert!(matches!(inflight.join(other_headers), Role::Leader(_)));
+        assert!(matches!(
+            inflight.join(other_headers, later()),
+            Role::Leader(_)
+        ));
     }
 }

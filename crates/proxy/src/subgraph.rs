@@ -111,7 +111,7 @@ impl DeadlineClient<'_> {
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect(),
         };
-        match self.subgraphs.inflight.join(key) {
+        match self.subgraphs.inflight.join(key, self.deadline) {
             Role::Follower(answer) => match follow(answer, self.deadline).await {
                 Some(answer) => answer,
                 // The leader's client went away before the answer: make the call after all.
