@@ -1,5 +1,6 @@
 //! The `switchyard` binary: reads like a table of contents of the commands.
 
+mod alloc;
 mod backend_cmd;
 mod cli;
 mod demo;
@@ -11,12 +12,10 @@ mod subgraph_cmd;
 
 use clap::Parser;
 
-/// mimalloc: glibc's malloc and free were 9 % of the proxy's CPU under load (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = cli::Cli::parse();
     init_tracing();
     let result = match cli.command {
