@@ -2,9 +2,10 @@
 //! later fetch of the same operation whose representations were all answered before makes no
 //! call (a per-request entity cache, as a DataLoader keeps per request).
 //!
-//! Only queries keep it, and only for the fetches the plan marks as repeated
-//! ([`Fetch::repeated`]), so that other fetches pay nothing for it: after a mutation an entity may have changed. Only answers from calls
-//! without errors are kept, so that a reused answer never hides an error its first place got.
+//! Only queries keep it (after a mutation an entity may have changed), and only for the fetches
+//! the plan marks as repeated ([`Fetch::repeated`]), so that other fetches pay nothing for it.
+//! Only answers from calls without errors are kept, so that a reused answer never hides an error
+//! its first place got.
 
 use std::collections::HashMap;
 

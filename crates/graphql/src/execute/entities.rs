@@ -113,13 +113,7 @@ impl Reps {
             let answer = match stored[at] {
                 Some(copied) => copied,
                 None => {
-                    let from = match copying.iter().position(|c| c.is_of(body)) {
-                        Some(i) => i,
-                        None => {
-                            copying.push(tree.copying(body));
-                            copying.len() - 1
-                        }
-                    };
+                    let from = copying_of(&mut copying, tree, body);
                     let copied = tree.copy(&mut copying[from], answer);
                     stored[at] = Some(copied);
                     copied
@@ -185,6 +179,18 @@ fn same_selected(
             .is_some_and(|r| matches!(r, JsonValue::Object(m) if m == *rep));
     }
     inputs.same(tree, object, rep)
+}
+
+/// The index in `copying` of the copy state for `body`, added on first use (one per subgraph
+/// answer, so a key table is built once per answer however many entities it gives).
+fn copying_of(copying: &mut Vec<Copying>, tree: &mut Tree, body: &Answer) -> usize {
+    match copying.iter().position(|c| c.is_of(body)) {
+        Some(i) => i,
+        None => {
+            copying.push(tree.copying(body));
+            copying.len() - 1
+        }
+    }
 }
 
 /// Merges an entity answer into its object. An interface's name (from an `@interfaceObject`)
