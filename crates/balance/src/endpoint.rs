@@ -57,8 +57,13 @@ impl Outcome {
     }
 }
 
-/// What is known about one endpoint. Laid out in declaration order (`repr(C)`): what every
-/// pick reads comes first, so a candidate costs one or two cache lines, not three.
+/// What is known about one endpoint, laid out (`repr(C)`, the endpoint aligned to a cache
+/// line) as two 64-byte lines. The first holds all that a pick writes and all that
+/// `least_request` reads of a candidate (in-flight counts, health, ejection), so a candidate
+/// costs it one line; the second, what `edge` also judges (errors, utilization, capacity,
+/// latency, age). A line one thread writes must be fetched again by the other cores when they
+/// next read it, so fewer lines per pick keeps threads that pick at once from slowing each
+/// other down (docs/benchmarks.md, balancer micro-benchmarks, eighth pass).
 #[derive(Debug)]
 #[repr(C)]
 pub struct EndpointStats {
@@ -70,16 +75,17 @@ pub struct EndpointStats {
     pub(crate) answered: AtomicBool,
     /// Set by active health checks; true until a check says otherwise.
     pub(crate) active_healthy: AtomicBool,
+    pub(crate) outlier: OutlierState,
+    pub(crate) requests: AtomicU64,
     pub(crate) last_picked_ns: AtomicU64,
+    // The second line.
     pub(crate) first_seen_ns: u64,
     pub(crate) errors: Decaying,
     pub(crate) utilization: Sample,
     /// Requests the endpoint serves at once, estimated from reported utilization (an EWMA of
     /// `awaiting / utilization`); 0 until a report allows an estimate.
     pub(crate) capacity: AtomicU64,
-    pub(crate) outlier: OutlierState,
     pub(crate) latency: PeakEwma,
-    pub(crate) requests: AtomicU64,
 }
 
 impl EndpointStats {
@@ -669,6 +675,30 @@ mod tests {
         assert_eq!(pick.index_in(&set), Some(1));
         assert_eq!(pick.index_in(&replaced), Some(0), "moved from index 1 to 0");
         assert_eq!(pick.index_in(&EndpointSet::with_weights(&[1, 1])), None);
+    }
+
+    #[test]
+    fn what_a_pick_writes_and_least_request_reads_shares_one_cache_line() {
+        use std::mem::{offset_of, size_of};
+        let end = |offset: usize, size: usize| offset + size;
+        let first_line = [
+            end(offset_of!(EndpointStats, flights), 8),
+            end(offset_of!(EndpointStats, active_healthy), 1),
+            end(
+                offset_of!(EndpointStats, outlier),
+                size_of::<OutlierState>(),
+            ),
+            end(offset_of!(EndpointStats, requests), 8),
+            end(offset_of!(EndpointStats, last_picked_ns), 8),
+        ];
+        assert!(first_line.iter().all(|&e| e <= 64), "{first_line:?}");
+        assert_eq!(offset_of!(Endpoint, stats), 0);
+        assert_eq!(std::mem::align_of::<Endpoint>(), 64);
+        assert_eq!(offset_of!(EndpointStats, first_seen_ns), 64);
+        assert!(
+            size_of::<EndpointStats>() <= 128,
+            "edge reads two lines, not three"
+        );
     }
 
     #[test]

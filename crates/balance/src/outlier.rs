@@ -5,7 +5,8 @@
 use crate::endpoint::{EndpointSet, OutcomeKind};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// Per-endpoint outlier counters.
+/// Per-endpoint outlier counters: 32 bytes, so that they share the cache line that every pick
+/// reads and writes anyway (`EndpointStats`).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub struct OutlierState {
@@ -14,10 +15,10 @@ pub struct OutlierState {
     consecutive_5xx: AtomicU32,
     consecutive_gateway: AtomicU32,
     times_ejected: AtomicU32,
+    ejections: AtomicU32,
     /// This interval's attempts: successes in the high 32 bits, all in the low 32 (one atomic
     /// add per outcome).
     window: AtomicU64,
-    ejections: AtomicU64,
 }
 
 impl OutlierState {
@@ -27,7 +28,7 @@ impl OutlierState {
 
     /// How many times this endpoint has been ejected in all.
     pub fn ejections(&self) -> u64 {
-        self.ejections.load(Ordering::Relaxed)
+        u64::from(self.ejections.load(Ordering::Relaxed))
     }
 }
 
