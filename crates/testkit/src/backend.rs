@@ -96,6 +96,8 @@ struct State {
     requests: AtomicU64,
     hits: AtomicU64,
     connections: AtomicU64,
+    /// Connections accepted and not yet closed.
+    open: AtomicU64,
     status_override: AtomicU16,
     latency_us: AtomicU64,
     load: LoadReportLayer,
@@ -122,14 +124,16 @@ impl Backend {
         Self::start_on("127.0.0.1:0".parse().expect("literal address"), config).await
     }
 
-    /// Starts on a given address (e.g. to bring a backend back on its old port).
+    /// Starts on a given address (e.g. to bring a backend back on its old port, which a
+    /// backend just dropped may hold for a moment: binding is retried for up to 5 s).
     pub async fn start_on(address: SocketAddr, config: BackendConfig) -> Self {
-        let listener = TcpListener::bind(address).await.expect("bind backend");
+        let listener = bind(address).await;
         let address = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             requests: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            open: AtomicU64::new(0),
             status_override: AtomicU16::new(0),
             latency_us: AtomicU64::new(micros(config.latency)),
             load: config.load_layer(),
@@ -166,6 +170,11 @@ impl Backend {
         self.state.connections.load(Ordering::SeqCst)
     }
 
+    /// TCP connections open now (accepted, not yet closed by either side).
+    pub fn open_connections(&self) -> u64 {
+        self.state.open.load(Ordering::SeqCst)
+    }
+
     /// Answers every later request with `status` (0 restores the configured behaviour).
     pub fn set_status(&self, status: u16) {
         self.state.status_override.store(status, Ordering::SeqCst);
@@ -182,6 +191,20 @@ impl Backend {
     /// Requests in flight now, from arrival until the response head is ready.
     pub fn in_flight(&self) -> usize {
         self.state.load.in_flight()
+    }
+}
+
+async fn bind(address: SocketAddr) -> TcpListener {
+    let mut tries = 0;
+    loop {
+        match TcpListener::bind(address).await {
+            Ok(listener) => return listener,
+            Err(e) if tries < 250 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("bind backend on {address}: {e}"),
+        }
     }
 }
 
@@ -202,8 +225,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
             continue;
         };
         state.connections.fetch_add(1, Ordering::SeqCst);
+        state.open.fetch_add(1, Ordering::SeqCst);
         let state = Arc::clone(&state);
         connections.spawn(async move {
+            let closed = Arc::clone(&state);
             let kill = Arc::new(Notify::new());
             let killer = Arc::clone(&kill);
             let load = state.load.clone();
@@ -228,6 +253,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
                 _ = conn => {}
                 _ = kill.notified() => {}
             }
+            closed.open.fetch_sub(1, Ordering::SeqCst);
         });
         while connections.try_join_next().is_some() {}
     }
