@@ -93,8 +93,15 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Stores `value` as of `now_ns`. The same value at the same time (within one tick of the
+    /// coarse clock) writes nothing, so the line stays valid in the other cores' caches.
     pub fn set(&self, value: f64, now_ns: u64) {
-        self.bits.store(value.to_bits(), Ordering::Relaxed);
+        let bits = value.to_bits();
+        if self.at_ns.load(Ordering::Relaxed) == now_ns && self.bits.load(Ordering::Relaxed) == bits
+        {
+            return;
+        }
+        self.bits.store(bits, Ordering::Relaxed);
         self.at_ns.store(now_ns, Ordering::Relaxed);
     }
 
