@@ -161,7 +161,6 @@ async fn idle_pooled_connections_are_closed_after_idle_timeout() {
     assert_eq!(gw.get("/").await.status, 200);
     assert_eq!(gw.get("/").await.status, 200);
     assert_eq!(backend.connections(), 1, "kept alive and reused");
-    assert_eq!(backend.open_connections(), 1, "kept open while fresh");
     // Closed by the pool's timer, with no request coming to notice it.
     let waited = Instant::now();
     while backend.open_connections() > 0 && waited.elapsed() < Duration::from_secs(10) {
