@@ -1,5 +1,6 @@
-//! The admin listener: `/metrics` (Prometheus/OpenMetrics text) and `/ready`, on its own
-//! address (loopback by default), behind a bearer token when one is configured.
+//! The admin listener: `/metrics` (Prometheus/OpenMetrics text), `/clusters` (every
+//! endpoint's balancer state, JSON) and `/ready`, on its own address (loopback by default),
+//! behind a bearer token when one is configured.
 
 use crate::state::Shared;
 use bytes::Bytes;
@@ -67,14 +68,25 @@ fn answer<B>(req: &Request<B>, token: Option<&Secret>, shared: &Shared) -> Respo
     }
     match req.uri().path() {
         "/metrics" => {
-            let text = shared.runtime.load().metrics.render();
+            let runtime = shared.runtime.load();
+            let text = runtime.metrics.render(&runtime.clusters);
             let mut response = Response::new(Full::new(Bytes::from(text)));
             let kind = HeaderValue::from_static(OPENMETRICS);
             response.headers_mut().insert(header::CONTENT_TYPE, kind);
             response
         }
+        "/clusters" => {
+            let document = crate::cluster_report::clusters_json(&shared.runtime.load().clusters);
+            let mut response = Response::new(Full::new(Bytes::from(document.to_string())));
+            let kind = HeaderValue::from_static("application/json");
+            response.headers_mut().insert(header::CONTENT_TYPE, kind);
+            response
+        }
         "/ready" => plain(StatusCode::OK, "ready\n"),
-        _ => plain(StatusCode::NOT_FOUND, "admin paths: /metrics, /ready\n"),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "admin paths: /metrics, /clusters, /ready\n",
+        ),
     }
 }
 

@@ -113,7 +113,7 @@ mod tests {
              capacity_wait: {capacity_wait}}}\n"
         );
         let config = switchyard_config::parse(&yaml, "cfg.yaml").unwrap();
-        Cluster::new(config.clusters[0].clone(), None, None)
+        Cluster::new(config.clusters[0].clone(), None, None, Default::default())
     }
 
     /// A cluster of one endpoint that has learned a capacity of two requests.
@@ -214,9 +214,14 @@ mod tests {
     #[test]
     fn a_reloaded_cluster_keeps_its_waiters_signal() {
         let old = cluster("50ms");
-        let new = Cluster::new(old.config.clone(), None, Some(&old));
+        let new = Cluster::new(old.config.clone(), None, Some(&old), Default::default());
         assert!(Arc::ptr_eq(old.freed().unwrap(), new.freed().unwrap()));
-        let off = Cluster::new(cluster("'off'").config.clone(), None, Some(&old));
+        let off = Cluster::new(
+            cluster("'off'").config.clone(),
+            None,
+            Some(&old),
+            Default::default(),
+        );
         assert!(off.freed().is_none());
     }
 }

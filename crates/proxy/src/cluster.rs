@@ -9,9 +9,10 @@ use arc_swap::ArcSwap;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use prometheus_client::metrics::counter::Counter;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use switchyard_balance::{EndpointSet, EndpointSpec, Policy, Timebase};
+use switchyard_balance::{EndpointReport, EndpointSet, EndpointSpec, Policy, Timebase};
 use switchyard_config::{Cluster as ClusterConfig, UpstreamProtocol};
 use switchyard_core::CoarseClock;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -19,12 +20,14 @@ use tokio::task::AbortHandle;
 
 pub type UpstreamClient = Client<HttpConnector, RequestBody>;
 
-/// State changes worth counting (also logged as they happen).
+/// State changes worth counting (also logged as they happen): the cluster's series of the
+/// process-wide counters (`ClusterMetrics::events`), so a reload that rebuilds the cluster
+/// keeps counting where its predecessor stopped.
 #[derive(Debug, Default)]
 pub struct ClusterEvents {
-    pub ejections: AtomicU64,
-    pub health_changes: AtomicU64,
-    pub membership_changes: AtomicU64,
+    pub ejections: Counter,
+    pub health_changes: Counter,
+    pub membership_changes: Counter,
 }
 
 /// One upstream service, ready to take requests.
@@ -51,14 +54,11 @@ pub struct Cluster {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointState {
     pub address: String,
+    pub zone: Option<String>,
+    pub weight: u32,
     /// Neither ejected by outlier detection nor failed by active health checks.
     pub available: bool,
-    pub in_flight: u32,
-    /// Attempts sent to it so far.
-    pub requests: u64,
-    pub answered: bool,
-    pub error_score: f64,
-    pub ejections: u64,
+    pub stats: EndpointReport,
 }
 
 /// The signal requests waiting for room listen on (`capacity.rs`), when the cluster waits:
@@ -83,6 +83,7 @@ impl Cluster {
         config: ClusterConfig,
         zone: Option<String>,
         previous: Option<&Cluster>,
+        events: ClusterEvents,
     ) -> Arc<Self> {
         let dynamic = config.balancing.discovery != switchyard_config::Discovery::Static;
         let specs = match previous {
@@ -106,7 +107,7 @@ impl Cluster {
             pending: AtomicUsize::new(0),
             freed: freed_signal(&config, previous),
             membership: ArcSwap::from_pointee(membership),
-            events: ClusterEvents::default(),
+            events,
             tasks: Mutex::new(Vec::new()),
             discovery: Mutex::new(None),
             zone,
@@ -133,9 +134,7 @@ impl Cluster {
         let zone = local_zone(&self.config, self.zone.as_deref());
         self.membership
             .store(Arc::new(Membership::build(set, &self.policy, zone)));
-        self.events
-            .membership_changes
-            .fetch_add(1, Ordering::Relaxed);
+        self.events.membership_changes.inc();
         tracing::info!(cluster = %self.config.name, endpoints = specs.len(), "endpoints changed");
     }
 
@@ -144,21 +143,24 @@ impl Cluster {
         let membership = self.membership();
         let set = &membership.set;
         let now = set.now_ns();
-        let half_life = set.params().decay_half_life_ns;
         (0..set.len())
             .map(|i| {
                 let e = set.get(i);
                 EndpointState {
                     address: e.address.clone(),
+                    zone: e.zone.clone(),
+                    weight: e.weight,
                     available: set.is_available(i, now),
-                    in_flight: e.stats.in_flight(),
-                    requests: e.stats.requests(),
-                    answered: e.stats.answered(),
-                    error_score: e.stats.error_score(now, half_life),
-                    ejections: e.stats.outlier().ejections(),
+                    stats: set.report(i),
                 }
             })
             .collect()
+    }
+
+    /// Whether too few endpoints are available, so the balancer spreads over all of them.
+    pub fn in_panic(&self) -> bool {
+        let set = &self.membership().set;
+        set.in_panic(set.now_ns())
     }
 
     pub(crate) fn keep_discovery(&self, discovered: switchyard_discovery::Discovered) {

@@ -163,10 +163,7 @@ impl Upstream<'_> {
             Attempt::Failed(_) => None,
         };
         if held.record(&self.membership.set, Outcome { kind, utilization }) {
-            self.cluster
-                .events
-                .ejections
-                .fetch_add(1, Ordering::Relaxed);
+            self.cluster.events.ejections.inc();
             tracing::warn!(
                 cluster = %self.cluster.config.name,
                 endpoint = %held.pick().endpoint().address,

@@ -4,7 +4,6 @@
 
 use crate::cluster::Cluster;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use switchyard_config::{HealthCheck, HealthProbe};
@@ -36,7 +35,7 @@ async fn outlier_ticks(cluster: Weak<Cluster>, interval: Duration) {
         let membership = cluster.membership();
         let set = &membership.set;
         for i in switchyard_balance::interval_tick(set, set.now_ns()) {
-            cluster.events.ejections.fetch_add(1, Ordering::Relaxed);
+            cluster.events.ejections.inc();
             tracing::warn!(cluster = %cluster.config.name, endpoint = %set.get(i).address, "ejected: success rate far below the cluster's");
         }
     }
@@ -64,10 +63,7 @@ async fn active_checks(cluster: Weak<Cluster>, check: HealthCheck) {
             let streak = streaks.entry(id).or_insert((0, 0, true));
             if let Some(healthy) = next_state(streak, passed, &check) {
                 membership.set.set_active_health(i, healthy);
-                cluster
-                    .events
-                    .health_changes
-                    .fetch_add(1, Ordering::Relaxed);
+                cluster.events.health_changes.inc();
                 let address = &membership.set.get(i).address;
                 match healthy {
                     true => {

@@ -23,6 +23,7 @@ mod balancing;
 mod body;
 mod capacity;
 mod cluster;
+mod cluster_report;
 mod discover;
 mod embedded_registry;
 mod fault;

@@ -2,12 +2,15 @@
 //! keeps every count), and per-route handles taken once per config so a request only bumps
 //! atomics.
 
+use crate::cluster::Cluster;
+use crate::cluster_report::{ClusterMetrics, endpoint_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_policy::{Answer, PolicyMetrics};
 
@@ -22,6 +25,7 @@ pub struct Metrics {
     supergraph_updates: Family<RouteOutcome, Counter>,
     supergraph_versions: Family<RouteLabel, Gauge>,
     pub policy: PolicyMetrics,
+    pub clusters: ClusterMetrics,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -72,6 +76,7 @@ impl Default for Metrics {
             supergraph_updates: Family::default(),
             supergraph_versions: Family::default(),
             policy: PolicyMetrics::default(),
+            clusters: ClusterMetrics::default(),
         };
         metrics.register();
         metrics
@@ -114,6 +119,7 @@ impl Metrics {
             self.supergraph_versions.clone(),
         );
         self.policy.register(r);
+        self.clusters.register(r);
     }
 
     /// Counts a registry poll outcome for `route`.
@@ -166,11 +172,15 @@ impl Metrics {
         self.reloads.get_or_create(&Outcome { outcome }).inc();
     }
 
-    /// The Prometheus text exposition of every family.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of every family, and of the live state of the
+    /// endpoints of `clusters` (the serving config's).
+    pub fn render(&self, clusters: &HashMap<String, Arc<Cluster>>) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::with_capacity(16 * 1024);
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &endpoint_registry(clusters));
+        let _ = encode_eof(&mut out);
         out
     }
 }

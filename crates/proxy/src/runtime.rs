@@ -99,7 +99,12 @@ impl Runtime {
                 let old = previous.and_then(|p| p.clusters.get(&c.name));
                 let unchanged = old.filter(|old| old.config == *c && old.zone == config.zone);
                 let cluster = unchanged.cloned().unwrap_or_else(|| {
-                    Cluster::new(c.clone(), config.zone.clone(), old.map(|o| &**o))
+                    Cluster::new(
+                        c.clone(),
+                        config.zone.clone(),
+                        old.map(|o| &**o),
+                        metrics.clusters.events(&c.name),
+                    )
                 });
                 (c.name.clone(), cluster)
             })

@@ -19,30 +19,7 @@ fn config(balancer: &str, extra: &str, backends: &[&Backend]) -> String {
 
 /// Sends `total` GETs from `concurrency` clients at once; returns how many failed.
 async fn drive(client: &Client, total: usize, concurrency: usize) -> usize {
-    let per_client = total / concurrency;
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let mut failed = 0;
-                for _ in 0..per_client {
-                    let request = client
-                        .request(http::Method::GET, "", "/")
-                        .body(Default::default())
-                        .unwrap();
-                    if !matches!(client.send(request).await, Ok(r) if r.status == 200) {
-                        failed += 1;
-                    }
-                }
-                failed
-            })
-        })
-        .collect();
-    let mut failed = 0;
-    for task in tasks {
-        failed += task.await.unwrap();
-    }
-    failed
+    client.get_many("/", total, concurrency).await
 }
 
 fn share(backend: &Backend, all: &[&Backend]) -> f64 {
@@ -134,7 +111,7 @@ async fn a_joining_instance_ramps_up_over_its_warm_up_window() {
         states
             .iter()
             .filter(|s| s.address != late.address().to_string())
-            .all(|s| s.requests > 200),
+            .all(|s| s.stats.requests > 200),
         "the reload kept the old endpoints' stats: {states:?}"
     );
 }
@@ -160,13 +137,13 @@ async fn a_killed_instance_is_ejected_and_no_client_request_fails() {
         !dead.available,
         "ejected after consecutive connect failures: {dead:?}"
     );
-    assert!(dead.ejections >= 1);
-    let requests_before = dead.requests;
+    assert!(dead.stats.ejections >= 1);
+    let requests_before = dead.stats.requests;
     assert_eq!(drive(&gw.client(), 60, 3).await, 0);
     let after = gw.reload_handle().endpoint_states("c").unwrap();
     let dead_after = after.iter().find(|s| s.address == doomed_address).unwrap();
     assert_eq!(
-        dead_after.requests, requests_before,
+        dead_after.stats.requests, requests_before,
         "no attempt goes to an ejected endpoint"
     );
 }
@@ -285,7 +262,10 @@ async fn file_discovery_adds_and_removes_endpoints_without_a_reload() {
         let states = gw.reload_handle().endpoint_states("c").unwrap();
         if states.len() == 1 {
             assert_eq!(states[0].address, b.address().to_string());
-            assert!(states[0].requests > 0, "b kept its stats across the change");
+            assert!(
+                states[0].stats.requests > 0,
+                "b kept its stats across the change"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "a was never removed");

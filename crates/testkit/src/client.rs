@@ -89,4 +89,23 @@ impl Client {
             .expect("valid request");
         self.send(request).await.expect("request failed")
     }
+
+    /// Sends `total` GETs of `path` from `concurrency` clients at once, each client one
+    /// request after another; returns how many failed (no answer, or not `200`).
+    pub async fn get_many(&self, path: &str, total: usize, concurrency: usize) -> usize {
+        let clients = (0..concurrency).map(|_| async {
+            let mut failed = 0;
+            for _ in 0..total / concurrency {
+                let request = self
+                    .request(Method::GET, "", path)
+                    .body(Full::default())
+                    .expect("valid request");
+                if !matches!(self.send(request).await, Ok(r) if r.status == 200) {
+                    failed += 1;
+                }
+            }
+            failed
+        });
+        futures_util::future::join_all(clients).await.iter().sum()
+    }
 }

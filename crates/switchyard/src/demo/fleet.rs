@@ -137,7 +137,9 @@ fn report(fleet: &Fleet, t: Duration, last_hits: &mut [u64; 5], reload: &ReloadH
             let note = match state {
                 None => " (not in cluster)".to_owned(),
                 Some(s) if !s.available => " (ejected)".to_owned(),
-                Some(s) if s.error_score > 0.05 => format!(" (error score {:.2})", s.error_score),
+                Some(s) if s.stats.error_score > 0.05 => {
+                    format!(" (error score {:.2})", s.stats.error_score)
+                }
                 Some(_) => String::new(),
             };
             format!(
