@@ -82,7 +82,8 @@ pub struct EndpointStats {
     pub(crate) first_seen_ns: u64,
     pub(crate) errors: Decaying,
     pub(crate) utilization: Sample,
-    /// Requests the endpoint serves at once, estimated from reported utilization (an EWMA of
+    /// Requests the endpoint serves at once, estimated from reported utilization (a running
+    /// median of
     /// `awaiting / utilization`); 0 until a report allows an estimate.
     pub(crate) capacity: AtomicU64,
     pub(crate) latency: PeakEwma,
@@ -164,7 +165,12 @@ impl EndpointStats {
         let sample = awaiting / utilization;
         let next = match self.learned_capacity().filter(|_| !afresh) {
             None => sample,
-            Some(current) => current + 0.1 * (sample - current),
+            // Toward the sample by at most a small share of the estimate: the median of the
+            // samples, not their mean, which the rare sample far too high would drag up.
+            Some(current) => {
+                let step = CAPACITY_STEP * current;
+                current + (sample - current).clamp(-step, step)
+            }
         };
         self.capacity
             .store(next.max(1.0).to_bits(), Ordering::Relaxed);
@@ -437,10 +443,20 @@ impl EndpointSet {
     }
 }
 
-/// The most answers an endpoint of learned capacity `c` may be awaiting at once.
+/// The most answers an endpoint of learned capacity `c` may be awaiting at once: the whole
+/// places in `c`, allowing an estimate to sit a little under the server's true limit.
+/// Capacity samples err high (requests on their way count for the balancer, not yet for the
+/// server), so an estimate of 8.6 for a server of 8 is common, and rounding it would offer the
+/// server a ninth request to shed.
 fn capacity_limit(c: f64) -> f64 {
-    c.round().max(1.0)
+    (c + CAPACITY_SLACK).floor().max(1.0)
 }
+
+/// The most one capacity sample moves the estimate, as a share of it.
+const CAPACITY_STEP: f64 = 0.01;
+
+/// How far under a whole number an estimate may sit and still count it.
+const CAPACITY_SLACK: f64 = 0.1;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -599,6 +615,59 @@ mod tests {
         );
         drop(others);
         assert_eq!(set.capacity(0), Some(capacity));
+    }
+
+    /// One answer from endpoint 0 of `set` reporting `utilization` while `awaiting` answers
+    /// are awaited (the answering one included): a capacity sample of `awaiting / utilization`.
+    fn sample(set: &EndpointSet, awaiting: usize, utilization: f64) {
+        let mut picks: Vec<Pick> = (0..awaiting).map(|_| set.pick(0)).collect();
+        picks[0].record(
+            set,
+            Outcome {
+                kind: OutcomeKind::Success,
+                utilization: Some(utilization),
+            },
+        );
+    }
+
+    #[test]
+    fn samples_far_too_high_barely_move_the_capacity_estimate() {
+        let set = EndpointSet::with_weights(&[1]);
+        sample(&set, 4, 0.5);
+        assert_eq!(set.capacity(0), Some(8.0));
+        // Ten answers read after a stall, each while nine were awaited of a server reporting
+        // three in flight of eight: samples of 24.
+        for _ in 0..10 {
+            sample(&set, 9, 3.0 / 8.0);
+        }
+        let capacity = set.capacity(0).unwrap();
+        assert!(capacity < 8.9, "{capacity}");
+        let eight: Vec<Pick> = (0..8).map(|_| set.pick(0)).collect();
+        assert!(!set.has_room(0), "still eight places, not nine: {capacity}");
+        drop(eight);
+        // Samples of the true limit bring it back, and a real change is followed.
+        for _ in 0..20 {
+            sample(&set, 4, 0.5);
+        }
+        assert_eq!(set.capacity(0), Some(8.0));
+        for _ in 0..100 {
+            sample(&set, 8, 0.5);
+        }
+        assert_eq!(set.capacity(0), Some(16.0), "the server's limit doubled");
+    }
+
+    #[test]
+    fn an_estimate_a_little_under_a_whole_number_counts_it() {
+        let set = EndpointSet::with_weights(&[1]);
+        sample(&set, 2, 0.25);
+        sample(&set, 7, 0.9);
+        let capacity = set.capacity(0).unwrap();
+        assert!((7.9..8.0).contains(&capacity), "{capacity}");
+        let seven: Vec<Pick> = (0..7).map(|_| set.pick(0)).collect();
+        assert!(set.has_room(0), "an eighth place at {capacity}");
+        let eighth = set.pick(0);
+        assert!(!set.has_room(0));
+        drop((seven, eighth));
     }
 
     /// Endpoint 0 of `set` reports full utilization while awaiting `requests` answers: it
