@@ -52,7 +52,11 @@ pub fn run(port: u16) -> anyhow::Result<ExitCode> {
         print_tour(address, &access_log);
         print_registry_tour(registry);
         if let Some(admin) = gateway.admin_address() {
-            println!("Metrics (Prometheus/OpenMetrics text): curl -s http://{admin}/metrics\n");
+            println!("Metrics (Prometheus/OpenMetrics text): curl -s http://{admin}/metrics");
+            println!(
+                "What the balancer knows of each instance (in flight, error score, latency, \
+                 utilization, learned capacity):\n  curl -s http://{admin}/clusters\n"
+            );
         }
         tokio::spawn(fleet::run(
             fleet,

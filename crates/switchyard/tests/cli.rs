@@ -377,6 +377,19 @@ async fn demo_serves_its_tour_with_no_setup() {
     assert_eq!(history.status, 200, "{}", history.text());
     let versions = history.json()["versions"].as_array().unwrap().len();
     assert_eq!(versions, 3);
+    // The admin listener shows the balancer's view of the fleet the demo drives.
+    let admin = find(&stdout, "curl -s http://");
+    let admin = admin.trim_end_matches("/metrics");
+    let admin = Client::http1(admin.parse().unwrap());
+    let clusters = admin.get("/clusters").await.json();
+    let fleet = clusters["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fleet")
+        .unwrap_or_else(|| panic!("{clusters}"));
+    assert_eq!(fleet["balancer"], "edge");
+    assert!(fleet["endpoints"].as_array().unwrap().len() >= 4, "{fleet}");
     signal(&child, "INT");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
