@@ -137,6 +137,14 @@ async fn an_admin_token_is_required_when_configured() {
             .starts_with("Bearer")
     );
     assert!(!missing.text().contains("switchyard_"));
+    let clusters = gateway.admin_get("/clusters", None).await;
+    assert_eq!(
+        clusters.status, 401,
+        "endpoint addresses stay behind the token"
+    );
+    assert!(!clusters.text().contains("127.0.0.1"));
+    let with_token = gateway.admin_get("/clusters", Some(TOKEN)).await;
+    assert_eq!(with_token.json()["clusters"][0]["name"], "backend");
     let wrong = gateway
         .admin_get("/metrics", Some("an-admin-token-of-some-lengtX"))
         .await;
