@@ -11,7 +11,7 @@ pub struct EndpointReport {
     pub in_flight: u32,
     /// Requests sent and not answered yet (what the server is still working on).
     pub awaiting: u32,
-    /// Attempts sent to it so far.
+    /// Times it was picked so far (an attempt, or a pick given up to wait for room).
     pub requests: u64,
     /// Whether it has answered since it joined (probation ends then).
     pub answered: bool,

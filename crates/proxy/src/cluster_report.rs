@@ -114,7 +114,12 @@ impl EndpointFamilies {
             self.in_flight,
         );
         r.register("awaiting", "Requests sent and not answered", self.awaiting);
-        r.register("requests", "Attempts sent to the endpoint", self.requests);
+        r.register(
+            "requests",
+            "Times the balancer chose the endpoint (a request that waited for room and was \
+             chosen again counts each time)",
+            self.requests,
+        );
         r.register(
             "available",
             "1 unless ejected by outlier detection or failed by active health checks",
