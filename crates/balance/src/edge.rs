@@ -118,14 +118,10 @@ impl Edge {
 
     /// The latency estimate of `i`, when latency counts and it has answered.
     fn measured_latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
-        let stats = view.set.stats(i);
-        (self.params.k_latency > 0.0 && stats.answered())
-            .then(|| {
-                stats
-                    .latency
-                    .get(view.now_ns, view.set.params().ewma_tau_ns, 0.0)
-            })
-            .filter(|l| *l > 0.0)
+        let tau = view.set.params().ewma_tau_ns;
+        (self.params.k_latency > 0.0)
+            .then(|| view.set.stats(i).latency_ns(view.now_ns, tau))
+            .flatten()
     }
 
     /// Whether `i` is a fair yardstick of latency, one the others are compared with: warm (a

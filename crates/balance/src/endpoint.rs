@@ -125,6 +125,14 @@ impl EndpointStats {
         self.errors.get(now_ns, half_life_ns)
     }
 
+    /// The peak-EWMA latency estimate in nanoseconds, decayed to `now_ns`; `None` before the
+    /// first answer (or when it has decayed to nothing).
+    pub fn latency_ns(&self, now_ns: u64, tau_ns: u64) -> Option<f64> {
+        self.answered()
+            .then(|| self.latency.get(now_ns, tau_ns, 0.0))
+            .filter(|l| *l > 0.0)
+    }
+
     /// The last reported utilization, faded by its age; `None` if absent or stale.
     pub fn utilization(&self, now_ns: u64, half_life_ns: u64, stale_ns: u64) -> Option<f64> {
         let (value, age) = self.utilization.get(now_ns)?;
@@ -670,23 +678,10 @@ mod tests {
         drop((seven, eighth));
     }
 
-    /// Endpoint 0 of `set` reports full utilization while awaiting `requests` answers: it
-    /// learns a capacity of `requests`.
-    fn fully_used_with(set: &EndpointSet, requests: usize) {
-        let mut picks: Vec<Pick> = (0..requests).map(|_| set.pick(0)).collect();
-        picks[0].record(
-            set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(1.0),
-            },
-        );
-    }
-
     #[test]
     fn an_answered_request_stops_counting_against_capacity() {
         let set = EndpointSet::with_weights(&[1]);
-        fully_used_with(&set, 2);
+        sample(&set, 2, 1.0);
         assert_eq!(set.capacity(0), Some(2.0));
         let mut streaming = set.pick(0);
         let waiting = set.pick(0);
@@ -708,7 +703,7 @@ mod tests {
         let time = Timebase::new(Arc::new(clock.clone()));
         let set = EndpointSet::new(&[EndpointSpec::new("e0")], time, StatParams::default());
         let stale = Duration::from_nanos(set.params().utilization_stale_ns);
-        fully_used_with(&set, 2);
+        sample(&set, 2, 1.0);
         let held = [set.pick(0), set.pick(0)];
         assert!(!set.has_room(0), "two awaited, capacity 2");
         assert!(set.pick(0).over_capacity(&set));
@@ -719,14 +714,14 @@ mod tests {
         drop(held);
         // Reports resume from a server that serves 10 at once: learned from them alone, not
         // blended with the 2 it could serve before.
-        fully_used_with(&set, 10);
+        sample(&set, 10, 1.0);
         assert_eq!(set.capacity(0), Some(10.0));
     }
 
     #[test]
     fn of_concurrent_picks_only_those_within_capacity_get_through() {
         let set = EndpointSet::with_weights(&[1]);
-        fully_used_with(&set, 3);
+        sample(&set, 3, 1.0);
         assert_eq!(set.capacity(0), Some(3.0));
         let _busy = set.pick(0);
         // Two more picks race for the two places left, and a third for none.

@@ -34,23 +34,27 @@ pub struct EndpointReport {
     pub age_s: Option<f64>,
 }
 
+impl EndpointReport {
+    /// Neither ejected by outlier detection nor failed by active health checks.
+    pub fn available(&self) -> bool {
+        self.active_healthy && !self.ejected
+    }
+}
+
 impl EndpointSet {
     /// What the balancer knows of `index` now.
     pub fn report(&self, index: usize) -> EndpointReport {
         let now = self.now_ns();
         let params = self.params();
         let stats = self.stats(index);
-        let answered = stats.answered();
         let age = stats.age_ns(now);
         EndpointReport {
             in_flight: stats.in_flight(),
             awaiting: stats.awaiting(),
             requests: stats.requests(),
-            answered,
+            answered: stats.answered(),
             error_score: stats.error_score(now, params.decay_half_life_ns),
-            latency_ms: answered
-                .then(|| stats.latency.get(now, params.ewma_tau_ns, 0.0) / 1e6)
-                .filter(|ms| *ms > 0.0),
+            latency_ms: stats.latency_ns(now, params.ewma_tau_ns).map(|ns| ns / 1e6),
             utilization: stats.utilization(
                 now,
                 params.decay_half_life_ns,
@@ -95,7 +99,7 @@ mod tests {
         third.record(&set, report(0.5));
         let after = set.report(0);
         assert_eq!((after.in_flight, after.awaiting), (3, 1));
-        assert!(after.answered && after.active_healthy && !after.ejected);
+        assert!(after.answered && after.available());
         let utilization = after.utilization.unwrap();
         assert!((0.49..=0.5).contains(&utilization), "{utilization}");
         // awaiting 3 at a utilization of 0.75: a capacity of 4, nudged by the next sample.

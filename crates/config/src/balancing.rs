@@ -17,6 +17,21 @@ pub enum BalancerKind {
     Maglev,
 }
 
+impl BalancerKind {
+    /// The name the config gives it (`weighted_round_robin` is `round_robin`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BalancerKind::Edge => "edge",
+            BalancerKind::RoundRobin => "round_robin",
+            BalancerKind::Random => "random",
+            BalancerKind::LeastRequest => "least_request",
+            BalancerKind::PeakEwma => "peak_ewma",
+            BalancerKind::RingHash => "ring_hash",
+            BalancerKind::Maglev => "maglev",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HashOn {
     Header(String),

@@ -56,8 +56,6 @@ pub struct EndpointState {
     pub address: String,
     pub zone: Option<String>,
     pub weight: u32,
-    /// Neither ejected by outlier detection nor failed by active health checks.
-    pub available: bool,
     pub stats: EndpointReport,
 }
 
@@ -142,7 +140,6 @@ impl Cluster {
     pub fn endpoint_states(&self) -> Vec<EndpointState> {
         let membership = self.membership();
         let set = &membership.set;
-        let now = set.now_ns();
         (0..set.len())
             .map(|i| {
                 let e = set.get(i);
@@ -150,7 +147,6 @@ impl Cluster {
                     address: e.address.clone(),
                     zone: e.zone.clone(),
                     weight: e.weight,
-                    available: set.is_available(i, now),
                     stats: set.report(i),
                 }
             })

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use switchyard_config::BalancerKind;
 
 /// The clusters' counter families, one per process.
 #[derive(Debug, Default)]
@@ -92,7 +91,7 @@ impl EndpointFamilies {
         self.requests.get_or_create(label).inc_by(s.requests);
         self.available
             .get_or_create(label)
-            .set(i64::from(state.available));
+            .set(i64::from(s.available()));
         self.error_score.get_or_create(label).set(s.error_score);
         let optional = [
             (&self.latency, s.latency_ms.map(|ms| ms / 1e3)),
@@ -179,7 +178,7 @@ pub(crate) fn clusters_json(clusters: &HashMap<String, Arc<Cluster>>) -> Value {
             let endpoints: Vec<Value> = cluster.endpoint_states().iter().map(endpoint).collect();
             json!({
                 "name": name,
-                "balancer": balancer_name(cluster.config.balancing.kind),
+                "balancer": cluster.config.balancing.kind.name(),
                 "panic": cluster.in_panic(),
                 "ejections": cluster.events.ejections.get(),
                 "health_changes": cluster.events.health_changes.get(),
@@ -197,7 +196,7 @@ fn endpoint(state: &EndpointState) -> Value {
         "address": state.address,
         "zone": state.zone,
         "weight": state.weight,
-        "available": state.available,
+        "available": s.available(),
         "active_healthy": s.active_healthy,
         "ejected": s.ejected,
         "ejections": s.ejections,
@@ -211,16 +210,4 @@ fn endpoint(state: &EndpointState) -> Value {
         "capacity": s.capacity,
         "age_s": s.age_s,
     })
-}
-
-fn balancer_name(kind: BalancerKind) -> &'static str {
-    match kind {
-        BalancerKind::Edge => "edge",
-        BalancerKind::RoundRobin => "round_robin",
-        BalancerKind::Random => "random",
-        BalancerKind::LeastRequest => "least_request",
-        BalancerKind::PeakEwma => "peak_ewma",
-        BalancerKind::RingHash => "ring_hash",
-        BalancerKind::Maglev => "maglev",
-    }
 }

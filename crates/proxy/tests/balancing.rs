@@ -134,7 +134,7 @@ async fn a_killed_instance_is_ejected_and_no_client_request_fails() {
     let states = gw.reload_handle().endpoint_states("c").unwrap();
     let dead = states.iter().find(|s| s.address == doomed_address).unwrap();
     assert!(
-        !dead.available,
+        !dead.stats.available(),
         "ejected after consecutive connect failures: {dead:?}"
     );
     assert!(dead.stats.ejections >= 1);
@@ -159,7 +159,7 @@ async fn active_health_checks_take_a_failing_endpoint_out_and_back() {
             .endpoint_states("c")
             .unwrap()
             .iter()
-            .map(|s| s.available)
+            .map(|s| s.stats.available())
             .collect()
     };
     b.set_status(500);

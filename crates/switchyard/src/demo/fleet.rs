@@ -136,7 +136,7 @@ fn report(fleet: &Fleet, t: Duration, last_hits: &mut [u64; 5], reload: &ReloadH
             let state = states.iter().find(|s| s.address == b.address().to_string());
             let note = match state {
                 None => " (not in cluster)".to_owned(),
-                Some(s) if !s.available => " (ejected)".to_owned(),
+                Some(s) if !s.stats.available() => " (ejected)".to_owned(),
                 Some(s) if s.stats.error_score > 0.05 => {
                     format!(" (error score {:.2})", s.stats.error_score)
                 }
