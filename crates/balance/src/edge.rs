@@ -7,6 +7,8 @@ use crate::Balancer;
 use crate::endpoint::{EndpointSet, Pick};
 use crate::policy::WarmUp;
 use crate::select::{Draw, PickContext, View, ramp};
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
 
 /// `edge`'s parameters (defaults in `Default`).
 #[derive(Debug, Clone, PartialEq)]
@@ -104,106 +106,96 @@ impl Edge {
         }
     }
 
-    /// The capacity estimate of `i`, when scoring by projected utilization.
-    fn capacity(&self, view: &View<'_>, i: usize) -> Option<f64> {
+    /// Reads what a pick judges of endpoint `i`, once.
+    #[inline]
+    fn read(&self, view: &View<'_>, i: usize) -> Candidate {
         let p = &self.params;
-        (p.capacity_aware && p.use_utilization)
-            .then(|| {
-                view.set
-                    .stats(i)
-                    .capacity(view.now_ns, view.set.params().utilization_stale_ns)
-            })
-            .flatten()
+        let sp = view.set.params();
+        let stats = view.set.stats(i);
+        let capacity = (p.capacity_aware && p.use_utilization)
+            .then(|| stats.capacity(view.now_ns, sp.utilization_stale_ns))
+            .flatten();
+        // Reported utilization counts only where no capacity estimate does.
+        let utilization = (p.use_utilization && capacity.is_none())
+            .then(|| stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns))
+            .flatten();
+        let latency = (p.k_latency > 0.0)
+            .then(|| stats.latency_ns(view.now_ns, sp.ewma_tau_ns))
+            .flatten();
+        Candidate {
+            index: i,
+            in_flight: stats.in_flight(),
+            answered: stats.answered(),
+            last_picked_ns: stats.last_picked_ns.load(Ordering::Relaxed),
+            error_score: stats.error_score(view.now_ns, sp.decay_half_life_ns),
+            capacity,
+            utilization,
+            latency,
+            warm: self.warm_share(view, i),
+            weight: view.set.weight(i),
+        }
     }
 
-    /// The latency estimate of `i`, when latency counts and it has answered.
-    fn measured_latency(&self, view: &View<'_>, i: usize) -> Option<f64> {
-        let tau = view.set.params().ewma_tau_ns;
-        (self.params.k_latency > 0.0)
-            .then(|| view.set.stats(i).latency_ns(view.now_ns, tau))
-            .flatten()
-    }
-
-    /// Whether `i` is a fair yardstick of latency, one the others are compared with: warm (a
+    /// Whether `c` is a fair yardstick of latency, one the others are compared with: warm (a
     /// joiner's first answers set no pace) and not failing (fast errors would make every
     /// healthy endpoint look slow).
-    fn yardstick(&self, warm_share: f64, error_score: f64) -> bool {
-        warm_share >= 1.0 && error_score <= self.params.error_threshold
+    fn yardstick(&self, c: &Candidate) -> bool {
+        c.warm >= 1.0 && c.error_score <= self.params.error_threshold
     }
 
     /// What the candidates compared in one round tell about each other, in one pass.
-    fn peers(&self, view: &View<'_>, candidates: impl Iterator<Item = usize>) -> Peers {
-        let half_life = view.set.params().decay_half_life_ns;
+    fn peers<'c>(&self, candidates: impl Iterator<Item = &'c Candidate>) -> Peers {
         let mut peers = Peers::default();
-        for i in candidates {
+        for c in candidates {
             if peers.capacity.is_none() {
-                peers.capacity = self.capacity(view, i);
+                peers.capacity = c.capacity;
             }
-            let Some(l) = self.measured_latency(view, i) else {
+            let Some(l) = c.latency.filter(|_| self.yardstick(c)) else {
                 continue;
             };
-            let error_score = view.set.stats(i).error_score(view.now_ns, half_life);
-            if !self.yardstick(self.warm_share(view, i), error_score) {
-                continue;
-            }
             peers.fastest = Some(peers.fastest.map_or(l, |f: f64| f.min(l)));
             peers.slowest = Some(peers.slowest.map_or(l, |s: f64| s.max(l)));
         }
         peers
     }
 
-    /// `peers.capacity`: the capacity to use when `i` has no estimate of its own yet (a new
+    /// `peers.capacity`: the capacity to use when `c` has no estimate of its own yet (a new
     /// endpoint takes its rival's, so it is neither starved nor flooded before its first
     /// reports); `peers.fastest`: the latency relative latency is measured against.
-    fn judge(&self, view: &View<'_>, i: usize, peers: &Peers) -> Verdict {
-        let assumed = peers.capacity;
+    fn judge(&self, view: &View<'_>, c: &Candidate, peers: &Peers) -> Verdict {
         let p = &self.params;
-        let sp = view.set.params();
-        let stats = view.set.stats(i);
-        let in_flight = stats.in_flight();
-        if p.use_probation && !stats.answered() && in_flight >= p.max_probation {
+        if p.use_probation && !c.answered && c.in_flight >= p.max_probation {
             return Verdict::Full;
         }
-        let last_picked = stats
-            .last_picked_ns
-            .load(std::sync::atomic::Ordering::Relaxed);
         if p.probe_after_ns > 0
-            && last_picked != 0
-            && view.now_ns.saturating_sub(last_picked) > p.probe_after_ns
+            && c.last_picked_ns != 0
+            && view.now_ns.saturating_sub(c.last_picked_ns) > p.probe_after_ns
         {
             return Verdict::Admit(0.0);
         }
         let err = if p.use_client_health {
-            stats.error_score(view.now_ns, sp.decay_half_life_ns)
+            c.error_score
         } else {
             0.0
         };
-        let capacity = self.capacity(view, i).or(assumed);
-        // Reported utilization counts only where no capacity estimate does.
-        let util = match (p.use_utilization, capacity) {
-            (true, None) => {
-                stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns)
-            }
-            _ => None,
-        };
+        let capacity = c.capacity.or(peers.capacity);
+        let util = c.utilization.filter(|_| capacity.is_none());
+        let in_flight = f64::from(c.in_flight);
         let load = match capacity {
-            Some(c) => (f64::from(in_flight) + 1.0) / c,
+            Some(cap) => (in_flight + 1.0) / cap,
             None => {
-                (f64::from(in_flight) + 1.0) * (1.0 + p.k_util * util.unwrap_or(0.0))
-                    / f64::from(view.set.weight(i))
+                (in_flight + 1.0) * (1.0 + p.k_util * util.unwrap_or(0.0)) / f64::from(c.weight)
             }
         };
         // Relative latency counts for warming endpoints too: warm-up caps a joiner's share, and
         // a joiner slower than its peers takes less than that cap. An endpoint without an
         // estimate is presumed as slow as the slowest compared (it is usually cold).
-        let warm = self.warm_share(view, i);
         let slowness = match peers.fastest {
-            Some(fastest) if err <= p.error_threshold => self
-                .measured_latency(view, i)
-                .or(peers.slowest)
-                .map_or(1.0, |own| {
+            Some(fastest) if err <= p.error_threshold => {
+                c.latency.or(peers.slowest).map_or(1.0, |own| {
                     1.0 + p.k_latency * (own / fastest - 1.0).max(0.0)
-                }),
+                })
+            }
             _ => 1.0,
         };
         let score = load * (1.0 + p.k_err * err) * slowness;
@@ -217,8 +209,9 @@ impl Edge {
         // A warming endpoint may hold its ramp's share of its capacity in flight (at least one
         // request: however slow its first requests, it holds few of them), and takes part in
         // its ramp's share of picks.
-        let capped = capacity
-            .is_some_and(|c| warm < 1.0 && f64::from(in_flight) + 1.0 > (warm * c).max(1.0));
+        let warm = c.warm;
+        let capped =
+            capacity.is_some_and(|cap| warm < 1.0 && in_flight + 1.0 > (warm * cap).max(1.0));
         let drawn = warm >= 1.0 || self.draw.unit() < warm;
         if capped || !drawn {
             return Verdict::Held(score);
@@ -240,11 +233,6 @@ impl Edge {
         // Relative to the longest-known endpoint: endpoints that joined together share alike.
         (own / share(view.set.oldest_age_ns(view.now_ns))).min(1.0)
     }
-
-    /// Whether `i` is still held back by warm-up.
-    fn warming(&self, view: &View<'_>, i: usize) -> bool {
-        self.warm_share(view, i) < 1.0
-    }
 }
 
 impl Edge {
@@ -253,40 +241,78 @@ impl Edge {
     fn scan(&self, view: &View<'_>) -> Option<usize> {
         let scored = (0..view.set.len())
             .filter(|&i| view.usable(i))
-            .filter_map(|i| match self.judge(view, i, &Peers::default()) {
-                Verdict::Admit(score) | Verdict::Held(score) | Verdict::Filtered(score) => {
-                    Some((score, i))
-                }
-                Verdict::Full => None,
-            });
+            .filter_map(
+                |i| match self.judge(view, &self.read(view, i), &Peers::default()) {
+                    Verdict::Admit(score) | Verdict::Held(score) | Verdict::Filtered(score) => {
+                        Some((score, i))
+                    }
+                    Verdict::Full => None,
+                },
+            );
         scored.min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, i)| i)
     }
 }
 
+thread_local! {
+    /// The candidates of this thread's last scan, kept so that a scan allocates nothing once
+    /// the thread has scanned a cluster of this size.
+    static SCANNED: RefCell<Vec<Candidate>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Edge {
     /// The best usable endpoint of all: admitted first, else filtered, else on full probation.
-    /// The scan starts at a random endpoint, so ties do not always go to the same one.
+    /// Each endpoint is read once; the scan starts at a random endpoint, so ties do not always
+    /// go to the same one.
     fn pick_by_scan(&self, view: &View<'_>) -> Option<usize> {
         let n = view.set.len();
         let start = self.draw.below(n.max(1));
-        let peers = self.peers(view, (0..n).filter(|&i| view.usable(i)));
-        let order = || (0..n).map(|k| (start + k) % n).filter(|&i| view.usable(i));
-        // A warming endpoint is seen as often as choice of two would draw it (2 in n), so the
-        // scan gives it no more than its ramp allows ...
-        let seen = |i: usize| !self.warming(view, i) || self.draw.below(n) < 2;
-        let mut best = Best::default();
-        for i in order().filter(|&i| seen(i)) {
-            best.consider(self, view, &peers, i);
-        }
-        // ... unless it saw none (a fleet that is all new, as after a red-black deploy: every
-        // endpoint was passed over); then they all compete as usual.
-        if best.is_empty() {
-            for i in order() {
-                best.consider(self, view, &peers, i);
+        SCANNED.with_borrow_mut(|scanned| {
+            scanned.clear();
+            scanned.extend(
+                (0..n)
+                    .filter(|&i| view.usable(i))
+                    .map(|i| self.read(view, i)),
+            );
+            let peers = self.peers(scanned.iter());
+            let split = scanned.partition_point(|c| c.index < start);
+            let order = || scanned[split..].iter().chain(&scanned[..split]);
+            // A warming endpoint is seen as often as choice of two would draw it (2 in n), so
+            // the scan gives it no more than its ramp allows ...
+            let seen = |c: &&Candidate| c.warm >= 1.0 || self.draw.below(n) < 2;
+            let mut best = Best::default();
+            for c in order().filter(seen) {
+                best.consider(self, view, &peers, c);
             }
-        }
-        best.chosen()
+            // ... unless it saw none (a fleet that is all new, as after a red-black deploy:
+            // every endpoint was passed over); then they all compete as usual.
+            if best.is_empty() {
+                for c in order() {
+                    best.consider(self, view, &peers, c);
+                }
+            }
+            best.chosen()
+        })
     }
+}
+
+/// What one pick knows of a candidate, read from its stats once: the peers' pass and the
+/// judging both use it.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    index: usize,
+    in_flight: u32,
+    answered: bool,
+    last_picked_ns: u64,
+    error_score: f64,
+    /// Its own capacity estimate, when scoring by projected utilization.
+    capacity: Option<f64>,
+    /// Fresh reported utilization, where no capacity estimate of its own counts.
+    utilization: Option<f64>,
+    /// The latency estimate, when latency counts and it has answered.
+    latency: Option<f64>,
+    /// Where it is on its warm-up ramp (1 once warm).
+    warm: f64,
+    weight: u32,
 }
 
 /// The best candidates of a scan so far, by verdict.
@@ -295,19 +321,27 @@ struct Best {
     admitted: Option<(f64, usize)>,
     held: Option<(f64, usize)>,
     filtered: Option<(f64, usize)>,
-    full: Option<usize>,
+    /// On full probation, the fewest in flight: when every endpoint is (a gateway just
+    /// started: none has answered yet), requests still spread by in-flight count instead of
+    /// piling onto whichever endpoint a scan met first.
+    full: Option<(u32, usize)>,
 }
 
 impl Best {
-    fn consider(&mut self, edge: &Edge, view: &View<'_>, peers: &Peers, i: usize) {
-        let (slot, score) = match edge.judge(view, i, peers) {
+    fn consider(&mut self, edge: &Edge, view: &View<'_>, peers: &Peers, c: &Candidate) {
+        let (slot, score) = match edge.judge(view, c, peers) {
             Verdict::Admit(score) => (&mut self.admitted, score),
             Verdict::Held(score) => (&mut self.held, score),
             Verdict::Filtered(score) => (&mut self.filtered, score),
-            Verdict::Full => return fewest_in_flight(view, &mut self.full, i),
+            Verdict::Full => {
+                if self.full.is_none_or(|(f, _)| c.in_flight < f) {
+                    self.full = Some((c.in_flight, c.index));
+                }
+                return;
+            }
         };
         if slot.is_none_or(|(s, _)| score < s) {
-            *slot = Some((score, i));
+            *slot = Some((score, c.index));
         }
     }
 
@@ -323,17 +357,7 @@ impl Best {
             .or(self.held)
             .or(self.filtered)
             .map(|(_, i)| i)
-            .or(self.full)
-    }
-}
-
-/// Keeps in `slot` whichever of it and `i` has fewer requests in flight. When every endpoint is
-/// on full probation (a gateway just started: none has answered yet), requests still spread
-/// by in-flight count instead of piling onto whichever endpoint a scan met first.
-fn fewest_in_flight(view: &View<'_>, slot: &mut Option<usize>, i: usize) {
-    let in_flight = |j: usize| view.set.stats(j).in_flight();
-    if slot.is_none_or(|j| in_flight(i) < in_flight(j)) {
-        *slot = Some(i);
+            .or(self.full.map(|(_, i)| i))
     }
 }
 
@@ -348,9 +372,11 @@ impl Balancer for Edge {
         let mut best = Best::default();
         for _ in 0..self.params.attempts.max(1) {
             let (a, b) = self.draw.two(&view);
-            let peers = self.peers(&view, [a, b].into_iter().flatten());
-            for i in [a, b].into_iter().flatten() {
-                best.consider(self, &view, &peers, i);
+            let ca = a.map(|i| self.read(&view, i));
+            let cb = b.map(|i| self.read(&view, i));
+            let peers = self.peers(ca.iter().chain(&cb));
+            for c in ca.iter().chain(&cb) {
+                best.consider(self, &view, &peers, c);
             }
             if let Some((_, i)) = best.admitted {
                 return Some(set.pick(i));
@@ -360,7 +386,7 @@ impl Balancer for Edge {
             }
         }
         let fallback = best.held.or(best.filtered).map(|(_, i)| i);
-        let chosen = fallback.or_else(|| self.scan(&view)).or(best.full);
+        let chosen = (fallback.or_else(|| self.scan(&view))).or(best.full.map(|(_, i)| i));
         chosen.map(|i| set.pick(i))
     }
 }
