@@ -34,8 +34,9 @@ pub struct EdgeParams {
     /// allow an estimate, and filter endpoints it would push past 1 (true; docs/balancing.md
     /// has the simulator's numbers).
     pub capacity_aware: bool,
-    /// Weight of relative latency in the score: `1 + k_latency * (latency / fastest - 1)` among
-    /// the warm, healthy endpoints compared (peak-EWMA latency; 0 turns it off; 2; see
+    /// Weight of relative latency in the score, an exponent: `(latency / fastest) ^ k_latency`
+    /// among the warm, healthy endpoints compared (peak-EWMA latency; 0 turns it off; 2: a
+    /// server three times slower scores nine times higher, one 1.2 times slower 1.44; see
     /// docs/balancing.md).
     pub k_latency: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
@@ -191,11 +192,10 @@ impl Edge {
         // a joiner slower than its peers takes less than that cap. An endpoint without an
         // estimate is presumed as slow as the slowest compared (it is usually cold).
         let slowness = match peers.fastest {
-            Some(fastest) if err <= p.error_threshold => {
-                c.latency.or(peers.slowest).map_or(1.0, |own| {
-                    1.0 + p.k_latency * (own / fastest - 1.0).max(0.0)
-                })
-            }
+            Some(fastest) if err <= p.error_threshold => c
+                .latency
+                .or(peers.slowest)
+                .map_or(1.0, |own| (own / fastest).max(1.0).powf(p.k_latency)),
             _ => 1.0,
         };
         let score = load * (1.0 + p.k_err * err) * slowness;

@@ -272,6 +272,30 @@ fn a_warming_endpoint_slower_than_its_peers_takes_less_than_its_ramp() {
     );
 }
 
+/// Relative latency weighs as a power: a server three times slower than its peer, with nothing
+/// in flight, is passed over while the peer still has room (half full); one 1.2 times slower
+/// is not (a small difference in latency does not outweigh a real difference in load).
+#[test]
+fn a_much_slower_server_waits_until_its_peers_fill_up() {
+    let pick_with_peer_half_full = |slow_ms| {
+        let clock = ManualClock::new();
+        let set = set_on(&clock, 2);
+        learn_a_capacity_of_ten(&set);
+        for (i, ms) in [(0, 10), (1, slow_ms)] {
+            let mut pick = set.pick(i);
+            clock.advance(Duration::from_millis(ms));
+            pick.record(&set, Outcome::of(OutcomeKind::Success));
+        }
+        let busy: Vec<Pick> = (0..5).map(|_| set.pick(0)).collect();
+        let edge = edge_without_warm_up().build(&set, 3);
+        let chosen = edge.pick(&set, &PickContext::default()).unwrap().index();
+        drop(busy);
+        chosen
+    };
+    assert_eq!(pick_with_peer_half_full(30), 0, "three times slower");
+    assert_eq!(pick_with_peer_half_full(12), 1, "1.2 times slower");
+}
+
 /// Endpoints that joined together are warm relative to each other: with no older endpoint
 /// left (a red-black deploy once the old group is gone), warm-up holds none of them back,
 /// and `edge` picks exactly as it would without warm-up.

@@ -33,8 +33,8 @@ pub struct RawEdge {
     /// the capacity the reports imply) instead of in flight x (1 + k_util x utilization)
     /// (default true).
     pub capacity_aware: Option<Located<bool>>,
-    /// Weight of relative latency in the score: an endpoint twice as slow as the fastest one
-    /// compared scores `1 + k_latency` times higher (default 2; 0 turns it off).
+    /// Weight of relative latency in the score, an exponent: an endpoint twice as slow as the
+    /// fastest one compared scores `2 ^ k_latency` times higher (default 2; 0 turns it off).
     pub k_latency: Option<Located<f64>>,
     /// Clusters of at most this many endpoints are scanned in full instead of choice of two
     /// (default 128; 0 never).
