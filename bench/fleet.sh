@@ -47,11 +47,17 @@
 #   BUSY_RATE=3520       requests/s offered in busy (80 % of 5 x 800 + 400)
 #   TIMEOUT=2            seconds before the load generator gives up on a request
 #   CONNECTIONS=256      most client connections (requests in flight) of the load generator
+#   WARMUP=1             seconds of load at half the run's rate through the proxy before t0
+#                        (0: none): a fresh process on this VM pays for every page it first
+#                        touches (about 10 us each), which stalled the first 100-300 ms of
+#                        every proxy's runs; not counted in any figure
 #   REPEAT=1             runs per (situation, proxy, retries); medians are reported
 #   NOISE_CPU=5          a run is noisy when processes not ours used more than this much CPU
 #                        (% of one core) during it, or a build or benchmark was running,
 #   NOISE_STEAL=3        or the hypervisor took more than this % of the two cores' time
-#                        (steal time in /proc/stat: other VMs on the host)
+#                        (steal time in /proc/stat: other VMs on the host),
+#   NOISE_LAG=20         or the load generator fell more than this many ms behind its
+#                        schedule (the host stalled it: the load was not the one asked for)
 #   RETRY_NOISY=2        re-run a noisy run up to this many times at the end; the report uses
 #                        the quiet runs of a cell when it has any (and marks cells without)
 #   SITUATIONS="slow sinkhole busy late"
@@ -89,9 +95,11 @@ RATE=${RATE:-2400}
 BUSY_RATE=${BUSY_RATE:-3520}
 TIMEOUT=${TIMEOUT:-2}
 CONNECTIONS=${CONNECTIONS:-256}
+WARMUP=${WARMUP:-1}
 REPEAT=${REPEAT:-1}
 NOISE_CPU=${NOISE_CPU:-5}
 NOISE_STEAL=${NOISE_STEAL:-3}
+NOISE_LAG=${NOISE_LAG:-20}
 RETRY_NOISY=${RETRY_NOISY:-2}
 SITUATIONS=${SITUATIONS:-slow sinkhole busy late}
 ONLY=${ONLY:-edge round_robin least_request peak_ewma nginx haproxy}
@@ -102,7 +110,7 @@ KEEP_WORK=${KEEP_WORK:-0}
 
 PROXY_CPU=0          # core for the proxy under test
 LOAD_CPU=1           # core for the load generator and every backend
-STARTUP=3            # seconds from starting a run's processes to its t0
+STARTUP=$((3 + WARMUP)) # seconds from starting a run's processes to its t0 (warm-up included)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -461,11 +469,24 @@ down_events() {
 
 # ------------------------------------------------------------------- a run ---
 
+# Half the run's rate through the proxy for WARMUP seconds, before t0: the processes touch
+# the memory their connections need before the measured schedule starts. The backends'
+# counters at t0 are subtracted in the report, so warm-up requests count nowhere.
+warm_up() {
+    local rate=$1
+    [[ $WARMUP == 0 ]] && return
+    taskset -c "$LOAD_CPU" "$BIN" loadgen --url "http://127.0.0.1:$PROXY_PORT/" \
+        --rate $((rate / 2)) --duration "${WARMUP}s" --timeout "${TIMEOUT}s" \
+        --connections "$CONNECTIONS" --out "$RUN_DIR/warmup.csv" \
+        >"$RUN_DIR/warmup.json" 2>"$RUN_DIR/warmup.err" ||
+        log "WARNING: warm-up load failed: $(tail -n2 "$RUN_DIR/warmup.err")"
+}
+
 # One run: fresh backends, one proxy, the load, then the counters. Sets RUN_NOISY to 1 when
 # other work on the machine may have skewed it.
 run_one() {
     local situation=$1 proxy=$2 retries=$3 rep=$4
-    local rate=$RATE i n=$BACKENDS late=0 c0 c1 p0 p1 s0 steal joined="" lg_pid downs none t_start foreign
+    local rate=$RATE i n=$BACKENDS late=0 c0 c1 p0 p1 s0 steal joined="" lg_pid downs none t_start foreign lag
     [[ $situation == busy ]] && rate=$BUSY_RATE
     [[ $situation == late ]] && late=1 && n=$((BACKENDS - 1))
     RUN_DIR="$WORK/runs/$situation-$proxy-$retries-$rep"
@@ -490,6 +511,7 @@ run_one() {
         *) start_switchyard "$proxy" "$retries" "$late" ;;
     esac
     wait_port "$PROXY_PORT" "$PROXY_PID" "$proxy" "$RUN_DIR/proxy.log"
+    warm_up "$rate"
     if awk -v t="$T0" -v n="$(now)" 'BEGIN { exit !(n > t) }'; then
         log "WARNING: startup took longer than ${STARTUP}s; the run starts late"
         noise+="startup late; "
@@ -531,6 +553,9 @@ run_one() {
     noise+=$NOISE
     ((foreign <= NOISE_CPU)) || noise+="other processes used ${foreign}% of a core; "
     ((steal <= NOISE_STEAL)) || noise+="${steal}% of CPU time stolen by the hypervisor; "
+    lag=$(python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1])).get("dispatch_lag_max_ms", 0)))' \
+        "$RUN_DIR/loadgen.json" 2>/dev/null || echo 0)
+    ((lag <= NOISE_LAG)) || noise+="the load generator fell ${lag} ms behind; "
     RUN_NOISY=0
     [[ -z $noise ]] || RUN_NOISY=1
     if ((lg_rc != 0)) || [[ ! -s $RUN_DIR/loadgen.json ]]; then

@@ -56,8 +56,23 @@ def backend_counters(run_dir):
         key=lambda n: int(n[1:]),
     )
     for name in names:
-        final = [c for c in json_lines(os.path.join(run_dir, name + ".out")) if "name" in c]
-        out[name] = final[-1] if final else {"requests": 0, "handled": 0, "shed": 0, "sick_503": 0, "ok": 0}
+        lines = json_lines(os.path.join(run_dir, name + ".out"))
+        final = [c for c in lines if "name" in c]
+        counters = final[-1] if final else {"requests": 0, "handled": 0, "shed": 0, "sick_503": 0, "ok": 0}
+        out[name] = since_t0(counters, next((c for c in lines if c.get("t") == 0), None))
+    return out
+
+
+def since_t0(counters, at_t0):
+    """The counters less what the backend had counted at t0 (the warm-up's requests): shed
+    before t0 is what was received but not handled; nothing is sick before t0."""
+    if not at_t0:
+        return counters
+    out = dict(counters)
+    out["requests"] -= at_t0["requests"]
+    out["handled"] -= at_t0["handled"]
+    out["ok"] -= at_t0["handled"]
+    out["shed"] -= at_t0["requests"] - at_t0["handled"]
     return out
 
 
