@@ -594,8 +594,8 @@ import json, sys
 json.dump({
     "stamp": "$STAMP", "duration": $DURATION, "event_at": $EVENT_AT, "event_for": $EVENT_FOR,
     "backends": $BACKENDS, "latency_ms": $LATENCY_MS, "limit": $LIMIT, "rate": $RATE,
-    "busy_rate": $BUSY_RATE, "timeout": $TIMEOUT, "connections": $CONNECTIONS,
-    "repeat": $REPEAT, "quick": $QUICK, "noise_cpu": $NOISE_CPU, "noise_steal": $NOISE_STEAL,
+    "busy_rate": $BUSY_RATE, "timeout": $TIMEOUT, "connections": $CONNECTIONS, "warmup": $WARMUP,
+    "repeat": $REPEAT, "quick": $QUICK, "noise_cpu": $NOISE_CPU, "noise_steal": $NOISE_STEAL, "noise_lag": $NOISE_LAG,
     "switchyard_extra": sys.argv[2], "retry_budget": "$RETRY_BUDGET",
     "situations": "$SITUATIONS", "only": "$ONLY", "retries": "$RETRIES",
     "nginx": "$NGINX_VERSION", "haproxy": "$HAPROXY_VERSION",
@@ -634,7 +634,7 @@ EOF
     [[ -z $SWITCHYARD_EXTRA ]] || settings=" SWITCHYARD_EXTRA='$SWITCHYARD_EXTRA'"
     mkdir -p "$OUT_DIR"
     python3 "$BENCH/fleet_report.py" report "$WORK" \
-        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT RETRY_BUDGET=$RETRY_BUDGET$settings bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
+        "QUICK=$QUICK DURATION=$DURATION REPEAT=$REPEAT RETRY_BUDGET=$RETRY_BUDGET WARMUP=$WARMUP NOISE_LAG=$NOISE_LAG$settings bash bench/fleet.sh" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"
     rm -f "$BIN" "$WORK/cpu.start" "$WORK/cpu.end"
     cp -r "$WORK" "$OUT_DIR/fleet-$STAMP"
     cat "$md"

@@ -275,7 +275,8 @@ def cmd_report(work, command, loadavg_end):
         out.append(f"- **Switchyard's cluster has an extra setting:** `{p['switchyard_extra']}`")
     out.append(
         f"- Fleet: {n} backends, {p['latency_ms']} ms per request, concurrency limit {p['limit']} "
-        f"(503 beyond it), utilization reported; {p['duration']} s of open-loop load per run, "
+        f"(503 beyond it), utilization reported; {p['duration']} s of open-loop load per run "
+        f"after {p.get('warmup', 0)} s of warm-up at half the rate (not counted), "
         f"timeout {p['timeout']} s, at most {p['connections']} client connections; "
         f"{p['repeat']} run(s) per cell (medians)"
     )
@@ -284,7 +285,8 @@ def cmd_report(work, command, loadavg_end):
         out.append(
             f"- Noise: {len(noisy)} of {len(runs)} runs saw other work on the machine (a build or "
             f"benchmark running, other processes using more than {p['noise_cpu']} % of a core, or more "
-            f"than {p.get('noise_steal', 3)} % of CPU time stolen by the hypervisor); "
+            f"than {p.get('noise_steal', 3)} % of CPU time stolen by the hypervisor, or the load "
+            f"generator more than {p.get('noise_lag', 20)} ms behind its schedule); "
             "they were re-run and the report uses the quiet runs"
             + (f"; **{len(noisy_cells)} cell(s) had no quiet run** and are marked †" if noisy_cells else "")
         )
