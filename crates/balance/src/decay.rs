@@ -117,8 +117,14 @@ impl Sample {
     }
 }
 
+/// The least weight a sample below the estimate has, however soon it follows the last: a busy
+/// endpoint's estimate comes back from a stall within tens of samples (docs/balancing.md,
+/// *Peak-EWMA latency*).
+const MIN_SAMPLE_WEIGHT: f64 = 0.05;
+
 /// Peak-sensitive EWMA of latency (as in Finagle and linkerd): a sample above the estimate
-/// replaces it at once; below, it blends in with weight `1 - exp(-elapsed / tau)`.
+/// replaces it at once; below, it blends in with weight `1 - exp(-elapsed / tau)`, and at
+/// least [`MIN_SAMPLE_WEIGHT`] (one sample per clock tick).
 #[derive(Debug, Default)]
 pub struct PeakEwma {
     value: Sample,
@@ -131,7 +137,7 @@ impl PeakEwma {
             Some((current, _)) if sample_ns > current => sample_ns,
             Some((current, 0)) => current,
             Some((current, elapsed)) => {
-                let w = exp_neg(elapsed as f64 / tau_ns.max(1) as f64);
+                let w = exp_neg(elapsed as f64 / tau_ns.max(1) as f64).min(1.0 - MIN_SAMPLE_WEIGHT);
                 current * w + sample_ns * (1.0 - w)
             }
         };
@@ -180,6 +186,29 @@ mod tests {
         assert_eq!(exp2_neg(0.0), 1.0);
         assert_eq!(exp2_neg(3.0), 0.125);
         assert_eq!(exp2_neg(5000.0), 0.0);
+    }
+
+    /// A stall (one slow sample) fades within tens of samples that follow it closely, not over
+    /// the ten seconds time alone would take.
+    #[test]
+    fn a_peak_fades_within_tens_of_samples() {
+        let ms = 1_000_000;
+        let e = PeakEwma::default();
+        e.observe(10.0 * ms as f64, SEC, 10 * SEC);
+        e.observe(100.0 * ms as f64, SEC + ms, 10 * SEC);
+        for k in 1..=20 {
+            e.observe(10.0 * ms as f64, SEC + (1 + 2 * k) * ms, 10 * SEC);
+        }
+        let now = SEC + 41 * ms;
+        let estimate = e.get(now, 10 * SEC, 0.0) / ms as f64;
+        assert!(
+            estimate < 50.0,
+            "40 ms after a 100 ms sample: {estimate} ms"
+        );
+        assert!(
+            estimate > 10.0,
+            "the peak still counts a little: {estimate} ms"
+        );
     }
 
     #[test]
