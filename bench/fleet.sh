@@ -47,7 +47,7 @@
 #   BUSY_RATE=3520       requests/s offered in busy (80 % of 5 x 800 + 400)
 #   TIMEOUT=2            seconds before the load generator gives up on a request
 #   CONNECTIONS=256      most client connections (requests in flight) of the load generator
-#   WARMUP=1             seconds of load at half the run's rate through the proxy before t0
+#   WARMUP=1             seconds of load at the run's rate through the proxy before t0
 #                        (0: none): a fresh process on this VM pays for every page it first
 #                        touches (about 10 us each), which stalled the first 100-300 ms of
 #                        every proxy's runs; not counted in any figure
@@ -469,14 +469,14 @@ down_events() {
 
 # ------------------------------------------------------------------- a run ---
 
-# Half the run's rate through the proxy for WARMUP seconds, before t0: the processes touch
+# The run's rate through the proxy for WARMUP seconds, before t0: the processes touch
 # the memory their connections need before the measured schedule starts. The backends'
 # counters at t0 are subtracted in the report, so warm-up requests count nowhere.
 warm_up() {
     local rate=$1
     [[ $WARMUP == 0 ]] && return
     taskset -c "$LOAD_CPU" "$BIN" loadgen --url "http://127.0.0.1:$PROXY_PORT/" \
-        --rate $((rate / 2)) --duration "${WARMUP}s" --timeout "${TIMEOUT}s" \
+        --rate "$rate" --duration "${WARMUP}s" --timeout "${TIMEOUT}s" \
         --connections "$CONNECTIONS" --out "$RUN_DIR/warmup.csv" \
         >"$RUN_DIR/warmup.json" 2>"$RUN_DIR/warmup.err" ||
         log "WARNING: warm-up load failed: $(tail -n2 "$RUN_DIR/warmup.err")"

@@ -276,7 +276,7 @@ def cmd_report(work, command, loadavg_end):
     out.append(
         f"- Fleet: {n} backends, {p['latency_ms']} ms per request, concurrency limit {p['limit']} "
         f"(503 beyond it), utilization reported; {p['duration']} s of open-loop load per run "
-        f"after {p.get('warmup', 0)} s of warm-up at half the rate (not counted), "
+        f"after {p.get('warmup', 0)} s of warm-up at the same rate (not counted), "
         f"timeout {p['timeout']} s, at most {p['connections']} client connections; "
         f"{p['repeat']} run(s) per cell (medians)"
     )
