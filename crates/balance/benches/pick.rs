@@ -1,13 +1,14 @@
 //! Micro-benchmarks: one pick plus its outcome record, per algorithm, at 10, 100 and 1,000
 //! endpoints, on one thread and with two threads contending (and, to tell contention from the
-//! machine, two threads each with a set of its own). Heap allocations per pick are
+//! machine, two threads each with a set of its own; divan starts them with a sleeping barrier,
+//! so on a VM they often do not overlap: `benches/contend.rs` times two threads only while
+//! both run). Heap allocations per pick are
 //! counted by divan's allocation profiler (`cargo bench -p switchyard-balance`). The set uses
 //! the coarse clock, as the proxy does.
 
-use std::sync::Arc;
-use switchyard_balance::{
-    EndpointSet, EndpointSpec, Outcome, OutcomeKind, PickContext, Policy, StatParams, Timebase,
-};
+mod common;
+
+use switchyard_balance::{EndpointSet, PickContext, Policy};
 
 #[global_allocator]
 static ALLOC: divan::AllocProfiler = divan::AllocProfiler::system();
@@ -25,29 +26,8 @@ fn policies() -> Vec<(&'static str, Policy)> {
         .collect()
 }
 
-fn set(n: usize) -> EndpointSet {
-    let specs: Vec<EndpointSpec> = (0..n)
-        .map(|i| EndpointSpec::new(format!("10.0.{}.{}:80", i / 250, i % 250)))
-        .collect();
-    let set = EndpointSet::new(
-        &specs,
-        Timebase::new(Arc::new(switchyard_core::CoarseClock)),
-        StatParams::default(),
-    );
-    for i in 0..n {
-        set.pick(i).record(
-            &set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(0.3),
-            },
-        );
-    }
-    set
-}
-
 fn bench(bencher: divan::Bencher, name: &str, n: usize) {
-    let set = set(n);
+    let set = common::set(n);
     let policy = policies().into_iter().find(|(p, _)| *p == name).unwrap().1;
     let balancer = policy.build(&set, 0);
     let key = std::sync::atomic::AtomicU64::new(0);
@@ -58,13 +38,7 @@ fn bench(bencher: divan::Bencher, name: &str, n: usize) {
             .then(|| key.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed));
         let ctx = PickContext { tried: &[], hash };
         let mut pick = balancer.pick(&set, &ctx).unwrap();
-        pick.record(
-            &set,
-            Outcome {
-                kind: OutcomeKind::Success,
-                utilization: Some(0.3),
-            },
-        );
+        pick.record(&set, common::success());
         divan::black_box(pick.index())
     });
 }
@@ -140,7 +114,7 @@ fn bench_private(bencher: divan::Bencher, name: &'static str, n: usize) {
             let at = match sets.iter().position(|p| p.name == name && p.n == n) {
                 Some(at) => at,
                 None => {
-                    let set = set(n);
+                    let set = common::set(n);
                     let balancer = policy.build(&set, 0);
                     sets.push(Private {
                         name,
@@ -157,13 +131,7 @@ fn bench_private(bencher: divan::Bencher, name: &'static str, n: usize) {
                 hash: None,
             };
             let mut pick = balancer.pick(set, &ctx).unwrap();
-            pick.record(
-                set,
-                Outcome {
-                    kind: OutcomeKind::Success,
-                    utilization: Some(0.3),
-                },
-            );
+            pick.record(set, common::success());
             divan::black_box(pick.index())
         })
     });

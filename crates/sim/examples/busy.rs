@@ -1,7 +1,8 @@
 //! The fleet benchmark's "busy" situation in the simulator, to tune `edge` where it lost to
 //! least-connections: six servers with a concurrency limit (503 beyond it), one of them with half
 //! the capacity, offered 80 % of the fleet's capacity by one balancer.
-//! `cargo run -p switchyard-sim --release --example busy -- [seconds] [seeds]`.
+//! `[LOADS="0.7 0.8 0.9"] cargo run -p switchyard-sim --release --example busy -- [seconds] [seeds]
+//! [situations]`.
 
 use std::time::Duration;
 use switchyard_balance::{EdgeParams, Policy};
@@ -62,6 +63,12 @@ fn main() {
     } else {
         situations
     };
+    // LOADS="0.5 0.6" runs other loads (offered / the capacity of six full servers).
+    let loads: Vec<f64> = std::env::var("LOADS")
+        .unwrap_or_else(|_| "0.7 0.8 0.9".to_owned())
+        .split_whitespace()
+        .filter_map(|l| l.parse().ok())
+        .collect();
     let policies: Vec<(&str, Policy)> = vec![
         ("edge (defaults)", Policy::default()),
         ("edge previous scoring", edge(|p| p.capacity_aware = false)),
@@ -75,6 +82,7 @@ fn main() {
         ("edge k_latency=1", edge(|p| p.k_latency = 1.0)),
         ("edge k_latency=2", edge(|p| p.k_latency = 2.0)),
         ("edge k_latency=3", edge(|p| p.k_latency = 3.0)),
+        ("edge k_latency=4", edge(|p| p.k_latency = 4.0)),
         ("edge no scan", edge(|p| p.scan_up_to = 0)),
         ("edge k_err=1", edge(|p| p.k_err = 1.0)),
         ("edge k_err=0", edge(|p| p.k_err = 0.0)),
@@ -104,7 +112,7 @@ fn main() {
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for situation in &situations {
-        for load in [0.7, 0.8, 0.9] {
+        for &load in &loads {
             for (name, policy) in &policies {
                 let (mut errors, mut p50, mut p99, mut weak) = (0.0, 0.0, 0.0, 0.0);
                 for seed in 1..=seeds {

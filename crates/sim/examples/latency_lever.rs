@@ -19,9 +19,9 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let variants: Vec<(&str, EdgeParams)> = vec![
-        ("edge (defaults)", EdgeParams::default()),
         ("edge k_latency=1", k_latency(1.0)),
-        ("edge k_latency=2", k_latency(2.0)),
+        ("edge k_latency=2 (default)", k_latency(2.0)),
+        ("edge k_latency=3", k_latency(3.0)),
         ("edge k_latency=4", k_latency(4.0)),
     ];
     println!("| scenario | variant | errors % | p99 | troubled share % |");
