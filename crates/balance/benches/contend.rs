@@ -1,5 +1,6 @@
 //! Two threads picking at once, timed only while both run: what sharing the endpoints' stats
-//! between cores costs a pick. `cargo bench -p switchyard-balance --bench contend [-- rounds]`.
+//! between cores costs a pick.
+//! `cargo bench -p switchyard-balance --bench contend [-- rounds] [algorithm...]`.
 //!
 //! divan's threaded rows (`pick`) start each sample with `std::sync::Barrier`, which puts all
 //! but the last thread to sleep; on this VM waking a thread on the other vCPU takes long enough
@@ -26,10 +27,18 @@ const ALGORITHMS: [&str; 2] = ["least_request", "edge"];
 const FAR_NS: f64 = 100.0;
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(9);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(9);
+    // Algorithm names among the arguments run only those.
+    let only: Vec<&str> = ALGORITHMS
+        .into_iter()
+        .filter(|name| args.iter().any(|a| a == name))
+        .collect();
+    let algorithms = if only.is_empty() {
+        ALGORITHMS.to_vec()
+    } else {
+        only
+    };
     println!(
         "{rounds} rounds of {} ms per measurement, medians in ns per pick and per thread; the \
          two threads sharing one set are sorted by the line transfer measured just before and \
@@ -42,7 +51,7 @@ fn main() {
          near | far | line transfer, near | far |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for name in ALGORITHMS {
+    for name in algorithms {
         for n in SIZES {
             let mut rows = Rows::default();
             for _ in 0..rounds {
