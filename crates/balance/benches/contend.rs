@@ -55,32 +55,9 @@ fn main() {
         for n in SIZES {
             let mut rows = Rows::default();
             for _ in 0..rounds {
-                rows.one.push(picking(name, n, 1, true));
-                rows.own.push(picking(name, n, 2, false));
-                let before = line_transfer_ns();
-                let shared = picking(name, n, 2, true);
-                let after = line_transfer_ns();
-                eprintln!("{name} {n}: transfer {before:.1} -> {after:.1}, shared {shared:.1}");
-                let far = before > FAR_NS;
-                if far == (after > FAR_NS) {
-                    let (picks, transfers) = if far {
-                        (&mut rows.far, &mut rows.far_transfer)
-                    } else {
-                        (&mut rows.near, &mut rows.near_transfer)
-                    };
-                    picks.push(shared);
-                    transfers.push((before + after) / 2.0);
-                }
+                rows.measure(name, n);
             }
-            println!(
-                "| {name} | {n} | {} | {} | {} | {} | {} | {} |",
-                median(rows.one),
-                median(rows.own),
-                median(rows.near),
-                median(rows.far),
-                median(rows.near_transfer),
-                median(rows.far_transfer)
-            );
+            rows.print(name, n);
         }
     }
 }
@@ -94,6 +71,42 @@ struct Rows {
     far: Vec<f64>,
     near_transfer: Vec<f64>,
     far_transfer: Vec<f64>,
+}
+
+impl Rows {
+    /// One round: one thread, two threads with a set each, and two threads sharing a set,
+    /// filed as near or far by the line transfer just before and just after.
+    fn measure(&mut self, name: &str, n: usize) {
+        self.one.push(picking(name, n, 1, true));
+        self.own.push(picking(name, n, 2, false));
+        let before = line_transfer_ns();
+        let shared = picking(name, n, 2, true);
+        let after = line_transfer_ns();
+        eprintln!("{name} {n}: transfer {before:.1} -> {after:.1}, shared {shared:.1}");
+        let far = before > FAR_NS;
+        if far != (after > FAR_NS) {
+            return;
+        }
+        let (picks, transfers) = if far {
+            (&mut self.far, &mut self.far_transfer)
+        } else {
+            (&mut self.near, &mut self.near_transfer)
+        };
+        picks.push(shared);
+        transfers.push((before + after) / 2.0);
+    }
+
+    fn print(self, name: &str, n: usize) {
+        println!(
+            "| {name} | {n} | {} | {} | {} | {} | {} | {} |",
+            median(self.one),
+            median(self.own),
+            median(self.near),
+            median(self.far),
+            median(self.near_transfer),
+            median(self.far_transfer)
+        );
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> String {
