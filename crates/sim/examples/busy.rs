@@ -67,7 +67,7 @@ fn main() {
     let loads: Vec<f64> = std::env::var("LOADS")
         .unwrap_or_else(|_| "0.7 0.8 0.9".to_owned())
         .split_whitespace()
-        .filter_map(|l| l.parse().ok())
+        .map(|l| l.parse().expect("LOADS: loads such as \"0.5 0.6\""))
         .collect();
     let policies: Vec<(&str, Policy)> = vec![
         ("edge (defaults)", Policy::default()),

@@ -18,12 +18,14 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let variants: Vec<(&str, EdgeParams)> = vec![
-        ("edge k_latency=1", k_latency(1.0)),
-        ("edge k_latency=2 (default)", k_latency(2.0)),
-        ("edge k_latency=3", k_latency(3.0)),
-        ("edge k_latency=4", k_latency(4.0)),
-    ];
+    let default = EdgeParams::default().k_latency;
+    let variants: Vec<(String, EdgeParams)> = [1.0, 2.0, 3.0, 4.0]
+        .into_iter()
+        .map(|k| {
+            let mark = if k == default { " (default)" } else { "" };
+            (format!("edge k_latency={k}{mark}"), k_latency(k))
+        })
+        .collect();
     println!("| scenario | variant | errors % | p99 | troubled share % |");
     println!("|---|---|---:|---:|---:|");
     for scenario in Scenario::ALL {
