@@ -39,6 +39,13 @@ pub struct EdgeParams {
     /// server three times slower scores nine times higher, one 1.2 times slower 1.44; see
     /// docs/balancing.md).
     pub k_latency: f64,
+    /// The same exponent for an endpoint still warming up, once the warm endpoints compared all
+    /// report at least `busy_fleet_at` utilization (1): the fleet then needs its joiners, and
+    /// warm-up already caps their share. While a warm endpoint has room, `k_latency` applies
+    /// to joiners too, so a cold one stays out. Never above `k_latency`. See docs/balancing.md.
+    pub k_latency_warming: f64,
+    /// The reported utilization from which the warm endpoints count as busy (0.8; above 1 never).
+    pub busy_fleet_at: f64,
     /// Clusters of at most this many endpoints are scanned in full (the best of all rather
     /// than the better of two: about 1.5 µs at 60, and far fewer load errors and a lower p99 in
     /// the simulator's 60-server fleet, and its 72 and 120 during autoscale and red-black
@@ -63,6 +70,8 @@ impl Default for EdgeParams {
             probe_after_ns: 3_000_000_000,
             capacity_aware: true,
             k_latency: 2.0,
+            k_latency_warming: 1.0,
+            busy_fleet_at: 0.8,
             scan_up_to: 128,
             use_utilization: true,
             use_client_health: true,
@@ -85,6 +94,9 @@ struct Peers {
     /// What an endpoint without a latency estimate is taken to have: new endpoints are
     /// presumed as slow as the slowest compared (they are usually cold).
     slowest: Option<f64>,
+    /// The least reported utilization among the warm, healthy endpoints compared: whether the
+    /// warm part of the fleet has room left.
+    least_utilization: Option<f64>,
 }
 
 /// Whether a candidate may take this request, and its score if so.
@@ -118,7 +130,7 @@ impl Edge {
             .flatten();
         // Reported utilization counts only where no capacity estimate does.
         let utilization = (p.use_utilization && capacity.is_none())
-            .then(|| stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns))
+            .then(|| self.reported(view, i))
             .flatten();
         let latency = (p.k_latency > 0.0)
             .then(|| stats.latency_ns(view.now_ns, sp.ewma_tau_ns))
@@ -144,14 +156,36 @@ impl Edge {
         c.warm >= 1.0 && c.error_score <= self.params.error_threshold
     }
 
-    /// What the candidates compared in one round tell about each other, in one pass.
-    fn peers<'c>(&self, candidates: impl Iterator<Item = &'c Candidate>) -> Peers {
+    /// `i`'s fresh reported utilization, if utilization counts.
+    fn reported(&self, view: &View<'_>, i: usize) -> Option<f64> {
+        let sp = view.set.params();
+        let (half_life, stale) = (sp.decay_half_life_ns, sp.utilization_stale_ns);
+        (self.params.use_utilization)
+            .then(|| view.set.stats(i).utilization(view.now_ns, half_life, stale))
+            .flatten()
+    }
+
+    /// What the candidates compared in one round tell about each other, in one pass (the warm
+    /// endpoints' reports are read only when a warming one is compared).
+    fn peers<'c>(
+        &self,
+        view: &View<'_>,
+        candidates: impl Iterator<Item = &'c Candidate> + Clone,
+    ) -> Peers {
+        let warming = candidates.clone().any(|c| c.warm < 1.0);
         let mut peers = Peers::default();
         for c in candidates {
             if peers.capacity.is_none() {
                 peers.capacity = c.capacity;
             }
-            let Some(l) = c.latency.filter(|_| self.yardstick(c)) else {
+            if !self.yardstick(c) {
+                continue;
+            }
+            if let Some(u) = warming.then(|| self.reported(view, c.index)).flatten() {
+                peers.least_utilization =
+                    Some(peers.least_utilization.map_or(u, |l: f64| l.min(u)));
+            }
+            let Some(l) = c.latency else {
                 continue;
             };
             peers.fastest = Some(peers.fastest.map_or(l, |f: f64| f.min(l)));
@@ -188,16 +222,7 @@ impl Edge {
                 (in_flight + 1.0) * (1.0 + p.k_util * util.unwrap_or(0.0)) / f64::from(c.weight)
             }
         };
-        // Relative latency counts for warming endpoints too: warm-up caps a joiner's share, and
-        // a joiner slower than its peers takes less than that cap. An endpoint without an
-        // estimate is presumed as slow as the slowest compared (it is usually cold).
-        let slowness = match peers.fastest {
-            Some(fastest) if err <= p.error_threshold => c
-                .latency
-                .or(peers.slowest)
-                .map_or(1.0, |own| (own / fastest).max(1.0).powf(p.k_latency)),
-            _ => 1.0,
-        };
+        let slowness = self.slowness(c, peers, err);
         let score = load * (1.0 + p.k_err * err) * slowness;
         let full = match capacity {
             Some(_) => load > 1.0,
@@ -217,6 +242,31 @@ impl Edge {
             return Verdict::Held(score);
         }
         Verdict::Admit(score)
+    }
+
+    /// How much relative latency multiplies `c`'s score: `(latency / fastest) ^ power` among
+    /// the warm, healthy endpoints compared, 1 for a failing endpoint (fast errors are not
+    /// speed). It counts for warming endpoints too: warm-up caps a joiner's share, and a
+    /// joiner slower than its peers takes less than that cap. One without an estimate is
+    /// presumed as slow as the slowest compared (it is usually cold). A joiner's power drops
+    /// to `k_latency_warming` (never above `k_latency`, so 0 there turns relative latency off
+    /// for all) once every warm endpoint compared is busy: the fleet needs it.
+    fn slowness(&self, c: &Candidate, peers: &Peers, err: f64) -> f64 {
+        let p = &self.params;
+        let Some(fastest) = peers.fastest.filter(|_| err <= p.error_threshold) else {
+            return 1.0;
+        };
+        let busy = peers
+            .least_utilization
+            .is_some_and(|u| u >= p.busy_fleet_at);
+        let power = if c.warm < 1.0 && busy {
+            p.k_latency_warming.min(p.k_latency)
+        } else {
+            p.k_latency
+        };
+        c.latency
+            .or(peers.slowest)
+            .map_or(1.0, |own| (own / fastest).max(1.0).powf(power))
     }
 
     /// Where `i` is on its warm-up ramp, relative to the longest-known endpoint's: 1 once warm
@@ -273,7 +323,7 @@ impl Edge {
                     .filter(|&i| view.usable(i))
                     .map(|i| self.read(view, i)),
             );
-            let peers = self.peers(scanned.iter());
+            let peers = self.peers(view, scanned.iter());
             let split = scanned.partition_point(|c| c.index < start);
             let order = || scanned[split..].iter().chain(&scanned[..split]);
             // A warming endpoint is seen as often as choice of two would draw it (2 in n), so
@@ -374,7 +424,7 @@ impl Balancer for Edge {
             let (a, b) = self.draw.two(&view);
             let ca = a.map(|i| self.read(&view, i));
             let cb = b.map(|i| self.read(&view, i));
-            let peers = self.peers(ca.iter().chain(&cb));
+            let peers = self.peers(&view, ca.iter().chain(&cb));
             for c in ca.iter().chain(&cb) {
                 best.consider(self, &view, &peers, c);
             }

@@ -272,6 +272,38 @@ fn a_warming_endpoint_slower_than_its_peers_takes_less_than_its_ramp() {
     );
 }
 
+/// A joiner four times slower than its warm peer stays out while the peer reports room, and
+/// takes about its ramp's share once the peer reports it is busy: the fleet then needs the
+/// joiner (an autoscale under load), and its latency weighs with `k_latency_warming` (1)
+/// instead of `k_latency` (2).
+#[test]
+fn a_slow_joiner_is_kept_out_while_the_warm_fleet_has_room_and_used_once_it_is_busy() {
+    let share = |old_utilization| {
+        let clock = ManualClock::new();
+        let set = one_joins_at_200_s(&clock);
+        clock.advance(Duration::from_secs(45));
+        for (i, ms, utilization) in [(0, 10, Some(old_utilization)), (1, 40, None)] {
+            let mut pick = set.pick(i);
+            clock.advance(Duration::from_millis(ms));
+            let kind = OutcomeKind::Success;
+            pick.record(&set, Outcome { kind, utilization });
+        }
+        // Three in flight on the old one: with room it scores 4 x 1.6 = 6.4 against the
+        // joiner's 4^2 = 16; busy, 4 x 2.8 = 11.2 against 4^1.
+        let busy: Vec<Pick> = (0..3).map(|_| set.pick(0)).collect();
+        let edge = Policy::Edge(EdgeParams::default()).build(&set, 9);
+        let picks = 10_000;
+        let joiner = (0..picks)
+            .filter(|_| edge.pick(&set, &PickContext::default()).unwrap().index() == 1)
+            .count();
+        drop(busy);
+        joiner as f64 / picks as f64
+    };
+    let (room, busy) = (share(0.3), share(0.9));
+    assert!(room < 0.02, "warm fleet with room: {room}");
+    assert!(busy > 0.4, "warm fleet busy (ramp 0.625): {busy}");
+}
+
 /// Relative latency weighs as a power: a server three times slower than its peer, with nothing
 /// in flight, is passed over while the peer still has room (half full); one 1.2 times slower
 /// is not (a small difference in latency does not outweigh a real difference in load).

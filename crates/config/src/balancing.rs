@@ -48,6 +48,8 @@ pub struct EdgeSettings {
     pub k_err: f64,
     pub capacity_aware: bool,
     pub k_latency: f64,
+    pub k_latency_warming: f64,
+    pub busy_fleet_at: f64,
     pub scan_up_to: u32,
 }
 
@@ -235,24 +237,27 @@ fn hash_on(c: &mut Checker, raw: Option<&Located<RawHashOn>>, path: &str) -> Has
 
 fn edge(c: &mut Checker, raw: Option<&RawEdge>, path: &str) -> EdgeSettings {
     let e = raw.cloned().unwrap_or_default();
+    let at = |field: &str| format!("{path}.{field}");
     EdgeSettings {
         max_probation: e.max_probation.as_ref().map_or(1, |v| v.value),
-        error_threshold: fraction(
-            c,
-            e.error_threshold.as_ref(),
-            &format!("{path}.error_threshold"),
-            0.5,
-        ),
+        error_threshold: fraction(c, e.error_threshold.as_ref(), &at("error_threshold"), 0.5),
         utilization_threshold: fraction(
             c,
             e.utilization_threshold.as_ref(),
-            &format!("{path}.utilization_threshold"),
+            &at("utilization_threshold"),
             0.95,
         ),
-        k_util: non_negative(c, e.k_util.as_ref(), &format!("{path}.k_util"), 2.0),
-        k_err: non_negative(c, e.k_err.as_ref(), &format!("{path}.k_err"), 10.0),
+        k_util: non_negative(c, e.k_util.as_ref(), &at("k_util"), 2.0),
+        k_err: non_negative(c, e.k_err.as_ref(), &at("k_err"), 10.0),
         capacity_aware: e.capacity_aware.as_ref().is_none_or(|v| v.value),
-        k_latency: non_negative(c, e.k_latency.as_ref(), &format!("{path}.k_latency"), 2.0),
+        k_latency: non_negative(c, e.k_latency.as_ref(), &at("k_latency"), 2.0),
+        k_latency_warming: non_negative(
+            c,
+            e.k_latency_warming.as_ref(),
+            &at("k_latency_warming"),
+            1.0,
+        ),
+        busy_fleet_at: non_negative(c, e.busy_fleet_at.as_ref(), &at("busy_fleet_at"), 0.8),
         scan_up_to: e.scan_up_to.as_ref().map_or(128, |v| v.value),
     }
 }

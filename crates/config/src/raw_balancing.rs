@@ -36,6 +36,13 @@ pub struct RawEdge {
     /// Weight of relative latency in the score, an exponent: an endpoint twice as slow as the
     /// fastest one compared scores `2 ^ k_latency` times higher (default 2; 0 turns it off).
     pub k_latency: Option<Located<f64>>,
+    /// The same exponent for an endpoint still warming up, once every warm endpoint compared
+    /// reports at least `busy_fleet_at` utilization (default 1, never above `k_latency`: the
+    /// fleet needs its joiners; while a warm endpoint has room, `k_latency` keeps a cold
+    /// joiner out).
+    pub k_latency_warming: Option<Located<f64>>,
+    /// Reported utilization from which the warm endpoints count as busy (default 0.8).
+    pub busy_fleet_at: Option<Located<f64>>,
     /// Clusters of at most this many endpoints are scanned in full instead of choice of two
     /// (default 128; 0 never).
     pub scan_up_to: Option<Located<u32>>,

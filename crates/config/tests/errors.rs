@@ -1639,3 +1639,33 @@ fn capacity_wait_defaults_to_50ms_for_edge_only_and_can_be_set_or_turned_off() {
         ]
     );
 }
+
+#[test]
+fn edge_weighs_a_joiners_latency_by_its_own_power_once_the_fleet_is_busy() {
+    let yaml = |edge: &str| {
+        format!(
+            "listeners: [{{name: public, address: '127.0.0.1:8080'}}]\n\
+             clusters:\n  - {{name: c, endpoints: [{{address: '10.0.0.1:80'}}], edge: {{{edge}}}}}\n"
+        )
+    };
+    let edge = |settings: &str| config(&yaml(settings)).clusters[0].balancing.edge.clone();
+    let defaults = edge("");
+    assert_eq!(
+        (
+            defaults.k_latency,
+            defaults.k_latency_warming,
+            defaults.busy_fleet_at
+        ),
+        (2.0, 1.0, 0.8)
+    );
+    let set = edge("k_latency_warming: 2, busy_fleet_at: 0.9");
+    assert_eq!((set.k_latency_warming, set.busy_fleet_at), (2.0, 0.9));
+    let [error] = &errors(&yaml("k_latency_warming: -1"))[..] else {
+        panic!("one error expected");
+    };
+    assert!(
+        error.starts_with("cfg.yaml:3:")
+            && error.contains("clusters[0].edge.k_latency_warming: must be zero or more"),
+        "{error}"
+    );
+}

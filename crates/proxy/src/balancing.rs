@@ -43,6 +43,8 @@ pub fn policy(b: &Balancing) -> Policy {
             capacity_aware: b.edge.capacity_aware,
             scan_up_to: b.edge.scan_up_to as usize,
             k_latency: b.edge.k_latency,
+            k_latency_warming: b.edge.k_latency_warming,
+            busy_fleet_at: b.edge.busy_fleet_at,
             ..EdgeParams::default()
         }),
     }

@@ -89,6 +89,14 @@ pub fn knobs() -> Vec<Knob> {
             each(&[0.0, 1.0, 2.0, 4.0], |p, _, v| p.k_latency = v),
         ),
         knob(
+            "k_latency_warming (the same for joiners once the warm endpoints are busy)",
+            each(&[0.0, 1.0, 2.0], |p, _, v| p.k_latency_warming = v),
+        ),
+        knob(
+            "busy_fleet_at (utilization from which the warm endpoints are busy)",
+            each(&[0.6, 0.8, 0.9], |p, _, v| p.busy_fleet_at = v),
+        ),
+        knob(
             "k_util (weight of reported utilization without a capacity estimate)",
             each(&[0.0, 1.0, 2.0, 4.0], |p, _, v| p.k_util = v),
         ),

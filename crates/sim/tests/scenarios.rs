@@ -105,7 +105,9 @@ fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
     );
     // At 0.85 six servers run at 1.13 until the joiners come, and the fleet is still short
     // while they are cold: what they are held back from costs errors, and buys latency. The
-    // lab's finding (docs/balancing.md, "Warm-up"): a bounded error cost for half the p99.
+    // lab's finding (docs/balancing.md, "Warm-up"): a bounded error cost for a far lower p99
+    // (half until 2026-12-02; 0.6 since a joiner's latency weighs less once the old servers
+    // report they are busy, "A joiner the fleet needs").
     let (errors_with, _, p99_with) = during_on_average_at(s, edge(), 0.85);
     let (errors_without, _, p99_without) = during_on_average_at(s, without, 0.85);
     assert!(
@@ -113,7 +115,7 @@ fn in_autoscale_probation_and_warm_up_hold_the_cold_joiners_back() {
         "errors {errors_with:.4} with, {errors_without:.4} without"
     );
     assert!(
-        p99_with < p99_without * 0.6,
+        p99_with < p99_without * 0.7,
         "p99 {p99_with} with, {p99_without} without"
     );
 }
