@@ -130,7 +130,7 @@ impl Edge {
             .flatten();
         // Reported utilization counts only where no capacity estimate does.
         let utilization = (p.use_utilization && capacity.is_none())
-            .then(|| self.reported(view, i))
+            .then(|| stats.utilization(view.now_ns, sp.decay_half_life_ns, sp.utilization_stale_ns))
             .flatten();
         let latency = (p.k_latency > 0.0)
             .then(|| stats.latency_ns(view.now_ns, sp.ewma_tau_ns))
@@ -251,6 +251,7 @@ impl Edge {
     /// presumed as slow as the slowest compared (it is usually cold). A joiner's power drops
     /// to `k_latency_warming` (never above `k_latency`, so 0 there turns relative latency off
     /// for all) once every warm endpoint compared is busy: the fleet needs it.
+    #[inline]
     fn slowness(&self, c: &Candidate, peers: &Peers, err: f64) -> f64 {
         let p = &self.params;
         let Some(fastest) = peers.fastest.filter(|_| err <= p.error_threshold) else {
