@@ -15,7 +15,7 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use switchyard_balance::{Balancer, EndpointSet, PickContext, Policy};
+use switchyard_balance::{Balancer, EndpointSet, PickContext};
 
 /// How long each measurement picks.
 const RUN: Duration = Duration::from_millis(200);
@@ -117,21 +117,13 @@ fn median(mut xs: Vec<f64>) -> String {
     format!("{:.1} [{}]", xs[xs.len() / 2], xs.len())
 }
 
-fn balancer(name: &str, set: &EndpointSet) -> Box<dyn Balancer> {
-    let (_, policy) = Policy::catalog()
-        .into_iter()
-        .find(|(p, _)| *p == name)
-        .expect("a known algorithm");
-    policy.build(set, 0)
-}
-
 /// Nanoseconds per pick and record, per thread, with `threads` threads picking at once from
 /// one set (`shared`) or each from its own.
 fn picking(name: &str, n: usize, threads: usize, shared: bool) -> f64 {
     let sets: Vec<(EndpointSet, Box<dyn Balancer>)> = (0..if shared { 1 } else { threads })
         .map(|_| {
             let set = common::set(n);
-            let balancer = balancer(name, &set);
+            let balancer = common::policy(name).build(&set, 0);
             (set, balancer)
         })
         .collect();

@@ -19,16 +19,9 @@ fn main() {
 
 const SIZES: [usize; 4] = [10, 60, 100, 1000];
 
-fn policies() -> Vec<(&'static str, Policy)> {
-    Policy::catalog()
-        .into_iter()
-        .filter(|(name, _)| *name != "ring_hash")
-        .collect()
-}
-
 fn bench(bencher: divan::Bencher, name: &str, n: usize) {
     let set = common::set(n);
-    let policy = policies().into_iter().find(|(p, _)| *p == name).unwrap().1;
+    let policy = common::policy(name);
     let balancer = policy.build(&set, 0);
     let key = std::sync::atomic::AtomicU64::new(0);
     // Only the hashing policies read the key; the others are not charged for making one.
@@ -108,7 +101,7 @@ fn bench_private(bencher: divan::Bencher, name: &'static str, n: usize) {
     thread_local! {
         static PRIVATE: std::cell::RefCell<Vec<Private>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let policy = policies().into_iter().find(|(p, _)| *p == name).unwrap().1;
+    let policy = common::policy(name);
     bencher.bench(|| {
         PRIVATE.with_borrow_mut(|sets| {
             let at = match sets.iter().position(|p| p.name == name && p.n == n) {

@@ -1,8 +1,10 @@
 //! What the balancer benchmarks share: a set of `n` endpoints that have each answered once,
-//! and the outcome every benchmarked pick records.
+//! the outcome every benchmarked pick records, and the algorithms by name.
 
 use std::sync::Arc;
-use switchyard_balance::{EndpointSet, EndpointSpec, Outcome, OutcomeKind, StatParams, Timebase};
+use switchyard_balance::{
+    EndpointSet, EndpointSpec, Outcome, OutcomeKind, Policy, StatParams, Timebase,
+};
 
 /// `n` endpoints on the coarse clock (as the proxy has them), each picked and answered once.
 pub fn set(n: usize) -> EndpointSet {
@@ -26,4 +28,13 @@ pub fn success() -> Outcome {
         kind: OutcomeKind::Success,
         utilization: Some(0.3),
     }
+}
+
+/// The catalog's algorithm called `name`, with its defaults.
+pub fn policy(name: &str) -> Policy {
+    Policy::catalog()
+        .into_iter()
+        .find(|(p, _)| *p == name)
+        .map(|(_, policy)| policy)
+        .unwrap_or_else(|| panic!("no algorithm called {name}"))
 }
