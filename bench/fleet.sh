@@ -190,6 +190,7 @@ tool_versions() {
     if [[ -n $(git -C "$REPO" status --porcelain -- crates 2>/dev/null) ]]; then
         SWITCHYARD_COMMIT+=" + uncommitted changes"
     fi
+    SWITCHYARD_COMMIT+=$(stale_binary_note "$SWITCHYARD_BIN" "$REPO")
     log "nginx $NGINX_VERSION, haproxy $HAPROXY_VERSION, $SWITCHYARD_VERSION ($SWITCHYARD_COMMIT)"
 }
 

@@ -160,7 +160,7 @@ ensure_tools() {
 
 tool_versions() {
     H2LOAD_VERSION=$(h2load --version 2>&1 | sed -n 's/^h2load //p')
-    GW_DESC[switchyard]="$("$SWITCHYARD_BIN" --version 2>/dev/null | head -n1), binary built $(date -r "$SWITCHYARD_BIN" '+%Y-%m-%d %H:%M'), HEAD $(git -C "$REPO" log -1 --format=%h 2>/dev/null || echo '?') at the run; SWITCHYARD_WORKERS=$WORKERS, access log off, limits.max_cost $SWITCHYARD_MAX_COST"
+    GW_DESC[switchyard]="$("$SWITCHYARD_BIN" --version 2>/dev/null | head -n1), binary built $(date -r "$SWITCHYARD_BIN" '+%Y-%m-%d %H:%M'), HEAD $(git -C "$REPO" log -1 --format=%h 2>/dev/null || echo '?') at the run$(stale_binary_note "$SWITCHYARD_BIN" "$REPO"); SWITCHYARD_WORKERS=$WORKERS, access log off, limits.max_cost $SWITCHYARD_MAX_COST"
     if wants hive-router || wants hive-router-nodedupe; then
         # hive_router has no --version; the installed crate version is in cargo's install record.
         local v

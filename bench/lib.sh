@@ -1,12 +1,30 @@
 # shellcheck shell=bash
 # Shell helpers shared by the benchmark scripts (sourced, not run): logging, cleanup of what a
 # script started, free ports, background processes, waiting for a port or a "listening" line,
-# CPU accounting from /proc, and parsing wrk output. The sourcing script sets STARTED_PIDS=(), HAD_FAILURE, WORK and
+# CPU accounting from /proc, parsing wrk output, and a warning for a binary older than the source. The sourcing script sets STARTED_PIDS=(), HAD_FAILURE, WORK and
 # KEEP_WORK; optional: BENCH_TAG (log prefix, "bench"), WAIT_PORT_S (startup wait, 10 s).
 
 log() { printf '[%s %s] %s\n' "${BENCH_TAG:-bench}" "$(date +%H:%M:%S)" "$*" >&2; }
 
 die() { log "ERROR: $*"; exit 1; }
+
+# The first source file of the repo at $2 newer than the binary $1, relative to the repo, or
+# nothing: a benchmark names the commit it ran at, which says nothing of an older binary.
+newer_source() {
+    local newer
+    newer=$(find "$2/crates" "$2/Cargo.lock" -newer "$1" \( -name '*.rs' -o -name 'Cargo.*' \) \
+        -print -quit 2>/dev/null || true)
+    [[ -z $newer ]] || echo "${newer#"$2"/}"
+}
+
+# Warns (and returns the note to add to the binary's description) when $1 predates the source.
+stale_binary_note() {
+    local newer
+    newer=$(newer_source "$1" "$2")
+    [[ -n $newer ]] || return 0
+    log "WARNING: $1 was built before $newer changed: rebuild it"
+    echo ", but the binary is older than $newer"
+}
 
 # TERM what we started, wait up to 5 s, then KILL whatever is left, children too.
 cleanup() {

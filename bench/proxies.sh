@@ -572,7 +572,7 @@ main() {
     if [[ " $ONLY " != *" switchyard "* ]]; then
         SWITCHYARD_DESC="not run (ONLY)"
     elif [[ -x $SWITCHYARD_BIN ]]; then
-        SWITCHYARD_DESC="$SWITCHYARD_BIN ($("$SWITCHYARD_BIN" --version 2>/dev/null | head -n1 || echo 'version unknown'))"
+        SWITCHYARD_DESC="$SWITCHYARD_BIN ($("$SWITCHYARD_BIN" --version 2>/dev/null | head -n1 || echo 'version unknown')$(stale_binary_note "$SWITCHYARD_BIN" "$REPO"))"
     else
         SWITCHYARD_DESC="$SKIPPED_MSG"
     fi
