@@ -116,15 +116,9 @@ pub struct Balancing {
 
 pub(crate) fn balancing(c: &mut Checker, k: &RawCluster, path: &str) -> Balancing {
     let kind = kind(c, k.balancer.as_ref(), &format!("{path}.balancer"));
-    let warm_up_default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
     Balancing {
         kind,
-        warm_up: duration_or_off(
-            c,
-            k.warm_up.as_ref(),
-            &format!("{path}.warm_up"),
-            warm_up_default,
-        ),
+        warm_up: warm_up(c, k, kind, path),
         capacity_wait: capacity_wait(c, k, kind, path),
         hash_on: hash_on(c, k.hash_on.as_ref(), &format!("{path}.hash_on")),
         edge: edge(c, k.edge.as_ref(), &format!("{path}.edge")),
@@ -171,6 +165,28 @@ fn kind(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerK
             BalancerKind::Edge
         }
     }
+}
+
+/// The warm-up window of a new endpoint: 90 s by default for `edge`, off for the others. Only
+/// `edge`, `round_robin` and `least_request` ramp a new endpoint up; on the others a window
+/// would do nothing, so setting one is an error rather than silently ignored.
+fn warm_up(c: &mut Checker, k: &RawCluster, kind: BalancerKind, path: &str) -> Option<Duration> {
+    let path = format!("{path}.warm_up");
+    let default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
+    let window = duration_or_off(c, k.warm_up.as_ref(), &path, default);
+    let ramps = matches!(
+        kind,
+        BalancerKind::Edge | BalancerKind::RoundRobin | BalancerKind::LeastRequest
+    );
+    if let Some(raw) = k.warm_up.as_ref().filter(|_| !ramps && window.is_some()) {
+        let msg = format!(
+            "{} does not ramp up new endpoints (edge, round_robin and least_request do); \
+             remove warm_up or set it to off",
+            kind.name()
+        );
+        c.error(raw, &path, &msg);
+    }
+    window
 }
 
 /// How long a request may wait for room under an endpoint's learned capacity: 50 ms by

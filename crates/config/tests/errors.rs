@@ -1641,6 +1641,30 @@ fn capacity_wait_defaults_to_50ms_for_edge_only_and_can_be_set_or_turned_off() {
 }
 
 #[test]
+fn warm_up_is_an_error_on_a_balancer_that_does_not_ramp_up_new_endpoints() {
+    let yaml = |cluster: &str| {
+        format!(
+            "listeners: [{{name: public, address: '127.0.0.1:8080'}}]\n\
+             clusters:\n  - {{name: c, endpoints: [{{address: '10.0.0.1:80'}}], {cluster}}}\n"
+        )
+    };
+    let window = |cluster: &str| config(&yaml(cluster)).clusters[0].balancing.warm_up;
+    assert_eq!(window(""), Some(Duration::from_secs(90)), "edge's default");
+    assert_eq!(window("balancer: round_robin"), None);
+    assert_eq!(
+        window("balancer: least_request, warm_up: 30s"),
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(window("balancer: random, warm_up: 'off'"), None);
+    assert_eq!(
+        errors(&yaml("balancer: peak_ewma, warm_up: 30s")),
+        [
+            "cfg.yaml:3:84: clusters[0].warm_up: peak_ewma does not ramp up new endpoints (edge, round_robin and least_request do); remove warm_up or set it to off"
+        ]
+    );
+}
+
+#[test]
 fn edge_weighs_a_joiners_latency_by_its_own_power_once_the_fleet_is_busy() {
     let yaml = |edge: &str| {
         format!(
