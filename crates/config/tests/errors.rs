@@ -1490,7 +1490,11 @@ fn the_complete_example_in_the_docs_is_valid() {
         .unwrap_or_else(|e| panic!("the example in docs/config.md is invalid:\n{e}"));
     assert_eq!(config.listeners.len(), 2);
     assert_eq!(config.routes.len(), 6);
-    assert_eq!(config.clusters.len(), 3);
+    assert_eq!(config.clusters.len(), 5);
+    let fleet = &config.clusters[3].balancing;
+    assert_eq!(fleet.kind, switchyard_config::BalancerKind::Edge);
+    assert!(fleet.prefer_local_zone && fleet.health_check.is_some());
+    assert_eq!(config.zone.as_deref(), Some("eu-west-1a"));
 }
 
 #[test]
