@@ -8,13 +8,26 @@ log() { printf '[%s %s] %s\n' "${BENCH_TAG:-bench}" "$(date +%H:%M:%S)" "$*" >&2
 
 die() { log "ERROR: $*"; exit 1; }
 
-# The first source file of the repo at $2 newer than the binary $1, relative to the repo, or
-# nothing: a benchmark names the commit it ran at, which says nothing of an older binary.
+# The first input of the binary $1 (of the repo at $2) newer than it, relative to the repo, or
+# nothing: a benchmark names the commit it ran at, which says nothing of an older binary. The
+# inputs are the files cargo's dep-info ($1.d) lists (every source compiled in, included files
+# too) and the workspace's Cargo.toml and Cargo.lock; without dep-info, every crate's src/.
 newer_source() {
-    local newer
-    newer=$(find "$2/crates" "$2/Cargo.lock" -newer "$1" \( -name '*.rs' -o -name 'Cargo.*' \) \
-        -print -quit 2>/dev/null || true)
-    [[ -z $newer ]] || echo "${newer#"$2"/}"
+    local bin=$1 repo=$2 newer
+    newer=$({
+        if [[ -f $bin.d ]]; then
+            sed 's/^[^:]*: //' "$bin.d" | tr ' ' '\n'
+        else
+            find "$repo/crates" -path '*/src/*' -type f
+        fi
+        printf '%s\n' "$repo/Cargo.toml" "$repo/Cargo.lock"
+    } | while read -r f; do
+        if [[ -n $f && $f -nt $bin ]]; then
+            echo "$f"
+            break
+        fi
+    done || true)
+    [[ -z $newer ]] || echo "${newer#"$repo"/}"
 }
 
 # Warns (and returns the note to add to the binary's description) when $1 predates the source.

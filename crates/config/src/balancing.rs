@@ -173,12 +173,19 @@ fn kind(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerK
 fn warm_up(c: &mut Checker, k: &RawCluster, kind: BalancerKind, path: &str) -> Option<Duration> {
     let path = format!("{path}.warm_up");
     let default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
+    let errors = c.errors.len();
     let window = duration_or_off(c, k.warm_up.as_ref(), &path, default);
     let ramps = matches!(
         kind,
         BalancerKind::Edge | BalancerKind::RoundRobin | BalancerKind::LeastRequest
     );
-    if let Some(raw) = k.warm_up.as_ref().filter(|_| !ramps && window.is_some()) {
+    // A value that is not a duration has its own error already.
+    let valid = c.errors.len() == errors;
+    if let Some(raw) = k
+        .warm_up
+        .as_ref()
+        .filter(|_| !ramps && valid && window.is_some())
+    {
         let msg = format!(
             "{} does not ramp up new endpoints (edge, round_robin and least_request do); \
              remove warm_up or set it to off",

@@ -1666,6 +1666,12 @@ fn warm_up_is_an_error_on_a_balancer_that_does_not_ramp_up_new_endpoints() {
             "cfg.yaml:3:84: clusters[0].warm_up: peak_ewma does not ramp up new endpoints (edge, round_robin and least_request do); remove warm_up or set it to off"
         ]
     );
+    let unreadable = errors(&yaml("balancer: random, warm_up: soon"));
+    assert_eq!(
+        unreadable.len(),
+        1,
+        "only the duration's error: {unreadable:?}"
+    );
 }
 
 #[test]
