@@ -172,28 +172,23 @@ fn kind(c: &mut Checker, raw: Option<&Located<String>>, path: &str) -> BalancerK
 /// would do nothing, so setting one is an error rather than silently ignored.
 fn warm_up(c: &mut Checker, k: &RawCluster, kind: BalancerKind, path: &str) -> Option<Duration> {
     let path = format!("{path}.warm_up");
-    let default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
-    let errors = c.errors.len();
-    let window = duration_or_off(c, k.warm_up.as_ref(), &path, default);
     let ramps = matches!(
         kind,
         BalancerKind::Edge | BalancerKind::RoundRobin | BalancerKind::LeastRequest
     );
-    // A value that is not a duration has its own error already.
-    let valid = c.errors.len() == errors;
-    if let Some(raw) = k
-        .warm_up
-        .as_ref()
-        .filter(|_| !ramps && valid && window.is_some())
-    {
-        let msg = format!(
-            "{} does not ramp up new endpoints (edge, round_robin and least_request do); \
-             remove warm_up or set it to off",
-            kind.name()
-        );
-        c.error(raw, &path, &msg);
+    if !ramps {
+        if let Some(raw) = k.warm_up.as_ref().filter(|v| v.value != "off") {
+            let msg = format!(
+                "{} does not ramp up new endpoints (edge, round_robin and least_request do); \
+                 remove warm_up or set it to off",
+                kind.name()
+            );
+            c.error(raw, &path, &msg);
+        }
+        return None;
     }
-    window
+    let default = (kind == BalancerKind::Edge).then(|| Duration::from_secs(90));
+    duration_or_off(c, k.warm_up.as_ref(), &path, default)
 }
 
 /// How long a request may wait for room under an endpoint's learned capacity: 50 ms by
